@@ -1,0 +1,117 @@
+"""The JSON endpoints the page uses. Errors: {"error": {"code", "message"}} with a 4xx."""
+
+import json
+from functools import wraps
+
+from django.http import FileResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+from . import selectors, services
+from .errors import ServiceError
+
+
+def error_response(code, message, status):
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def api_view(methods):
+    """Session auth answered in JSON, method check, and ServiceError → its 4xx."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                return error_response(
+                    "method_not_allowed", f"Use {' or '.join(methods)} here.", 405
+                )
+            if not request.user.is_authenticated:
+                return error_response("not_authenticated", "Log in first.", 401)
+            try:
+                return view(request, *args, **kwargs)
+            except ServiceError as exc:
+                return error_response(exc.code, exc.message, exc.status)
+
+        return wrapper
+
+    return decorate
+
+
+def not_found():
+    return error_response("not_found", "Not found.", 404)
+
+
+@api_view(["POST"])
+def image_upload(request):
+    upload = request.FILES.get("file")
+    if upload is None:
+        return error_response("missing_file", "Choose a photo to upload (form field “file”).", 400)
+    image = services.image_create(request.user, upload)
+    return JsonResponse(selectors.image_serialize(image), status=201)
+
+
+@api_view(["GET"])
+def image_thumbnail(request, image_id):
+    image = selectors.image_get(request.user, image_id)
+    if image is None:
+        return not_found()
+    response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
+    # Private: a shared cache must never keep someone's photo.
+    response["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
+
+
+@api_view(["GET", "POST"])
+def conversations(request):
+    if request.method == "GET":
+        items = [
+            {
+                "id": str(c.id),
+                "title": c.title or "New conversation",
+                "url": c.get_absolute_url(),
+                "updated_at": c.updated_at.isoformat(),
+            }
+            for c in selectors.conversation_list(request.user)
+        ]
+        return JsonResponse({"conversations": items})
+    body = _json_body(request)
+    title = body.get("title", "") if isinstance(body, dict) else ""
+    if not isinstance(title, str):
+        raise ServiceError("invalid_title", "The title must be text.")
+    conversation = services.conversation_create(request.user, title=title.strip())
+    return JsonResponse(
+        {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
+    )
+
+
+@api_view(["GET"])
+def conversation_detail(request, conversation_id):
+    conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None:
+        return not_found()
+    return JsonResponse(selectors.conversation_serialize(conversation))
+
+
+@api_view(["GET"])
+def models(request):
+    return JsonResponse({"models": selectors.model_catalog()})
+
+
+def _json_body(request):
+    if not request.body:
+        return {}
+    try:
+        return json.loads(request.body)
+    except ValueError:
+        raise ServiceError("bad_json", "The request body is not valid JSON.") from None
+
+
+def csrf_failure(request, reason=""):
+    if request.path.startswith("/api/"):
+        return error_response(
+            "csrf_failed", "Your session expired or the page is stale. Reload the page.", 403
+        )
+    return django_csrf_failure(request, reason=reason)
+
+
+def api_not_found(request, path=""):
+    return not_found()

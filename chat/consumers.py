@@ -1,0 +1,150 @@
+"""The conversation websocket: relays a conversation's replies to every open page."""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from . import generation, selectors, services
+from .errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+@database_sync_to_async
+def _conversation_for(user, conversation_id):
+    return selectors.conversation_get(user, conversation_id)
+
+
+@database_sync_to_async
+def _state(conversation):
+    messages = selectors.conversation_messages(conversation)
+    return [
+        (selectors.message_serialize(m), m.worker_channel if m.status == "streaming" else "")
+        for m in messages
+    ]
+
+
+@database_sync_to_async
+def _ask(user, conversation, frame):
+    question, reply = services.question_ask(
+        user,
+        conversation,
+        text=frame.get("text", ""),
+        image_ids=frame.get("images", []),
+        model_id=frame.get("model"),
+        detail=frame.get("detail", "auto"),
+        options=frame.get("options"),
+    )
+    return selectors.message_serialize(question), selectors.message_serialize(reply)
+
+
+@database_sync_to_async
+def _streaming_reply_id(conversation):
+    reply = selectors.streaming_reply(conversation)
+    return str(reply.id) if reply else None
+
+
+class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    # --- socket events ---------------------------------------------------------
+
+    async def connect(self):
+        self.conversation = None
+        user = self.scope.get("user")
+        # Accept before closing so the page sees our close code, not a bare 403.
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        self.conversation = await _conversation_for(user, conversation_id)
+        if self.conversation is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = generation.group_name(self.conversation.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_state()
+
+    async def disconnect(self, code):
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.conversation is None:
+            return
+        if text_data is None:
+            await self.send_error("bad_frame", "Frames must be JSON text.")
+            return
+        if len(text_data.encode()) > settings.VISIONQA["MAX_FRAME_BYTES"]:
+            await self.send_error("frame_too_large", "That message is too large to send.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_frame", "That message was not valid JSON.")
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            await self.send_error("bad_frame", "A message must be a JSON object with a type.")
+            return
+        command = {"ask": self.ask, "stop": self.stop, "sync": self.sync}.get(content.get("type"))
+        if command is None:
+            await self.send_error("unknown_type", "Unknown message type.")
+            return
+        try:
+            await command(content)
+        except ServiceError as exc:
+            await self.send_error(exc.code, exc.message)
+
+    # --- commands --------------------------------------------------------------
+
+    async def ask(self, frame):
+        question, reply = await _ask(self.scope["user"], self.conversation, frame)
+        for message in (question, reply):
+            await self.channel_layer.group_send(
+                self.group,
+                {"type": "relay.frame", "frame": {"type": "message", "message": message}},
+            )
+        generation.start(reply["id"])
+
+    async def stop(self, frame):
+        reply_id = await _streaming_reply_id(self.conversation)
+        if reply_id is None:
+            return
+        # The reply may run in another process: every member of the group
+        # checks whether it runs the task.
+        await self.channel_layer.group_send(
+            self.group, {"type": "generation.stop", "message_id": reply_id}
+        )
+
+    async def sync(self, frame):
+        await self.send_state()
+
+    async def send_state(self):
+        for message, worker_channel in await _state(self.conversation):
+            await self.send_json({"type": "message", "message": message})
+            if worker_channel:
+                # The saved text may be a second behind: ask the running
+                # generation for exactly what it has published.
+                await self.channel_layer.send(
+                    worker_channel,
+                    {"type": "snapshot.request", "reply_channel": self.channel_name},
+                )
+
+    async def send_error(self, code, message):
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+    # --- channel-layer handlers ------------------------------------------------
+
+    async def relay_frame(self, event):
+        await self.send_json(event["frame"])
+
+    async def generation_stop(self, event):
+        generation.cancel(event["message_id"])

@@ -1,0 +1,100 @@
+"""Build the /chat/completions request body, and check the user's options against the schema."""
+
+COMMON_OPTIONS = {
+    # name: (type, minimum, maximum)
+    "temperature": (float, 0.0, 2.0),
+    "top_p": (float, 0.01, 1.0),
+    "max_tokens": (int, 1, None),
+    "seed": (int, 1, None),
+    "presence_penalty": (float, -2.0, 2.0),
+    "frequency_penalty": (float, -2.0, 2.0),
+}
+KNOB_OPTIONS = {
+    "enable_thinking": (bool, None, None),
+    "thinking_budget": (int, 1, None),
+}
+MAX_STOP_SEQUENCES = 4
+
+
+class InvalidOptions(ValueError):
+    pass
+
+
+def validate_options(spec, raw):
+    """Return the options to send to this model, or raise InvalidOptions with a plain message."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidOptions("Options must be an object.")
+    clean = {}
+    for name, value in raw.items():
+        if value is None:
+            continue
+        if name == "stop":
+            clean["stop"] = _stop(value)
+            continue
+        if name in KNOB_OPTIONS:
+            if name not in spec.knobs:
+                continue  # only sent to models that take it
+            rule = KNOB_OPTIONS[name]
+        elif name in COMMON_OPTIONS:
+            rule = COMMON_OPTIONS[name]
+        else:
+            raise InvalidOptions(f"Unknown option “{name}”.")
+        clean[name] = _check(name, value, *rule)
+    return clean
+
+
+def _check(name, value, kind, low, high):
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InvalidOptions(f"{name} must be true or false.")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidOptions(f"{name} must be a number.")
+    if kind is int:
+        if value != int(value):
+            raise InvalidOptions(f"{name} must be a whole number.")
+        value = int(value)
+    if low is not None and value < low or high is not None and value > high:
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InvalidOptions(f"{name} must be {bounds}.")
+    return value
+
+
+def _stop(value):
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(s, str) and s for s in items):
+        raise InvalidOptions("stop must be a text or a list of texts.")
+    if len(items) > MAX_STOP_SEQUENCES:
+        raise InvalidOptions(f"stop takes at most {MAX_STOP_SEQUENCES} sequences.")
+    return items
+
+
+def user_content(text, image_urls, detail):
+    """A user turn: plain text, or parts with each photo as an image_url at its detail."""
+    if not image_urls:
+        return text
+    parts = [{"type": "text", "text": text}] if text else []
+    parts += [
+        {"type": "image_url", "image_url": {"url": url, "detail": detail}} for url in image_urls
+    ]
+    return parts
+
+
+def build_payload(spec, turns, options):
+    """turns: dicts with role, text, and for user turns image_urls and detail."""
+    messages = []
+    for turn in turns:
+        if turn["role"] == "user":
+            content = user_content(turn["text"], turn.get("image_urls", []), turn["detail"])
+        else:
+            content = turn["text"]
+        messages.append({"role": turn["role"], "content": content})
+    return {
+        "model": spec.id,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        **options,
+    }

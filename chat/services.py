@@ -1,0 +1,193 @@
+"""Writes. Plain functions named <thing>_<action>; no requests, no sockets."""
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from . import images as photo
+from .errors import ServiceError
+from .llm.catalog import get_model
+from .llm.payload import InvalidOptions, validate_options
+from .models import Conversation, Image, Message, MessageImage, UsageRecord
+from .selectors import streaming_reply
+
+log = logging.getLogger(__name__)
+
+TITLE_LENGTH = 60
+
+
+def conversation_create(user, title=""):
+    return Conversation.objects.create(owner=user, title=title[:200])
+
+
+def image_create(user, upload):
+    limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
+    if upload.size > limit:
+        raise ServiceError(
+            "file_too_large",
+            f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
+            status=413,
+        )
+    if upload.size == 0:
+        raise ServiceError("empty_file", "This file is empty.")
+    try:
+        stored = photo.process_upload(upload)
+    except photo.ImageRejected as exc:
+        raise ServiceError("not_an_image", str(exc), status=415) from None
+    image = Image(
+        owner=user,
+        width=stored.width,
+        height=stored.height,
+        content_type=stored.content_type,
+        original_name=(upload.name or "")[:255],
+        size_bytes=len(stored.content),
+    )
+    image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
+    image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
+    image.save()
+    return image
+
+
+def _question_check(user, conversation, text, image_ids, model_id, detail, options):
+    spec = get_model(model_id) if isinstance(model_id, str) else None
+    if spec is None:
+        raise ServiceError("unknown_model", "Choose one of the listed models.")
+    if not spec.available(bool(settings.AIMLAPI_KEY)):
+        raise ServiceError(
+            "model_unavailable",
+            f"{spec.label} needs an AI/ML API key, which this server does not have. "
+            "Use the offline demo instead.",
+        )
+    if detail not in Message.Detail.values:
+        raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
+    if not isinstance(text, str):
+        raise ServiceError("invalid_text", "The question must be text.")
+    if len(text) > settings.VISIONQA["MAX_QUESTION_CHARS"]:
+        raise ServiceError("text_too_long", "This question is too long. Shorten it and try again.")
+    if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
+        raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
+    if not text.strip() and not image_ids:
+        raise ServiceError("empty_question", "Type a question or add a photo.")
+    if len(image_ids) > settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]:
+        raise ServiceError(
+            "too_many_images",
+            f"At most {settings.VISIONQA['MAX_IMAGES_PER_QUESTION']} photos per question.",
+        )
+    if image_ids and not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos. Choose a model that looks at photos, "
+            "or remove the photos.",
+        )
+    found = {str(i.id): i for i in Image.objects.filter(owner=user, id__in=_valid_uuids(image_ids))}
+    missing = [i for i in image_ids if i not in found]
+    if missing:
+        raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
+    try:
+        clean_options = validate_options(spec, options)
+    except InvalidOptions as exc:
+        raise ServiceError("invalid_options", str(exc)) from None
+    if streaming_reply(conversation) is not None:
+        raise ServiceError(
+            "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
+        )
+    return spec, [found[i] for i in image_ids], clean_options
+
+
+def _valid_uuids(values):
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out
+
+
+@transaction.atomic
+def question_ask(user, conversation, *, text, image_ids, model_id, detail, options):
+    """Save the question and an empty reply (streaming) together; the caller starts the reply."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    spec, photos, clean_options = _question_check(
+        user, conversation, text, image_ids, model_id, detail, options
+    )
+    question = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        author=user,
+        text=text.strip(),
+        model=spec.id,
+        detail=detail,
+        options=clean_options,
+    )
+    MessageImage.objects.bulk_create(
+        MessageImage(message=question, image=image, position=n) for n, image in enumerate(photos)
+    )
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        model=spec.id,
+        detail=detail,
+        options=clean_options,
+        status=Message.Status.STREAMING,
+    )
+    if not conversation.title:
+        conversation.title = _title_from(text, photos)
+    conversation.save(update_fields=["title", "updated_at"])
+    return question, reply
+
+
+def _title_from(text, photos):
+    line = " ".join(text.split())
+    if not line:
+        return "Photo question" if len(photos) == 1 else f"{len(photos)} photos"
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def reply_attach_worker(reply_id, channel):
+    Message.objects.filter(id=reply_id).update(worker_channel=channel, updated_at=timezone.now())
+
+
+def reply_save_progress(reply_id, reasoning, text):
+    Message.objects.filter(id=reply_id, status=Message.Status.STREAMING).update(
+        reasoning=reasoning, text=text, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def reply_finish(reply_id, *, reasoning, text, status, finish_reason, usage, error, timing):
+    reply = Message.objects.select_related("conversation").get(id=reply_id)
+    reply.reasoning = reasoning
+    reply.text = text
+    reply.status = status
+    reply.finish_reason = finish_reason or ""
+    reply.usage = usage
+    reply.error = error
+    reply.worker_channel = ""
+    reply.save()
+    question = (
+        reply.conversation.messages.filter(role=Message.Role.USER, created_at__lte=reply.created_at)
+        .order_by("-created_at")
+        .first()
+    )
+    UsageRecord.objects.create(
+        user=question.author if question else None,
+        conversation=reply.conversation,
+        message=reply,
+        model=reply.model,
+        prompt_tokens=(usage or {}).get("prompt_tokens", 0),
+        completion_tokens=(usage or {}).get("completion_tokens", 0),
+        reasoning_tokens=(usage or {}).get("reasoning_tokens", 0),
+        image_count=question.messageimage_set.count() if question else 0,
+        detail=reply.detail,
+        status=status,
+        error_code=(error or {}).get("code", ""),
+        first_token_ms=timing.get("first_token_ms"),
+        duration_ms=timing.get("duration_ms", 0),
+    )
+    Conversation.objects.filter(pk=reply.conversation_id).update(updated_at=timezone.now())
+    return reply

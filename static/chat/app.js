@@ -1,0 +1,485 @@
+// VisionQA conversation page: upload photos, ask over the websocket, show the
+// reasoning and answer as they stream. Model output is untrusted: it only ever
+// reaches the page through textContent.
+"use strict";
+
+const boot = JSON.parse(document.getElementById("boot").textContent);
+const $ = (id) => document.getElementById(id);
+
+const els = {
+  messages: $("messages"),
+  welcome: $("welcome"),
+  composer: $("composer"),
+  question: $("question"),
+  photoInput: $("photo-input"),
+  previews: $("previews"),
+  model: $("model"),
+  detail: $("detail"),
+  send: $("send"),
+  stop: $("stop"),
+  error: $("composer-error"),
+  connection: $("connection"),
+  title: $("chat-title"),
+  list: $("conversation-list"),
+};
+
+const state = {
+  conversationId: boot.conversationId,
+  socket: null,
+  retries: 0,
+  queue: [], // frames waiting for the socket to open
+  messages: new Map(), // id -> view
+  photos: [], // {key, id, el, uploading}
+  streamingId: null,
+  lastSync: 0,
+};
+
+const codePoints = (s) => Array.from(s).length;
+
+// ---- pickers -----------------------------------------------------------------
+
+function fillModels() {
+  const saved = localStorage.getItem("vqa.model");
+  let firstAvailable = null;
+  for (const m of boot.models) {
+    const opt = document.createElement("option");
+    opt.value = m.id;
+    opt.textContent = m.available ? m.label : `${m.label} (needs an API key)`;
+    opt.disabled = !m.available;
+    els.model.append(opt);
+    if (m.available && !firstAvailable && m.vision) firstAvailable = m.id;
+  }
+  const savedOk = boot.models.some((m) => m.id === saved && m.available);
+  els.model.value = savedOk ? saved : firstAvailable;
+  const detail = localStorage.getItem("vqa.detail");
+  if (detail) els.detail.value = detail;
+}
+
+const currentModel = () => boot.models.find((m) => m.id === els.model.value);
+
+els.model.addEventListener("change", () => {
+  localStorage.setItem("vqa.model", els.model.value);
+  checkVision();
+});
+els.detail.addEventListener("change", () => localStorage.setItem("vqa.detail", els.detail.value));
+
+function checkVision() {
+  const model = currentModel();
+  if (model && !model.vision && state.photos.length) {
+    showError(`${model.label.split(" —")[0]} can't see photos. Pick a model that looks at photos, or remove them.`);
+    return false;
+  }
+  hideError();
+  return true;
+}
+
+// ---- composer ----------------------------------------------------------------
+
+function showError(text) {
+  els.error.textContent = text;
+  els.error.hidden = false;
+}
+
+function hideError() {
+  els.error.hidden = true;
+  els.error.textContent = "";
+}
+
+function setBusy(busy) {
+  els.stop.hidden = !busy;
+  els.send.disabled = busy;
+  els.messages.setAttribute("aria-busy", busy ? "true" : "false");
+}
+
+els.photoInput.addEventListener("change", () => {
+  for (const file of els.photoInput.files) addPhoto(file);
+  els.photoInput.value = "";
+});
+
+function addPhoto(file) {
+  if (state.photos.length >= boot.maxImages) {
+    showError(`At most ${boot.maxImages} photos per question.`);
+    return;
+  }
+  const item = { key: crypto.randomUUID(), id: null, uploading: true };
+  const li = document.createElement("li");
+  li.className = "preview uploading";
+  const img = document.createElement("img");
+  img.alt = file.name;
+  img.src = URL.createObjectURL(file);
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "remove";
+  remove.setAttribute("aria-label", `Remove ${file.name}`);
+  remove.textContent = "×";
+  remove.addEventListener("click", () => {
+    state.photos = state.photos.filter((p) => p !== item);
+    li.remove();
+    checkVision();
+  });
+  li.append(img, remove);
+  item.el = li;
+  state.photos.push(item);
+  els.previews.append(li);
+  checkVision();
+
+  const body = new FormData();
+  body.append("file", file);
+  fetch("/api/images/", { method: "POST", body, headers: { "X-CSRFToken": csrfToken() } })
+    .then(async (res) => {
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(data.error ? data.error.message : "Upload failed. Try again.");
+      item.id = data.id;
+      item.uploading = false;
+      li.classList.remove("uploading");
+      li.dataset.imageId = data.id;
+    })
+    .catch((err) => {
+      state.photos = state.photos.filter((p) => p !== item);
+      li.classList.remove("uploading");
+      li.classList.add("rejected");
+      li.title = err.message;
+      showError(`${file.name}: ${err.message}`);
+      setTimeout(() => li.remove(), 4000);
+    });
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+els.question.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    els.composer.requestSubmit();
+  } else if (e.key === "Escape" && state.streamingId) {
+    stopReply();
+  }
+});
+
+els.composer.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  hideError();
+  if (state.photos.some((p) => p.uploading)) {
+    showError("Wait a moment: a photo is still uploading.");
+    return;
+  }
+  const text = els.question.value.trim();
+  const images = state.photos.map((p) => p.id);
+  if (!text && !images.length) {
+    showError("Type a question or add a photo.");
+    return;
+  }
+  if (!checkVision()) return;
+  if (!state.conversationId) {
+    const created = await createConversation();
+    if (!created) return;
+  }
+  setBusy(true);
+  send({
+    type: "ask",
+    text,
+    images,
+    model: els.model.value,
+    detail: els.detail.value,
+    options: {},
+  });
+});
+
+async function createConversation() {
+  const res = await fetch("/api/conversations/", {
+    method: "POST",
+    headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
+    body: "{}",
+  }).catch(() => null);
+  const data = res ? await res.json().catch(() => ({})) : {};
+  if (!res || !res.ok) {
+    showError(data.error ? data.error.message : "Could not start a conversation. Check your connection.");
+    return false;
+  }
+  state.conversationId = data.id;
+  history.replaceState(null, "", data.url);
+  connect();
+  return true;
+}
+
+function clearComposer() {
+  els.question.value = "";
+  state.photos = [];
+  els.previews.replaceChildren();
+}
+
+function stopReply() {
+  send({ type: "stop" });
+}
+els.stop.addEventListener("click", stopReply);
+
+// ---- socket ------------------------------------------------------------------
+
+function setConnection(kind, label) {
+  els.connection.dataset.state = kind;
+  els.connection.querySelector(".label").textContent = label;
+}
+
+function connect() {
+  if (!state.conversationId) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/conversations/${state.conversationId}/`);
+  state.socket = socket;
+  setConnection("connecting", "Connecting…");
+  socket.addEventListener("open", () => {
+    state.retries = 0;
+    setConnection("live", "Connected");
+    for (const frame of state.queue.splice(0)) socket.send(JSON.stringify(frame));
+  });
+  socket.addEventListener("message", (e) => handle(JSON.parse(e.data)));
+  socket.addEventListener("close", (e) => {
+    if (state.socket !== socket) return;
+    if (e.code === 4401) {
+      location.href = `/accounts/login/?next=${encodeURIComponent(location.pathname)}`;
+      return;
+    }
+    if (e.code === 4403) {
+      setConnection("down", "No access");
+      showError("You don't have access to this conversation.");
+      return;
+    }
+    const delay = Math.min(30000, 500 * 2 ** state.retries++);
+    setConnection("down", `Reconnecting in ${Math.round(delay / 1000)} s…`);
+    setTimeout(connect, delay);
+  });
+}
+
+function send(frame) {
+  const socket = state.socket;
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  else state.queue.push(frame);
+}
+
+function handle(frame) {
+  switch (frame.type) {
+    case "message":
+      upsertMessage(frame.message);
+      break;
+    case "reasoning.delta":
+    case "answer.delta":
+      applyDelta(frame);
+      break;
+    case "reply.done":
+      finishReply(frame);
+      break;
+    case "error":
+      setBusy(Boolean(state.streamingId));
+      showError(frame.message);
+      break;
+  }
+}
+
+// ---- messages ----------------------------------------------------------------
+
+function upsertMessage(m) {
+  els.welcome.hidden = true;
+  let view = state.messages.get(m.id);
+  if (!view) {
+    view = m.role === "user" ? userView(m) : replyView(m);
+    state.messages.set(m.id, view);
+    els.messages.append(view.el);
+    if (m.role === "user") onOwnQuestionSaved(m);
+  }
+  if (m.role === "assistant") {
+    // A snapshot replaces what we have only if it is not behind us.
+    for (const kind of ["reasoning", "answer"]) {
+      const text = kind === "answer" ? m.text : m.reasoning;
+      if (codePoints(text) >= view.count[kind] || m.status !== "streaming") setText(view, kind, text);
+    }
+    setStatus(view, m);
+  }
+  scrollDown();
+}
+
+function onOwnQuestionSaved(m) {
+  // The server has the question now: it is safe to clear the composer.
+  if (els.send.disabled && (m.text === els.question.value.trim() || !m.text)) clearComposer();
+  const link = els.list.querySelector(`a[data-id="${state.conversationId}"]`);
+  if (!link) refreshList();
+}
+
+function userView(m) {
+  const el = document.createElement("article");
+  el.className = "message user";
+  el.dataset.id = m.id;
+  if (m.images.length) {
+    const row = document.createElement("div");
+    row.className = "photos";
+    for (const image of m.images) {
+      const img = document.createElement("img");
+      img.src = image.thumbnail_url;
+      img.alt = "Your photo";
+      img.loading = "lazy";
+      img.width = 160;
+      row.append(img);
+    }
+    el.append(row);
+  }
+  if (m.text) {
+    const p = document.createElement("p");
+    p.className = "bubble";
+    p.textContent = m.text;
+    el.append(p);
+  }
+  return { el, role: "user" };
+}
+
+function replyView(m) {
+  const el = document.createElement("article");
+  el.className = "message assistant";
+  el.dataset.id = m.id;
+  el.dataset.model = m.model;
+  const thinking = document.createElement("details");
+  thinking.className = "thinking";
+  thinking.hidden = true;
+  const summary = document.createElement("summary");
+  summary.textContent = "Thinking…";
+  const reasoning = document.createElement("div");
+  reasoning.className = "reasoning";
+  thinking.append(summary, reasoning);
+  const answer = document.createElement("div");
+  answer.className = "answer";
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  el.append(thinking, answer, meta);
+  return {
+    el, role: "assistant", thinking, summary, reasoning, answer, meta,
+    count: { reasoning: 0, answer: 0 },
+    started: null,
+    thoughtFor: null,
+  };
+}
+
+function setText(view, kind, text) {
+  const target = kind === "answer" ? view.answer : view.reasoning;
+  target.textContent = text;
+  view.count[kind] = codePoints(text);
+  if (kind === "reasoning" && text) view.thinking.hidden = false;
+}
+
+function applyDelta(frame) {
+  const view = state.messages.get(frame.message_id);
+  const kind = frame.type === "answer.delta" ? "answer" : "reasoning";
+  if (!view) {
+    requestSync();
+    return;
+  }
+  const have = view.count[kind];
+  const pieces = Array.from(frame.text);
+  if (frame.offset > have) {
+    requestSync(); // a hole: ask for the whole reply rather than show a gap
+    return;
+  }
+  const fresh = pieces.slice(have - frame.offset);
+  if (!fresh.length) return;
+  const target = kind === "answer" ? view.answer : view.reasoning;
+  target.append(document.createTextNode(fresh.join("")));
+  view.count[kind] += fresh.length;
+  if (kind === "reasoning") {
+    if (view.started === null) view.started = Date.now();
+    if (view.thinking.hidden) {
+      view.thinking.hidden = false;
+      view.thinking.open = true;
+    }
+  } else if (view.started !== null && view.thoughtFor === null) {
+    view.thoughtFor = Math.max(1, Math.round((Date.now() - view.started) / 1000));
+    view.summary.textContent = `Thought for ${view.thoughtFor} s`;
+    view.thinking.open = false;
+  }
+  scrollDown();
+}
+
+function requestSync() {
+  const now = Date.now();
+  if (now - state.lastSync < 1000) return;
+  state.lastSync = now;
+  send({ type: "sync" });
+}
+
+const STATUS_TEXT = {
+  stopped: "Stopped — the answer so far is kept.",
+  interrupted: "Interrupted — the server restarted while answering.",
+};
+
+function setStatus(view, m) {
+  view.el.dataset.status = m.status;
+  if (m.status === "streaming") {
+    state.streamingId = m.id;
+    setBusy(true);
+    if (!view.answer.textContent && !view.reasoning.textContent) view.answer.dataset.placeholder = "…";
+    return;
+  }
+  delete view.answer.dataset.placeholder;
+  if (state.streamingId === m.id) {
+    state.streamingId = null;
+    setBusy(false);
+  }
+  if (view.thinking.open && view.answer.textContent) view.thinking.open = false;
+  if (view.thoughtFor === null && !view.thinking.hidden) view.summary.textContent = "Thinking";
+  const bits = [];
+  const model = boot.models.find((x) => x.id === m.model);
+  if (model) bits.push(model.label.split(" —")[0]);
+  if (m.usage) bits.push(`${m.usage.prompt_tokens + m.usage.completion_tokens} tokens`);
+  if (m.finish_reason === "length") bits.push("Cut short: the answer hit its length limit.");
+  if (STATUS_TEXT[m.status]) bits.push(STATUS_TEXT[m.status]);
+  view.meta.textContent = bits.join(" · ");
+  const error = m.error;
+  view.el.querySelector(".reply-error")?.remove();
+  if (m.status === "failed" && error) {
+    const p = document.createElement("p");
+    p.className = "reply-error";
+    p.setAttribute("role", "alert");
+    p.textContent = error.message;
+    view.el.append(p);
+  }
+}
+
+function finishReply(frame) {
+  const view = state.messages.get(frame.message_id);
+  if (!view) return;
+  setStatus(view, {
+    id: frame.message_id,
+    status: frame.status,
+    finish_reason: frame.finish_reason,
+    usage: frame.usage,
+    error: frame.error,
+    model: view.el.dataset.model,
+  });
+}
+
+function scrollDown() {
+  const nearBottom = els.messages.scrollHeight - els.messages.scrollTop - els.messages.clientHeight < 200;
+  if (nearBottom) els.messages.scrollTop = els.messages.scrollHeight;
+}
+
+async function refreshList() {
+  const res = await fetch("/api/conversations/").catch(() => null);
+  if (!res || !res.ok) return;
+  const data = await res.json();
+  els.list.replaceChildren(
+    ...data.conversations.map((c) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = c.url;
+      a.dataset.id = c.id;
+      a.textContent = c.title;
+      if (c.id === state.conversationId) {
+        a.setAttribute("aria-current", "page");
+        els.title.textContent = c.title;
+        document.title = `${c.title} · VisionQA`;
+      }
+      li.append(a);
+      return li;
+    }),
+  );
+}
+
+fillModels();
+connect();
