@@ -1,0 +1,32 @@
+# The two commands in the README: `make run` and `make test`.
+PORT ?= 8000
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# uv comes from PyPI into .tools when the machine has none of its own.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test lint bench clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+run: export DJANGO_DEBUG ?= 1
+run: $(VENV)/.synced
+	$(BIN)/python manage.py migrate --noinput
+	@$(BIN)/python manage.py devaccount --port $(PORT)
+	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) visionqa.asgi:application
+
+test: $(VENV)/.synced
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .tools staticfiles test-artifacts

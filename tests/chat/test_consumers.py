@@ -1,0 +1,320 @@
+import asyncio
+import json
+import threading
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from chat.models import Message, UsageRecord
+from tests.conftest import settle
+from tests.factories import conversation_factory, image_factory, user_factory
+from tests.fakeupstream import Scripted, chunk, load_sse
+from visionqa.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VL = "alibaba/qwen3-vl-32b-thinking"
+
+
+def session_cookie(user):
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def open_socket(conversation_id, cookie=None):
+    headers = [(b"origin", b"http://localhost")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    socket = WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers)
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def frames_until_done(socket, timeout=5):
+    frames = []
+    while True:
+        frame = await socket.receive_json_from(timeout=timeout)
+        frames.append(frame)
+        if frame["type"] == "reply.done":
+            return frames
+
+
+def ask(**overrides):
+    return {"type": "ask", "text": "What plant is this?", "images": [], "model": VL,
+            "detail": "auto", "options": {}, **overrides}
+
+
+@pytest.fixture
+def owner():
+    return user_factory()
+
+
+@pytest.fixture
+def conversation(owner):
+    return conversation_factory(owner=owner)
+
+
+@pytest.fixture
+def cookie(owner):
+    return session_cookie(owner)
+
+
+async def test_unauthenticated_socket_is_closed_with_4401(conversation):
+    socket = await open_socket(conversation.id)
+    assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
+
+
+async def test_another_users_conversation_is_closed_with_4403(conversation):
+    stranger = await database_sync_to_async(user_factory)()
+    cookie = await database_sync_to_async(session_cookie)(stranger)
+    socket = await open_socket(conversation.id, cookie)
+    assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
+
+
+async def test_unknown_conversation_is_closed_with_4403(cookie):
+    socket = await open_socket("00000000-0000-0000-0000-000000000000", cookie)
+    assert (await socket.receive_output())["code"] == 4403
+
+
+async def test_ask_streams_reasoning_and_answer_and_saves_them(
+    fake_upstream, conversation, cookie, owner
+):
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-vl-32b-thinking.sse")))
+    image = await database_sync_to_async(image_factory)(owner, size=(4032, 3024))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(images=[str(image.id)], detail="low"))
+    frames = await frames_until_done(socket)
+
+    question, reply = frames[0]["message"], frames[1]["message"]
+    assert (question["role"], question["text"]) == ("user", "What plant is this?")
+    assert question["images"][0]["id"] == str(image.id)
+    assert (reply["role"], reply["status"]) == ("assistant", "streaming")
+    reasoning = "".join(f["text"] for f in frames if f["type"] == "reasoning.delta")
+    answer = "".join(f["text"] for f in frames if f["type"] == "answer.delta")
+    assert reasoning.endswith("looks like mint.")
+    assert answer == "This looks like **mint** (Mentha): serrated leaves, bright green. 🌿"
+    done = frames[-1]
+    assert done["status"] == "completed" and done["finish_reason"] == "stop"
+    assert done["usage"]["reasoning_tokens"] == 52
+
+    saved = await database_sync_to_async(Message.objects.get)(id=reply["id"])
+    assert (saved.text, saved.reasoning, saved.status) == (answer, reasoning, "completed")
+    assert saved.usage["prompt_tokens"] == 1043
+    assert await database_sync_to_async(UsageRecord.objects.filter(message=saved).count)() == 1
+
+    sent = fake_upstream.requests[-1]["json"]
+    assert sent["model"] == VL
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    text_part, image_part = sent["messages"][-1]["content"]
+    assert text_part == {"type": "text", "text": "What plant is this?"}
+    assert image_part["image_url"]["detail"] == "low"
+    assert image_part["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    await socket.disconnect()
+    await settle()
+
+
+async def test_deltas_carry_contiguous_offsets(fake_upstream, conversation, cookie):
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-32b-thinking.sse")))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(model="alibaba/qwen3-32b"))
+    frames = await frames_until_done(socket)
+    for kind in ("reasoning.delta", "answer.delta"):
+        position = 0
+        for frame in (f for f in frames if f["type"] == kind):
+            assert frame["offset"] == position
+            position += len(frame["text"])
+    await settle()
+
+
+async def test_qwq_reply_is_saved_without_think_tags(fake_upstream, conversation, cookie):
+    fake_upstream.enqueue(Scripted(events=load_sse("qwq-32b.sse")))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(model="Qwen/QwQ-32B"))
+    frames = await frames_until_done(socket)
+    saved = await database_sync_to_async(Message.objects.get)(id=frames[-1]["message_id"])
+    assert saved.text == "Hello! How can I assist you today?"
+    assert "think>" not in saved.text + saved.reasoning
+    await settle()
+
+
+async def test_follow_up_sends_history_without_reasoning(fake_upstream, conversation, cookie):
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(text="First?"))
+    await frames_until_done(socket)
+    await socket.send_json_to(ask(text="And then?"))
+    await frames_until_done(socket)
+    messages = fake_upstream.requests[-1]["json"]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "A green plant."
+    assert messages[2]["content"] == "And then?"
+    await settle()
+
+
+async def test_text_is_saved_about_once_a_second_not_per_token(
+    fake_upstream, conversation, cookie, settings, monkeypatch
+):
+    settings.VISIONQA = {**settings.VISIONQA, "SAVE_INTERVAL_S": 0.2}
+    from chat import services
+
+    saves = []
+    real = services.reply_save_progress
+    monkeypatch.setattr(
+        services, "reply_save_progress", lambda *a: (saves.append(a), real(*a))[1]
+    )
+    tokens = [chunk({"content": f"w{n} "}) for n in range(100)]
+    fake_upstream.enqueue(Scripted(events=[*tokens, "data: [DONE]\n\n"], delay=0.01))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    frames = await frames_until_done(socket)
+    # ~1 s of streaming at one save per 0.2 s; 100 tokens would mean per-token saves.
+    assert 1 <= len(saves) <= 15
+    deltas = [f for f in frames if f["type"] == "answer.delta"]
+    assert len(deltas) < 100  # coalesced
+    await settle()
+
+
+async def test_socket_joining_mid_reply_gets_text_so_far(fake_upstream, conversation, cookie):
+    gate = threading.Event()
+    fake_upstream.enqueue(
+        Scripted(events=[chunk({"reasoning_content": "Half way"}), gate, chunk({"content": "Done"}),
+                         "data: [DONE]\n\n"])
+    )
+    first = await open_socket(conversation.id, cookie)
+    await first.send_json_to(ask())
+    while (await first.receive_json_from(timeout=5))["type"] != "reasoning.delta":
+        pass
+    second = await open_socket(conversation.id, cookie)
+    seen = []
+    while not any(f.get("message", {}).get("reasoning") == "Half way" for f in seen):
+        seen.append(await second.receive_json_from(timeout=5))
+    gate.set()
+    frames = await frames_until_done(second)
+    answer = [f for f in frames if f["type"] == "answer.delta"]
+    assert answer == [{"type": "answer.delta", "message_id": answer[0]["message_id"],
+                       "offset": 0, "text": "Done"}]
+    await settle()
+
+
+async def test_stop_keeps_the_partial_reply(fake_upstream, conversation, cookie):
+    gate = threading.Event()
+    fake_upstream.enqueue(
+        Scripted(events=[chunk({"content": "Partial"}), gate, chunk({"content": " never"})])
+    )
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    while (await socket.receive_json_from(timeout=5))["type"] != "answer.delta":
+        pass
+    await socket.send_json_to({"type": "stop"})
+    frames = await frames_until_done(socket)
+    gate.set()
+    assert frames[-1]["status"] == "stopped"
+    saved = await database_sync_to_async(Message.objects.get)(id=frames[-1]["message_id"])
+    assert (saved.status, saved.text) == ("stopped", "Partial")
+    await settle()
+
+
+async def test_reply_survives_the_asking_socket_closing(fake_upstream, conversation, cookie):
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-vl-32b-thinking.sse"), delay=0.02))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    await socket.receive_json_from(timeout=5)
+    await socket.disconnect()
+    await settle()
+    reply = await database_sync_to_async(
+        Message.objects.filter(conversation=conversation, role="assistant").get
+    )()
+    assert reply.status == "completed" and reply.text.startswith("This looks like")
+
+
+async def test_upstream_failure_ends_reply_as_failed_with_plain_message(
+    fake_upstream, conversation, cookie
+):
+    fake_upstream.enqueue(Scripted(status=401, body='{"error": {"message": "bad key"}}'))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    done = (await frames_until_done(socket))[-1]
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "auth"
+    assert "API key" in done["error"]["message"]
+    assert "test-key-do-not-log" not in json.dumps(done)
+    await settle()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "bad_frame"),
+        (json.dumps(["a list"]), "bad_frame"),
+        (json.dumps({"type": "dance"}), "unknown_type"),
+        (json.dumps(ask(text="   ")), "empty_question"),
+        (json.dumps(ask(model="gpt-nope")), "unknown_model"),
+        (json.dumps(ask(images=["not-a-uuid"])), "unknown_image"),
+        (json.dumps(ask(detail="ultra")), "invalid_detail"),
+        (json.dumps(ask(options={"temperature": 9})), "invalid_options"),
+        (json.dumps(ask(text="x" * 70_000)), "frame_too_large"),
+    ],
+)
+async def test_bad_frame_gets_an_error_and_the_socket_stays_open(
+    fake_upstream, conversation, cookie, frame, code
+):
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_to(text_data=frame)
+    error = await socket.receive_json_from(timeout=5)
+    assert error["type"] == "error" and error["code"] == code and error["message"]
+    await socket.send_json_to({"type": "sync"})
+    assert await socket.receive_nothing(timeout=0.2)  # empty conversation: no messages
+    assert fake_upstream.requests == []
+
+
+async def test_photo_sent_to_text_only_model_is_refused(fake_upstream, conversation, cookie, owner):
+    image = await database_sync_to_async(image_factory)(owner)
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(model="Qwen/QwQ-32B", images=[str(image.id)]))
+    error = await socket.receive_json_from(timeout=5)
+    assert error["code"] == "model_not_vision"
+    assert fake_upstream.requests == []
+
+
+async def test_another_users_photo_cannot_be_attached(fake_upstream, conversation, cookie):
+    image = await database_sync_to_async(image_factory)()
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(images=[str(image.id)]))
+    assert (await socket.receive_json_from(timeout=5))["code"] == "unknown_image"
+    assert fake_upstream.requests == []
+
+
+async def test_qwen_models_need_a_key(settings, conversation, cookie):
+    settings.AIMLAPI_KEY = ""
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    assert (await socket.receive_json_from(timeout=5))["code"] == "model_unavailable"
+
+
+async def test_offline_demo_answers_without_a_key(settings, conversation, cookie, owner):
+    settings.AIMLAPI_KEY = ""
+    image = await database_sync_to_async(image_factory)(owner)
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(model="visionqa/offline-demo", images=[str(image.id)]))
+    frames = await frames_until_done(socket)
+    assert frames[-1]["status"] == "completed"
+    answer = "".join(f["text"] for f in frames if f["type"] == "answer.delta")
+    assert "offline demo" in answer and "green" in answer
+    await settle()
+
+
+async def test_joining_shows_saved_messages(fake_upstream, conversation, cookie):
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    await frames_until_done(socket)
+    await socket.disconnect()
+    await asyncio.sleep(0)
+    again = await open_socket(conversation.id, cookie)
+    first, second = await again.receive_json_from(), await again.receive_json_from()
+    assert [first["message"]["role"], second["message"]["role"]] == ["user", "assistant"]
+    assert second["message"]["text"] == "A green plant."
+    assert second["message"]["status"] == "completed"
+    await settle()

@@ -1,0 +1,45 @@
+import asyncio
+import pytest
+from channels.layers import channel_layers
+
+from tests.factories import user_factory
+from tests.fakeupstream import FakeUpstream
+
+
+@pytest.fixture(scope="session")
+def fake_upstream_server():
+    server = FakeUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_upstream(fake_upstream_server, settings):
+    """The fake AI/ML API, with the app's settings pointed at it and a key set."""
+    fake_upstream_server.reset()
+    settings.AIMLAPI_KEY = "test-key-do-not-log"
+    settings.AIMLAPI_BASE_URL = fake_upstream_server.base_url
+    return fake_upstream_server
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.VISIONQA = {**settings.VISIONQA, "OFFLINE_CHUNK_DELAY_S": 0}
+    # Layers hold loop-bound queues and pools; each test has its own loop.
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture
+def user(db):
+    return user_factory()
+
+
+async def settle():
+    """Let background replies finish so no task outlives the test's loop."""
+    current = asyncio.current_task()
+    others = [t for t in asyncio.all_tasks() if t is not current]
+    if others:
+        await asyncio.wait(others, timeout=5)
