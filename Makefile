@@ -21,6 +21,7 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.synced
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
 	@$(BIN)/python manage.py devaccount --port $(PORT)
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) visionqa.asgi:application
 

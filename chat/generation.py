@@ -25,6 +25,7 @@ from .models import Message
 log = logging.getLogger(__name__)
 
 _running: dict[str, asyncio.Task] = {}
+_finishing: set[str] = set()
 _offline_transport = None
 
 
@@ -60,7 +61,7 @@ def start(reply_id):
 def cancel(reply_id):
     """Stop the reply if it runs in this process; True if it did."""
     task = _running.get(str(reply_id))
-    if task is None or task.done():
+    if task is None or task.done() or str(reply_id) in _finishing:
         return False
     task.cancel()
     return True
@@ -227,9 +228,12 @@ async def generate(reply_id):
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
     # Past this point a second Stop must not interrupt the final save.
-    _running.pop(reply_id, None)
-    timing["duration_ms"] = int((time.monotonic() - started) * 1000)
-    await _finish(stream, job["message"], outcome, timing)
+    _finishing.add(reply_id)
+    try:
+        timing["duration_ms"] = int((time.monotonic() - started) * 1000)
+        await _finish(stream, job["message"], outcome, timing)
+    finally:
+        _finishing.discard(reply_id)
 
 
 async def _finish(stream, base, outcome, timing):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
@@ -20,14 +21,14 @@ def conversation_get(user, conversation_id):
     "missing" and "not yours", so ids can't be probed)."""
     try:
         return Conversation.objects.get(id=conversation_id, owner=user)
-    except (Conversation.DoesNotExist, ValueError, TypeError):
+    except (Conversation.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
 
 
 def image_get(user, image_id):
     try:
         return Image.objects.get(id=image_id, owner=user)
-    except (Image.DoesNotExist, ValueError, TypeError):
+    except (Image.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
 
 

@@ -1,6 +1,9 @@
 import asyncio
+
 import pytest
 from channels.layers import channel_layers
+
+from chat import generation
 
 from tests.factories import user_factory
 from tests.fakeupstream import FakeUpstream
@@ -38,8 +41,7 @@ def user(db):
 
 
 async def settle():
-    """Let background replies finish so no task outlives the test's loop."""
-    current = asyncio.current_task()
-    others = [t for t in asyncio.all_tasks() if t is not current]
-    if others:
-        await asyncio.wait(others, timeout=5)
+    """Let background replies finish so none outlives the test's loop."""
+    tasks = list(generation._running.values())
+    if tasks:
+        await asyncio.wait(tasks, timeout=10)
