@@ -4,7 +4,6 @@ import pytest
 from channels.layers import channel_layers
 
 from chat import generation
-
 from tests.factories import user_factory
 from tests.fakeupstream import FakeUpstream
 

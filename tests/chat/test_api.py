@@ -127,18 +127,35 @@ def test_conversation_detail_follows_the_contract(api, user):
     question = Message.objects.create(conversation=conversation, role="user", text="What?")
     question.messageimage_set.create(image=image, position=0)
     Message.objects.create(
-        conversation=conversation, role="assistant", text="Mint", reasoning="Leaves.",
-        model="alibaba/qwen3-vl-32b-thinking", finish_reason="stop",
+        conversation=conversation,
+        role="assistant",
+        text="Mint",
+        reasoning="Leaves.",
+        model="alibaba/qwen3-vl-32b-thinking",
+        finish_reason="stop",
         usage={"prompt_tokens": 1, "completion_tokens": 2, "reasoning_tokens": 1},
     )
     body = api.get(f"/api/conversations/{conversation.id}/").json()
     assert body["id"] == str(conversation.id) and body["title"] == "Plant"
     first, second = body["messages"]
-    assert set(first) >= {"id", "role", "text", "reasoning", "images", "model", "status",
-                          "finish_reason", "usage", "created_at"}
+    assert set(first) >= {
+        "id",
+        "role",
+        "text",
+        "reasoning",
+        "images",
+        "model",
+        "status",
+        "finish_reason",
+        "usage",
+        "created_at",
+    }
     assert first["images"][0]["thumbnail_url"].endswith("/thumbnail/")
     assert (second["text"], second["reasoning"], second["finish_reason"]) == (
-        "Mint", "Leaves.", "stop")
+        "Mint",
+        "Leaves.",
+        "stop",
+    )
 
 
 def test_another_users_conversation_and_photo_are_404(api):

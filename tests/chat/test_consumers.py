@@ -34,18 +34,25 @@ async def open_socket(conversation_id, cookie=None):
     return socket
 
 
-async def frames_until_done(socket, timeout=5):
+async def frames_until_done(socket):
     frames = []
     while True:
-        frame = await socket.receive_json_from(timeout=timeout)
+        frame = await socket.receive_json_from(timeout=5)
         frames.append(frame)
         if frame["type"] == "reply.done":
             return frames
 
 
 def ask(**overrides):
-    return {"type": "ask", "text": "What plant is this?", "images": [], "model": VL,
-            "detail": "auto", "options": {}, **overrides}
+    return {
+        "type": "ask",
+        "text": "What plant is this?",
+        "images": [],
+        "model": VL,
+        "detail": "auto",
+        "options": {},
+        **overrides,
+    }
 
 
 @pytest.fixture
@@ -162,9 +169,7 @@ async def test_text_is_saved_about_once_a_second_not_per_token(
 
     saves = []
     real = services.reply_save_progress
-    monkeypatch.setattr(
-        services, "reply_save_progress", lambda *a: (saves.append(a), real(*a))[1]
-    )
+    monkeypatch.setattr(services, "reply_save_progress", lambda *a: (saves.append(a), real(*a))[1])
     tokens = [chunk({"content": f"w{n} "}) for n in range(100)]
     fake_upstream.enqueue(Scripted(events=[*tokens, "data: [DONE]\n\n"], delay=0.01))
     socket = await open_socket(conversation.id, cookie)
@@ -180,8 +185,14 @@ async def test_text_is_saved_about_once_a_second_not_per_token(
 async def test_socket_joining_mid_reply_gets_text_so_far(fake_upstream, conversation, cookie):
     gate = threading.Event()
     fake_upstream.enqueue(
-        Scripted(events=[chunk({"reasoning_content": "Half way"}), gate, chunk({"content": "Done"}),
-                         "data: [DONE]\n\n"])
+        Scripted(
+            events=[
+                chunk({"reasoning_content": "Half way"}),
+                gate,
+                chunk({"content": "Done"}),
+                "data: [DONE]\n\n",
+            ]
+        )
     )
     first = await open_socket(conversation.id, cookie)
     await first.send_json_to(ask())
@@ -194,8 +205,9 @@ async def test_socket_joining_mid_reply_gets_text_so_far(fake_upstream, conversa
     gate.set()
     frames = await frames_until_done(second)
     answer = [f for f in frames if f["type"] == "answer.delta"]
-    assert answer == [{"type": "answer.delta", "message_id": answer[0]["message_id"],
-                       "offset": 0, "text": "Done"}]
+    assert answer == [
+        {"type": "answer.delta", "message_id": answer[0]["message_id"], "offset": 0, "text": "Done"}
+    ]
     await settle()
 
 

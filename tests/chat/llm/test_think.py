@@ -18,7 +18,7 @@ def split(chunks, implicit=False):
 
 
 SEED = (
-    "<think>\nOkay, the user said \"Hello\". I should respond politely.\n</think>\n\n"
+    '<think>\nOkay, the user said "Hello". I should respond politely.\n</think>\n\n'
     "Hello! How can I assist you today?"
 )
 
