@@ -422,7 +422,7 @@ function setStatus(view, m) {
     setBusy(false);
   }
   if (view.thinking.open && view.answer.textContent) view.thinking.open = false;
-  if (view.thoughtFor === null && !view.thinking.hidden) view.summary.textContent = "Thinking";
+  if (view.thoughtFor === null && !view.thinking.hidden) view.summary.textContent = "Show thinking";
   const bits = [];
   const model = boot.models.find((x) => x.id === m.model);
   if (model) bits.push(model.label.split(" —")[0]);
