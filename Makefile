@@ -3,16 +3,19 @@ PORT ?= 8000
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# uv comes from PyPI into .tools when the machine has none of its own.
-UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# uv, pinned, comes from PyPI into .tools: the same uv on every machine.
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
+# Trust the machine's certificate store (some networks inspect TLS).
+export UV_SYSTEM_CERTS := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: run test lint bench clean
 
-.tools/bin/uv:
+$(UV):
 	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check uv
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
