@@ -80,13 +80,18 @@ def live_server_url(django_db_setup, fake_upstream_server, tmp_path_factory):
     log.close()
 
 
-@pytest.fixture
-async def page(live_server_url):
+@pytest.fixture(scope="session")
+def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: apt-get install -y chromium")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def page(live_server_url, chromium):
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -106,5 +111,4 @@ async def page(live_server_url):
 
 
 async def screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
