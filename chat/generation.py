@@ -111,6 +111,7 @@ class ReplyStream:
         self.published = {"reasoning": 0, "answer": 0}
         self.saved_at = time.monotonic()
         self.dirty = False
+        self.closed = False
 
     def add(self, kind, text):
         self.text[kind] += text
@@ -147,6 +148,8 @@ class ReplyStream:
         heartbeat = max(cfg["STALE_REPLY_S"] / 4, cfg["SAVE_INTERVAL_S"])
         while True:
             await asyncio.sleep(cfg["PUBLISH_INTERVAL_S"])
+            if self.closed:
+                return
             await self.publish()
             since = time.monotonic() - self.saved_at
             if (self.dirty and since >= cfg["SAVE_INTERVAL_S"]) or since >= heartbeat:
@@ -164,6 +167,8 @@ class ReplyStream:
 async def _serve_snapshots(layer, channel, stream, base):
     while True:
         request = await layer.receive(channel)
+        if request.get("type") == "worker.exit":
+            return
         if request.get("type") == "snapshot.request":
             frame = {"type": "message", "message": stream.snapshot(base)}
             await layer.send(request["reply_channel"], {"type": "relay.frame", "frame": frame})
@@ -190,10 +195,8 @@ async def generate(reply_id):
     stream = ReplyStream(reply_id, job["group"], layer)
     channel = await layer.new_channel()
     await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)
-    helpers = [
-        asyncio.create_task(stream.tick()),
-        asyncio.create_task(_serve_snapshots(layer, channel, stream, job["message"])),
-    ]
+    ticker = asyncio.create_task(stream.tick())
+    snapshots = asyncio.create_task(_serve_snapshots(layer, channel, stream, job["message"]))
     spec = job["spec"]
     try:
         async for event in client_for(spec).stream(
@@ -224,11 +227,13 @@ async def generate(reply_id):
             },
         )
     finally:
-        for helper in helpers:
-            helper.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
-    # Past this point a second Stop must not interrupt the final save.
-    _finishing.add(reply_id)
+        # From here on a second Stop must not interrupt the final save.
+        _finishing.add(reply_id)
+        # Both helpers end on their own, never cancelled mid-call: a cancelled
+        # Redis command can leave its connection mid-reply.
+        stream.closed = True
+        await layer.send(channel, {"type": "worker.exit"})
+        await asyncio.gather(ticker, snapshots, return_exceptions=True)
     try:
         timing["duration_ms"] = int((time.monotonic() - started) * 1000)
         await _finish(stream, job["message"], outcome, timing)

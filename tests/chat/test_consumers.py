@@ -1,6 +1,7 @@
 import asyncio
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
@@ -330,3 +331,20 @@ async def test_joining_shows_saved_messages(fake_upstream, conversation, cookie)
     assert second["message"]["text"] == "A green plant."
     assert second["message"]["status"] == "completed"
     await settle()
+
+
+async def test_reply_left_streaming_by_a_dead_process_shows_as_interrupted(conversation, cookie):
+    def dead_reply():
+        reply = Message.objects.create(
+            conversation=conversation, role="assistant", status="streaming", text="Half"
+        )
+        Message.objects.filter(id=reply.id).update(
+            updated_at=reply.updated_at - timedelta(minutes=5)
+        )
+        return reply
+
+    reply = await database_sync_to_async(dead_reply)()
+    socket = await open_socket(conversation.id, cookie)
+    frame = await socket.receive_json_from(timeout=5)
+    assert frame["message"]["id"] == str(reply.id)
+    assert (frame["message"]["status"], frame["message"]["text"]) == ("interrupted", "Half")
