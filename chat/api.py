@@ -4,7 +4,9 @@ import json
 from functools import wraps
 
 from django.http import FileResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.defaults import server_error as django_server_error
 
 from . import selectors, services
 from .errors import ServiceError
@@ -30,6 +32,8 @@ def api_view(methods):
                 return view(request, *args, **kwargs)
             except ServiceError as exc:
                 return error_response(exc.code, exc.message, exc.status)
+            except MultiPartParserError:
+                return error_response("bad_upload", "The upload was malformed. Try again.", 400)
 
         return wrapper
 
@@ -75,9 +79,7 @@ def conversations(request):
         return JsonResponse({"conversations": items})
     body = _json_body(request)
     title = body.get("title", "") if isinstance(body, dict) else ""
-    if not isinstance(title, str):
-        raise ServiceError("invalid_title", "The title must be text.")
-    conversation = services.conversation_create(request.user, title=title.strip())
+    conversation = services.conversation_create(request.user, title=title)
     return JsonResponse(
         {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
     )
@@ -88,6 +90,7 @@ def conversation_detail(request, conversation_id):
     conversation = selectors.conversation_get(request.user, conversation_id)
     if conversation is None:
         return not_found()
+    services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
 
@@ -101,7 +104,7 @@ def _json_body(request):
         return {}
     try:
         return json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ServiceError("bad_json", "The request body is not valid JSON.") from None
 
 
@@ -115,3 +118,10 @@ def csrf_failure(request, reason=""):
 
 def api_not_found(request, path=""):
     return not_found()
+
+
+def server_error(request):
+    """Errors we did not foresee: still JSON under /api/, never a stack trace."""
+    if request.path.startswith("/api/"):
+        return error_response("internal", "Something went wrong on our side. Try again.", 500)
+    return django_server_error(request)

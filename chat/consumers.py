@@ -23,6 +23,7 @@ def _conversation_for(user, conversation_id):
 
 @database_sync_to_async
 def _state(conversation):
+    services.replies_mark_interrupted(conversation)
     messages = selectors.conversation_messages(conversation)
     return [
         (selectors.message_serialize(m), m.worker_channel if m.status == "streaming" else "")
@@ -45,9 +46,9 @@ def _ask(user, conversation, frame):
 
 
 @database_sync_to_async
-def _streaming_reply_id(conversation):
+def _streaming_reply(conversation):
     reply = selectors.streaming_reply(conversation)
-    return str(reply.id) if reply else None
+    return (str(reply.id), reply.worker_channel) if reply else (None, "")
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
@@ -85,7 +86,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.send_error("bad_frame", "That message was not valid JSON.")
             return
         await self.receive_json(frame)
@@ -102,6 +103,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await command(content)
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message)
+        except Exception:
+            log.exception("websocket command %r failed", content.get("type"))
+            await self.send_error("internal", "Something went wrong on our side. Try again.")
 
     # --- commands --------------------------------------------------------------
 
@@ -115,14 +119,18 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         generation.start(reply["id"])
 
     async def stop(self, frame):
-        reply_id = await _streaming_reply_id(self.conversation)
+        reply_id, worker_channel = await _streaming_reply(self.conversation)
         if reply_id is None:
             return
-        # The reply may run in another process: every member of the group
-        # checks whether it runs the task.
-        await self.channel_layer.group_send(
-            self.group, {"type": "generation.stop", "message_id": reply_id}
-        )
+        if worker_channel:
+            # The generation may run in another process; its channel reaches it.
+            await self.channel_layer.send(worker_channel, {"type": "worker.stop"})
+        else:
+            # Asked a moment ago and not yet attached: it runs where a socket
+            # of this conversation asked, so every member checks for it.
+            await self.channel_layer.group_send(
+                self.group, {"type": "generation.stop", "message_id": reply_id}
+            )
 
     async def sync(self, frame):
         await self.send_state()

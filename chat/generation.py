@@ -2,13 +2,14 @@
 
 A reply runs as an asyncio task of its own, not of the socket that asked for
 it: closing the tab does not stop it. Deltas go to the conversation's group,
-coalesced over a few tens of milliseconds; the text is saved about once a
-second, never per token.
+coalesced over a few tens of milliseconds (ReplyStream); the text is saved
+about once a second, never per token.
 """
 
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -21,11 +22,27 @@ from .llm.errors import UpstreamError
 from .llm.offline import OfflineTransport
 from .llm.payload import build_payload
 from .models import Message
+from .replystream import ReplyStream
 
 log = logging.getLogger(__name__)
 
-_running: dict[str, asyncio.Task] = {}
-_finishing: set[str] = set()
+INTERNAL_ERROR = {
+    "code": "internal",
+    "message": "Something went wrong on our side. Try again.",
+    "retryable": True,
+}
+
+
+@dataclass
+class _Run:
+    task: asyncio.Task
+    # "setup" → "streaming" → "finishing". Only the streaming phase is ever
+    # cancelled; a stop during setup is remembered and honoured before the call.
+    phase: str = "setup"
+    stop_requested: bool = False
+
+
+_runs: dict[str, _Run] = {}
 _offline_transport = None
 
 
@@ -53,18 +70,45 @@ def start(reply_id):
     """Start generating a reply in the background of this process."""
     key = str(reply_id)
     task = asyncio.get_running_loop().create_task(generate(key), name=f"reply-{key}")
-    _running[key] = task
-    task.add_done_callback(lambda _t: _running.pop(key, None))
+    _runs[key] = _Run(task)
+    task.add_done_callback(lambda _t: _runs.pop(key, None))
     return task
 
 
+def running_tasks():
+    return [run.task for run in _runs.values()]
+
+
 def cancel(reply_id):
-    """Stop the reply if it runs in this process; True if it did."""
-    task = _running.get(str(reply_id))
-    if task is None or task.done() or str(reply_id) in _finishing:
+    """Stop the reply if it runs in this process; True if it was running here."""
+    run = _runs.get(str(reply_id))
+    if run is None or run.phase == "finishing":
         return False
-    task.cancel()
+    run.stop_requested = True
+    if run.phase == "streaming":
+        run.task.cancel()
     return True
+
+
+def _history_turns(spec, earlier):
+    turns = []
+    for message in earlier:
+        if message.role == Message.Role.ASSISTANT:
+            if message.text:
+                # Reasoning is never sent back: the model only needs what it said.
+                turns.append({"role": "assistant", "text": message.text})
+            continue
+        photos = selectors.message_images(message)
+        if spec.vision:
+            urls = [images.encode_for_model(p.file.path, message.detail) for p in photos]
+            turns.append(
+                {"role": "user", "text": message.text, "detail": message.detail, "image_urls": urls}
+            )
+        else:
+            # A text-only model would refuse image parts: say they were there.
+            note = f"[{len(photos)} photo(s) not shown to this model] " if photos else ""
+            turns.append({"role": "user", "text": note + message.text, "detail": message.detail})
+    return turns
 
 
 def _load_job(reply_id):
@@ -74,107 +118,47 @@ def _load_job(reply_id):
         for m in selectors.conversation_messages(reply.conversation)
         if m.created_at <= reply.created_at and m.id != reply.id
     ]
-    turns = []
-    for message in earlier:
-        if message.role == Message.Role.USER:
-            turns.append(
-                {
-                    "role": "user",
-                    "text": message.text,
-                    "detail": message.detail,
-                    "image_urls": [
-                        images.encode_for_model(image.file.path, message.detail)
-                        for image in selectors.message_images(message)
-                    ],
-                }
-            )
-        elif message.text:
-            # Reasoning is never sent back: the model only needs what it said.
-            turns.append({"role": "assistant", "text": message.text})
     spec = get_model(reply.model)
     return {
         "spec": spec,
-        "payload": build_payload(spec, turns, reply.options),
+        "payload": build_payload(spec, _history_turns(spec, earlier), reply.options),
         "group": group_name(reply.conversation_id),
         "message": selectors.message_serialize(reply),
     }
 
 
-class ReplyStream:
-    """The reply's text so far, what of it the page has been sent, and what is saved."""
-
-    def __init__(self, reply_id, group, layer):
-        self.reply_id = reply_id
-        self.group = group
-        self.layer = layer
-        self.text = {"reasoning": "", "answer": ""}
-        self.published = {"reasoning": 0, "answer": 0}
-        self.saved_at = time.monotonic()
-        self.dirty = False
-        self.closed = False
-
-    def add(self, kind, text):
-        self.text[kind] += text
-        self.dirty = True
-
-    def move_reasoning_to_answer(self):
-        self.text["answer"] = self.text["reasoning"] + self.text["answer"]
-        self.text["reasoning"] = ""
-
-    async def publish(self):
-        for kind in ("reasoning", "answer"):
-            start = self.published[kind]
-            pending = self.text[kind][start:]
-            if not pending:
-                continue
-            self.published[kind] = len(self.text[kind])
-            frame = {
-                "type": f"{kind}.delta",
-                "message_id": self.reply_id,
-                "offset": start,
-                "text": pending,
-            }
-            await self.layer.group_send(self.group, {"type": "relay.frame", "frame": frame})
-
-    async def save(self):
-        self.dirty = False
-        self.saved_at = time.monotonic()
-        await database_sync_to_async(services.reply_save_progress)(
-            self.reply_id, self.text["reasoning"], self.text["answer"]
-        )
-
-    async def tick(self):
-        cfg = settings.VISIONQA
-        heartbeat = max(cfg["STALE_REPLY_S"] / 4, cfg["SAVE_INTERVAL_S"])
-        while True:
-            await asyncio.sleep(cfg["PUBLISH_INTERVAL_S"])
-            if self.closed:
-                return
-            await self.publish()
-            since = time.monotonic() - self.saved_at
-            if (self.dirty and since >= cfg["SAVE_INTERVAL_S"]) or since >= heartbeat:
-                await self.save()
-
-    def snapshot(self, base):
-        """The reply as the page has been sent it; later deltas start where this ends."""
-        return {
-            **base,
-            "reasoning": self.text["reasoning"][: self.published["reasoning"]],
-            "text": self.text["answer"][: self.published["answer"]],
-        }
-
-
-async def _serve_snapshots(layer, channel, stream, base):
+async def _serve_worker_channel(layer, channel, stream, base):
+    """Answer requests sent to this reply's own channel, from any process."""
     while True:
         request = await layer.receive(channel)
-        if request.get("type") == "worker.exit":
+        kind = request.get("type")
+        if kind == "worker.exit":
             return
-        if request.get("type") == "snapshot.request":
+        if kind == "worker.stop":
+            cancel(stream.reply_id)
+        elif kind == "snapshot.request":
             frame = {"type": "message", "message": stream.snapshot(base)}
             await layer.send(request["reply_channel"], {"type": "relay.frame", "frame": frame})
 
 
+async def _consume(stream, spec, payload, outcome, timing, started):
+    async for event in client_for(spec).stream(
+        payload, inline_reasoning=spec.reasoning == "inline"
+    ):
+        if isinstance(event, Delta):
+            timing.setdefault("first_token_ms", int((time.monotonic() - started) * 1000))
+            stream.add(event.kind, event.text)
+        elif isinstance(event, Finish):
+            outcome["finish_reason"] = event.reason
+        elif isinstance(event, Usage):
+            outcome["usage"] = event.as_dict()
+        elif isinstance(event, Reclassified):
+            stream.move_reasoning_to_answer()
+            outcome["reclassified"] = True
+
+
 async def generate(reply_id):
+    run = _runs.get(reply_id)
     layer = get_channel_layer()
     started = time.monotonic()
     timing = {}
@@ -188,29 +172,19 @@ async def generate(reply_id):
         job = await database_sync_to_async(_load_job)(reply_id)
     except Exception:
         log.exception("could not prepare reply %s", reply_id)
-        job = None
-    if job is None:
-        await _finish_unprepared(reply_id)
+        await _finish_failed(reply_id)
         return
     stream = ReplyStream(reply_id, job["group"], layer)
     channel = await layer.new_channel()
     await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)
     ticker = asyncio.create_task(stream.tick())
-    snapshots = asyncio.create_task(_serve_snapshots(layer, channel, stream, job["message"]))
-    spec = job["spec"]
+    worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream, job["message"]))
     try:
-        async for event in client_for(spec).stream(
-            job["payload"], inline_reasoning=spec.reasoning == "inline"
-        ):
-            if isinstance(event, Delta):
-                timing.setdefault("first_token_ms", int((time.monotonic() - started) * 1000))
-                stream.add(event.kind, event.text)
-            elif isinstance(event, Finish):
-                outcome["finish_reason"] = event.reason
-            elif isinstance(event, Usage):
-                outcome["usage"] = event.as_dict()
-            elif isinstance(event, Reclassified):
-                stream.move_reasoning_to_answer()
+        if run is not None:
+            if run.stop_requested:
+                raise asyncio.CancelledError
+            run.phase = "streaming"
+        await _consume(stream, job["spec"], job["payload"], outcome, timing, started)
     except asyncio.CancelledError:
         outcome["status"] = Message.Status.STOPPED
     except UpstreamError as exc:
@@ -218,63 +192,74 @@ async def generate(reply_id):
         outcome.update(status=Message.Status.FAILED, error=exc.as_dict())
     except Exception:
         log.exception("reply %s failed unexpectedly", reply_id)
-        outcome.update(
-            status=Message.Status.FAILED,
-            error={
-                "code": "internal",
-                "message": "Something went wrong on our side. Try again.",
-                "retryable": True,
-            },
-        )
+        outcome.update(status=Message.Status.FAILED, error=INTERNAL_ERROR)
     finally:
-        # From here on a second Stop must not interrupt the final save.
-        _finishing.add(reply_id)
+        if run is not None:
+            run.phase = "finishing"  # a second Stop must not interrupt the final save
         # Both helpers end on their own, never cancelled mid-call: a cancelled
         # Redis command can leave its connection mid-reply.
         stream.closed = True
         await layer.send(channel, {"type": "worker.exit"})
-        await asyncio.gather(ticker, snapshots, return_exceptions=True)
-    try:
-        timing["duration_ms"] = int((time.monotonic() - started) * 1000)
-        await _finish(stream, job["message"], outcome, timing)
-    finally:
-        _finishing.discard(reply_id)
+        await asyncio.gather(ticker, worker, return_exceptions=True)
+    timing["duration_ms"] = int((time.monotonic() - started) * 1000)
+    await _finish(stream, outcome, timing)
 
 
-async def _finish(stream, base, outcome, timing):
-    reclassified = stream.published["reasoning"] > len(stream.text["reasoning"])
-    if reclassified:
-        # Offsets no longer line up: send the whole reply instead of deltas.
-        stream.published = {k: len(v) for k, v in stream.text.items()}
-    else:
+def _finish_sync(reply_id, **fields):
+    reply = services.reply_finish(reply_id, **fields)
+    return reply, selectors.message_serialize(reply)
+
+
+async def _finish(stream, outcome, timing):
+    reclassified = outcome.pop("reclassified", False)
+    if not reclassified:
         await stream.publish()
-    reply = await database_sync_to_async(services.reply_finish)(
-        stream.reply_id,
-        reasoning=stream.text["reasoning"],
-        text=stream.text["answer"],
-        timing=timing,
-        **outcome,
-    )
+    try:
+        reply, message = await database_sync_to_async(_finish_sync)(
+            stream.reply_id,
+            reasoning=stream.text["reasoning"],
+            text=stream.text["answer"],
+            timing=timing,
+            **outcome,
+        )
+    except Exception:
+        log.exception("reply %s: final save failed", stream.reply_id)
+        await stream.send(_done_frame(stream.reply_id, Message.Status.FAILED, error=INTERNAL_ERROR))
+        return
     if reclassified:
-        frame = {"type": "message", "message": stream.snapshot(base)}
-        await stream.layer.group_send(stream.group, {"type": "relay.frame", "frame": frame})
-    done = {
+        await stream.send({"type": "message", "message": message})
+    await stream.send(
+        _done_frame(
+            stream.reply_id,
+            reply.status,
+            finish_reason=reply.finish_reason,
+            usage=reply.usage,
+            error=reply.error,
+            lengths={"reasoning": len(reply.reasoning), "answer": len(reply.text)},
+        )
+    )
+
+
+def _done_frame(reply_id, status, *, finish_reason="", usage=None, error=None, lengths=None):
+    frame = {
         "type": "reply.done",
-        "message_id": stream.reply_id,
-        "status": reply.status,
-        "finish_reason": reply.finish_reason or None,
-        "usage": reply.usage,
+        "message_id": reply_id,
+        "status": status,
+        "finish_reason": finish_reason or None,
+        "usage": usage,
     }
-    if reply.error:
-        done["error"] = reply.error
-    await stream.layer.group_send(stream.group, {"type": "relay.frame", "frame": done})
+    if error:
+        frame["error"] = error
+    if lengths is not None:
+        # Lets a page that joined late check it has the whole text.
+        frame["lengths"] = lengths
+    return frame
 
 
-async def _finish_unprepared(reply_id):
+async def _finish_failed(reply_id):
     error = {
-        "code": "internal",
+        **INTERNAL_ERROR,
         "message": "Something went wrong preparing your question. Try again.",
-        "retryable": True,
     }
     reply = await database_sync_to_async(services.reply_finish)(
         reply_id,
@@ -286,15 +271,7 @@ async def _finish_unprepared(reply_id):
         error=error,
         timing={},
     )
-    frame = {
-        "type": "reply.done",
-        "message_id": reply_id,
-        "status": reply.status,
-        "finish_reason": None,
-        "usage": None,
-        "error": error,
-    }
-    layer = get_channel_layer()
-    await layer.group_send(
-        group_name(reply.conversation_id), {"type": "relay.frame", "frame": frame}
+    await get_channel_layer().group_send(
+        group_name(reply.conversation_id),
+        {"type": "relay.frame", "frame": _done_frame(reply_id, reply.status, error=error)},
     )

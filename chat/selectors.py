@@ -1,12 +1,9 @@
 """Reads: what a user may see, shaped as the public contract (DESIGN.md)."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import reverse
-from django.utils import timezone
 
 from .llm.catalog import all_models
 from .models import Conversation, Image, Message, MessageImage
@@ -67,7 +64,6 @@ def message_serialize(message):
 
 
 def conversation_messages(conversation):
-    _mark_dead_replies(conversation)
     return list(
         conversation.messages.prefetch_related(
             Prefetch("messageimage_set", queryset=MessageImage.objects.select_related("image"))
@@ -82,15 +78,6 @@ def conversation_serialize(conversation):
         "url": conversation.get_absolute_url(),
         "messages": [message_serialize(m) for m in conversation_messages(conversation)],
     }
-
-
-def _mark_dead_replies(conversation):
-    # A live generation touches its reply at least every few seconds; one that
-    # has not for this long died with its process.
-    cutoff = timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
-    conversation.messages.filter(status=Message.Status.STREAMING, updated_at__lt=cutoff).update(
-        status=Message.Status.INTERRUPTED, worker_channel=""
-    )
 
 
 def streaming_reply(conversation):

@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,7 +22,8 @@ TITLE_LENGTH = 60
 
 
 def conversation_create(user, title=""):
-    return Conversation.objects.create(owner=user, title=title[:200])
+    title = _clean_text(title, limit=200, field="title").strip()
+    return Conversation.objects.create(owner=user, title=title)
 
 
 def image_create(user, upload):
@@ -52,6 +54,35 @@ def image_create(user, upload):
     return image
 
 
+def replies_mark_interrupted(conversation):
+    """Replies left "streaming" by a process that died are shown as interrupted.
+
+    A live generation touches its reply at least every few seconds; one that
+    has not for STALE_REPLY_S is gone."""
+    cutoff = timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
+    conversation.messages.filter(status=Message.Status.STREAMING, updated_at__lt=cutoff).update(
+        status=Message.Status.INTERRUPTED, worker_channel=""
+    )
+
+
+def _clean_text(text, *, limit, field="question"):
+    if not isinstance(text, str):
+        raise ServiceError("invalid_text", f"The {field} must be text.")
+    if len(text) > limit:
+        raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
+    if "\x00" in text or not _encodable(text):
+        raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
+    return text
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
 def _question_check(user, conversation, text, image_ids, model_id, detail, options):
     spec = get_model(model_id) if isinstance(model_id, str) else None
     if spec is None:
@@ -64,10 +95,7 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
         )
     if detail not in Message.Detail.values:
         raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
-    if not isinstance(text, str):
-        raise ServiceError("invalid_text", "The question must be text.")
-    if len(text) > settings.VISIONQA["MAX_QUESTION_CHARS"]:
-        raise ServiceError("text_too_long", "This question is too long. Shorten it and try again.")
+    _clean_text(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
     if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
         raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
     if not text.strip() and not image_ids:
@@ -112,6 +140,7 @@ def _valid_uuids(values):
 def question_ask(user, conversation, *, text, image_ids, model_id, detail, options):
     """Save the question and an empty reply (streaming) together; the caller starts the reply."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    replies_mark_interrupted(conversation)
     spec, photos, clean_options = _question_check(
         user, conversation, text, image_ids, model_id, detail, options
     )

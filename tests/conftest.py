@@ -41,6 +41,6 @@ def user(db):
 
 async def settle():
     """Let background replies finish so none outlives the test's loop."""
-    tasks = list(generation._running.values())
+    tasks = generation.running_tasks()
     if tasks:
         await asyncio.wait(tasks, timeout=10)

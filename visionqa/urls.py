@@ -6,3 +6,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("chat.urls")),
 ]
+
+handler500 = "chat.api.server_error"

@@ -1,5 +1,7 @@
 """Build the /chat/completions request body, and check the user's options against the schema."""
 
+import math
+
 COMMON_OPTIONS = {
     # name: (type, minimum, maximum)
     "temperature": (float, 0.0, 2.0),
@@ -50,7 +52,7 @@ def _check(name, value, kind, low, high):
         if not isinstance(value, bool):
             raise InvalidOptions(f"{name} must be true or false.")
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidOptions(f"{name} must be a number.")
     if kind is int:
         if value != int(value):

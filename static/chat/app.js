@@ -32,6 +32,7 @@ const state = {
   photos: [], // {key, id, el, uploading}
   streamingId: null,
   lastSync: 0,
+  syncTimer: null,
 };
 
 const codePoints = (s) => Array.from(s).length;
@@ -236,6 +237,8 @@ function connect() {
   socket.addEventListener("message", (e) => handle(JSON.parse(e.data)));
   socket.addEventListener("close", (e) => {
     if (state.socket !== socket) return;
+    // An ask in flight is lost with the socket; its text is still in the box.
+    setBusy(Boolean(state.streamingId));
     if (e.code === 4401) {
       location.href = `/accounts/login/?next=${encodeURIComponent(location.pathname)}`;
       return;
@@ -397,10 +400,14 @@ function applyDelta(frame) {
 }
 
 function requestSync() {
-  const now = Date.now();
-  if (now - state.lastSync < 1000) return;
-  state.lastSync = now;
-  send({ type: "sync" });
+  // At most one sync a second, but never drop one: a late gap still gets filled.
+  if (state.syncTimer) return;
+  const wait = Math.max(0, state.lastSync + 1000 - Date.now());
+  state.syncTimer = setTimeout(() => {
+    state.syncTimer = null;
+    state.lastSync = Date.now();
+    send({ type: "sync" });
+  }, wait);
 }
 
 const STATUS_TEXT = {
@@ -444,6 +451,10 @@ function setStatus(view, m) {
 function finishReply(frame) {
   const view = state.messages.get(frame.message_id);
   if (!view) return;
+  const lengths = frame.lengths;
+  if (lengths && (lengths.answer !== view.count.answer || lengths.reasoning !== view.count.reasoning)) {
+    requestSync(); // joined late or missed a delta: fetch the saved reply
+  }
   setStatus(view, {
     id: frame.message_id,
     status: frame.status,

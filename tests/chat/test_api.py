@@ -190,3 +190,20 @@ def test_login_page_and_conversation_page_render(client, user):
     assert page.status_code == 200 and b"Mine" in page.content
     other = conversation_factory()
     assert client.get(other.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body", ['{"title": "bad \\ud800 title"}', "[" * 5000 + "]" * 5000, '{"title": 5}']
+)
+def test_bad_conversation_body_is_400_in_json(api, body):
+    response = api.post("/api/conversations/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"]
+
+
+def test_malformed_multipart_upload_is_400_in_json(api):
+    response = api.post(
+        "/api/images/", b"garbage", content_type="multipart/form-data; boundary=nope"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in {"bad_upload", "missing_file"}

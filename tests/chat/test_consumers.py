@@ -1,6 +1,7 @@
 import asyncio
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -126,15 +127,17 @@ async def test_ask_streams_reasoning_and_answer_and_saves_them(
 
 
 async def test_deltas_carry_contiguous_offsets(fake_upstream, conversation, cookie):
-    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-32b-thinking.sse")))
+    # Slower than the coalescing window, so the reply arrives as several deltas.
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-32b-thinking.sse"), delay=0.06))
     socket = await open_socket(conversation.id, cookie)
     await socket.send_json_to(ask(model="alibaba/qwen3-32b"))
     frames = await frames_until_done(socket)
-    for kind in ("reasoning.delta", "answer.delta"):
-        position = 0
-        for frame in (f for f in frames if f["type"] == kind):
-            assert frame["offset"] == position
-            position += len(frame["text"])
+    reasoning = [f for f in frames if f["type"] == "reasoning.delta"]
+    assert len(reasoning) >= 3
+    position = 0
+    for frame in reasoning:
+        assert frame["offset"] == position
+        position += len(frame["text"])
     await settle()
 
 
@@ -269,6 +272,12 @@ async def test_upstream_failure_ends_reply_as_failed_with_plain_message(
         (json.dumps(ask(detail="ultra")), "invalid_detail"),
         (json.dumps(ask(options={"temperature": 9})), "invalid_options"),
         (json.dumps(ask(text="x" * 70_000)), "frame_too_large"),
+        (json.dumps(ask(options={"max_tokens": float("inf")})), "invalid_options"),
+        (json.dumps(ask(options={"temperature": float("nan")})), "invalid_options"),
+        (json.dumps(ask(text="broken \ud800 text")), "invalid_text"),
+        (json.dumps(ask(text="nul \x00 byte")), "invalid_text"),
+        (json.dumps(ask(images="not-a-list")), "invalid_images"),
+        ("[" * 5000 + "]" * 5000, "bad_frame"),
     ],
 )
 async def test_bad_frame_gets_an_error_and_the_socket_stays_open(
@@ -348,3 +357,77 @@ async def test_reply_left_streaming_by_a_dead_process_shows_as_interrupted(conve
     frame = await socket.receive_json_from(timeout=5)
     assert frame["message"]["id"] == str(reply.id)
     assert (frame["message"]["status"], frame["message"]["text"]) == ("interrupted", "Half")
+
+
+async def test_stop_right_after_asking_ends_the_reply_as_stopped(
+    fake_upstream, conversation, cookie, monkeypatch
+):
+    from chat import generation
+
+    slow = generation._load_job
+
+    def slow_load(reply_id):
+        time.sleep(0.3)
+        return slow(reply_id)
+
+    monkeypatch.setattr(generation, "_load_job", slow_load)
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    await socket.send_json_to({"type": "stop"})
+    done = (await frames_until_done(socket))[-1]
+    assert done["status"] == "stopped"
+    assert fake_upstream.requests == []
+    await settle()
+
+
+async def test_stop_from_another_socket_reaches_the_reply(fake_upstream, conversation, cookie):
+    gate = threading.Event()
+    fake_upstream.enqueue(Scripted(events=[chunk({"content": "Partial"}), gate]))
+    asker = await open_socket(conversation.id, cookie)
+    await asker.send_json_to(ask())
+    while (await asker.receive_json_from(timeout=5))["type"] != "answer.delta":
+        pass
+    await asker.disconnect()
+    other = await open_socket(conversation.id, cookie)
+    await other.send_json_to({"type": "stop"})
+    frames = await frames_until_done(other)
+    gate.set()
+    assert frames[-1]["status"] == "stopped"
+    await settle()
+
+
+async def test_untagged_inline_reply_is_resent_whole_as_the_answer(
+    fake_upstream, conversation, cookie
+):
+    fake_upstream.enqueue(
+        Scripted(
+            events=[
+                chunk({"content": "Just "}),
+                chunk({"content": "the answer."}),
+                "data: [DONE]\n\n",
+            ]
+        )
+    )
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(model="Qwen/QwQ-32B"))
+    frames = await frames_until_done(socket)
+    final = [f for f in frames if f["type"] == "message"][-1]["message"]
+    assert (final["reasoning"], final["text"]) == ("", "Just the answer.")
+    assert final["status"] == "completed"
+    assert frames[-1]["lengths"] == {"reasoning": 0, "answer": 16}
+    await settle()
+
+
+async def test_earlier_photos_are_not_sent_to_a_text_only_model(
+    fake_upstream, conversation, cookie, owner
+):
+    image = await database_sync_to_async(image_factory)(owner)
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask(images=[str(image.id)]))
+    await frames_until_done(socket)
+    await socket.send_json_to(ask(model="Qwen/QwQ-32B", text="Tell me more"))
+    await frames_until_done(socket)
+    messages = fake_upstream.requests[-1]["json"]["messages"]
+    assert all(isinstance(m["content"], str) for m in messages)
+    assert messages[0]["content"] == "[1 photo(s) not shown to this model] What plant is this?"
+    await settle()

@@ -1,0 +1,85 @@
+"""A streaming reply's text: what the page has been sent (with offsets) and what is saved."""
+
+import asyncio
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from . import services
+
+log = logging.getLogger(__name__)
+
+
+class ReplyStream:
+    def __init__(self, reply_id, group, layer):
+        self.reply_id = reply_id
+        self.group = group
+        self.layer = layer
+        self.text = {"reasoning": "", "answer": ""}
+        self.published = {"reasoning": 0, "answer": 0}
+        self.saved_at = time.monotonic()
+        self.dirty = False
+        self.closed = False
+
+    def add(self, kind, text):
+        self.text[kind] += text
+        self.dirty = True
+
+    def move_reasoning_to_answer(self):
+        """What streamed as reasoning was the answer (an inline model that used no tags)."""
+        self.text["answer"] = self.text["reasoning"] + self.text["answer"]
+        self.text["reasoning"] = ""
+        # Offsets no longer line up; the final message frame carries the whole reply.
+        self.published = {kind: len(text) for kind, text in self.text.items()}
+
+    async def send(self, frame):
+        await self.layer.group_send(self.group, {"type": "relay.frame", "frame": frame})
+
+    async def publish(self):
+        """Send what the page has not been sent yet, one delta per kind (coalesced)."""
+        for kind in ("reasoning", "answer"):
+            start = self.published[kind]
+            pending = self.text[kind][start:]
+            if not pending:
+                continue
+            self.published[kind] = len(self.text[kind])
+            await self.send(
+                {
+                    "type": f"{kind}.delta",
+                    "message_id": self.reply_id,
+                    "offset": start,
+                    "text": pending,
+                }
+            )
+
+    async def save(self):
+        self.dirty = False
+        self.saved_at = time.monotonic()
+        await database_sync_to_async(services.reply_save_progress)(
+            self.reply_id, self.text["reasoning"], self.text["answer"]
+        )
+
+    async def tick(self):
+        """Publish every few tens of ms; save about once a second, and a heartbeat when idle."""
+        cfg = settings.VISIONQA
+        heartbeat = max(cfg["STALE_REPLY_S"] / 4, cfg["SAVE_INTERVAL_S"])
+        while not self.closed:
+            await asyncio.sleep(cfg["PUBLISH_INTERVAL_S"])
+            try:
+                await self.publish()
+                since = time.monotonic() - self.saved_at
+                if (self.dirty and since >= cfg["SAVE_INTERVAL_S"]) or since >= heartbeat:
+                    await self.save()
+            except Exception:
+                # A failed save or publish is retried next tick; the reply goes on.
+                log.exception("reply %s: periodic publish/save failed", self.reply_id)
+
+    def snapshot(self, base):
+        """The reply as the page has been sent it; later deltas start where this ends."""
+        return {
+            **base,
+            "reasoning": self.text["reasoning"][: self.published["reasoning"]],
+            "text": self.text["answer"][: self.published["answer"]],
+        }
