@@ -92,36 +92,25 @@ class ChatClient:
                     raise UpstreamError.from_status(resp.status_code, await resp.aread())
                 async for event in _events(EventSource(resp), splitter):
                     yield event
-        except SSEError as exc:
-            raise UpstreamError(
-                "bad_response",
-                "The AI service sent a reply we could not read.",
-                retryable=True,
-                detail=repr(exc),
-            ) from exc
-        except httpx.ConnectTimeout as exc:
-            raise UpstreamError(
-                "connect_timeout",
-                "Could not reach the AI service.",
-                retryable=True,
-                detail=repr(exc),
-            ) from exc
-        except httpx.ReadTimeout as exc:
-            raise UpstreamError(
-                "stalled", "The model stopped responding.", retryable=True, detail=repr(exc)
-            ) from exc
-        except httpx.TransportError as exc:
-            raise UpstreamError(
-                "connection",
-                "The connection to the AI service was lost.",
-                retryable=True,
-                detail=repr(exc),
-            ) from exc
+        except (SSEError, httpx.TransportError) as exc:
+            code, message = _transport_failure(exc)
+            raise UpstreamError(code, message, retryable=True, detail=repr(exc)) from exc
         pieces, reclassified = splitter.finish()
         for kind, text in pieces:
             yield Delta(kind, text)
         if reclassified:
             yield Reclassified()
+
+
+def _transport_failure(exc):
+    """(code, plain message) for a call that broke below the HTTP status level."""
+    if isinstance(exc, SSEError):
+        return "bad_response", "The AI service sent a reply we could not read."
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect_timeout", "Could not reach the AI service."
+    if isinstance(exc, httpx.ReadTimeout):
+        return "stalled", "The model stopped responding."
+    return "connection", "The connection to the AI service was lost."
 
 
 async def _events(source, splitter):
