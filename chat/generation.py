@@ -91,6 +91,7 @@ def cancel(reply_id):
 
 
 def _history_turns(spec, earlier):
+    """The conversation so far as turns; photos as file paths, encoded later off the DB thread."""
     turns = []
     for message in earlier:
         if message.role == Message.Role.ASSISTANT:
@@ -100,9 +101,9 @@ def _history_turns(spec, earlier):
             continue
         photos = selectors.message_images(message)
         if spec.vision:
-            urls = [images.encode_for_model(p.file.path, message.detail) for p in photos]
+            paths = [photo.file.path for photo in photos]
             turns.append(
-                {"role": "user", "text": message.text, "detail": message.detail, "image_urls": urls}
+                {"role": "user", "text": message.text, "detail": message.detail, "paths": paths}
             )
         else:
             # A text-only model would refuse image parts: say they were there.
@@ -121,10 +122,19 @@ def _load_job(reply_id):
     spec = get_model(reply.model)
     return {
         "spec": spec,
-        "payload": build_payload(spec, _history_turns(spec, earlier), reply.options),
+        "turns": _history_turns(spec, earlier),
+        "options": reply.options,
         "group": group_name(reply.conversation_id),
         "message": selectors.message_serialize(reply),
     }
+
+
+def _build_payload(job):
+    """Encode the photos (CPU-bound: run in a worker thread, not the DB thread)."""
+    for turn in job["turns"]:
+        paths = turn.pop("paths", [])
+        turn["image_urls"] = [images.encode_for_model(path, turn["detail"]) for path in paths]
+    return build_payload(job["spec"], job["turns"], job["options"])
 
 
 async def _serve_worker_channel(layer, channel, stream, base):
@@ -170,6 +180,7 @@ async def generate(reply_id):
     }
     try:
         job = await database_sync_to_async(_load_job)(reply_id)
+        job["payload"] = await asyncio.to_thread(_build_payload, job)
     except Exception:
         log.exception("could not prepare reply %s", reply_id)
         await _finish_failed(reply_id)

@@ -1,7 +1,6 @@
 import asyncio
 import json
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -359,21 +358,28 @@ async def test_reply_left_streaming_by_a_dead_process_shows_as_interrupted(conve
     assert (frame["message"]["status"], frame["message"]["text"]) == ("interrupted", "Half")
 
 
-async def test_stop_right_after_asking_ends_the_reply_as_stopped(
-    fake_upstream, conversation, cookie, monkeypatch
+async def test_stop_while_photos_are_being_prepared_ends_the_reply_as_stopped(
+    fake_upstream, conversation, cookie, owner, monkeypatch
 ):
-    from chat import generation
+    from chat import generation, images
 
-    slow = generation._load_job
+    image = await database_sync_to_async(image_factory)(owner)
+    preparing = threading.Event()
+    real_encode = images.encode_for_model
 
-    def slow_load(reply_id):
-        time.sleep(0.3)
-        return slow(reply_id)
+    def held_encode(path, detail):
+        preparing.wait(5)
+        return real_encode(path, detail)
 
-    monkeypatch.setattr(generation, "_load_job", slow_load)
+    monkeypatch.setattr(images, "encode_for_model", held_encode)
     socket = await open_socket(conversation.id, cookie)
-    await socket.send_json_to(ask())
+    await socket.send_json_to(ask(images=[str(image.id)]))
     await socket.send_json_to({"type": "stop"})
+    async with asyncio.timeout(5):
+        # Polled: the flag is plain state, set by the consumer in this loop.
+        while not any(run.stop_requested for run in generation._runs.values()):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    preparing.set()
     done = (await frames_until_done(socket))[-1]
     assert done["status"] == "stopped"
     assert fake_upstream.requests == []
