@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
 from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, jpeg_bytes, user_factory
+from tests.factories import PASSWORD, conversation_factory, jpeg_bytes, user_factory
 from tests.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -100,3 +100,22 @@ async def test_upload_ask_watch_it_stream_and_find_it_saved(
     )
     await screenshot(page, "ask-reloaded")
     assert page.errors == []
+
+
+async def test_conversation_page_fits_a_phone_screen(page, live_server_url):
+    def user_with_conversations():
+        user = user_factory()
+        for title in ("Is this tomato ripe enough to pick today?", "What does this sign say?"):
+            conversation_factory(owner=user, title=title)
+        return user
+
+    user = await database_sync_to_async(user_with_conversations)()
+    await page.set_viewport_size({"width": 375, "height": 740})
+    await log_in(page, live_server_url, user)
+    await expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+    await expect(page.get_by_role("link", name="+ New")).to_be_in_viewport()
+    overflow = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow == 0
+    await screenshot(page, "phone-empty")
