@@ -16,8 +16,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import images, selectors, services
+from .llm import context
 from .llm.catalog import get_model
-from .llm.client import ChatClient, Delta, Finish, Reclassified, Usage
+from .llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy, Usage
 from .llm.errors import UpstreamError
 from .llm.offline import OfflineTransport
 from .llm.payload import build_payload
@@ -62,7 +63,9 @@ def client_for(spec):
         settings.AIMLAPI_BASE_URL,
         settings.AIMLAPI_KEY,
         connect_timeout=cfg["CONNECT_TIMEOUT_S"],
-        read_timeout=cfg["READ_TIMEOUT_S"],
+        stall_timeout=cfg["STALL_S"],
+        reasoning_stall_timeout=cfg["REASONING_STALL_S"],
+        retry=RetryPolicy(attempts=cfg["RETRY_ATTEMPTS"], base_delay=cfg["RETRY_BASE_S"]),
     )
 
 
@@ -91,53 +94,83 @@ def cancel(reply_id):
 
 
 def _history_turns(spec, earlier):
-    """The conversation so far as turns; photos as file paths, encoded later off the DB thread."""
+    """The conversation so far as turns with estimated tokens; photos as file
+    paths, encoded later off the DB thread."""
     turns = []
     for message in earlier:
         if message.role == Message.Role.ASSISTANT:
             if message.text:
                 # Reasoning is never sent back: the model only needs what it said.
-                turns.append({"role": "assistant", "text": message.text})
+                turns.append(
+                    {
+                        "role": "assistant",
+                        "text": message.text,
+                        "tokens": context.text_tokens(message.text),
+                    }
+                )
             continue
         photos = selectors.message_images(message)
+        turn = {"role": "user", "text": message.text, "detail": message.detail, "paths": []}
         if spec.vision:
-            paths = [photo.file.path for photo in photos]
-            turns.append(
-                {"role": "user", "text": message.text, "detail": message.detail, "paths": paths}
-            )
+            turn["paths"] = [photo.file.path for photo in photos]
+            visual = sum(images.visual_tokens(p.width, p.height, message.detail) for p in photos)
         else:
             # A text-only model would refuse image parts: say they were there.
-            note = f"[{len(photos)} photo(s) not shown to this model] " if photos else ""
-            turns.append({"role": "user", "text": note + message.text, "detail": message.detail})
+            if photos:
+                turn["text"] = f"[{len(photos)} photo(s) not shown to this model] {message.text}"
+            visual = 0
+        turn["tokens"] = context.text_tokens(turn["text"]) + visual
+        turns.append(turn)
     return turns
+
+
+def _context_budget(spec, options, system_prompt):
+    # Room kept for the answer (and the reasoning before it).
+    reserve = options.get("max_tokens") or min(8192, spec.context_window // 4)
+    return spec.context_window - reserve - context.text_tokens(system_prompt)
 
 
 def _load_job(reply_id):
     reply = Message.objects.select_related("conversation").get(id=reply_id)
+    conversation = reply.conversation
     earlier = [
         m
-        for m in selectors.conversation_messages(reply.conversation)
+        for m in selectors.conversation_messages(conversation)
         if m.created_at <= reply.created_at and m.id != reply.id
     ]
     spec = get_model(reply.model)
+    turns, dropped = context.fit(
+        _history_turns(spec, earlier),
+        _context_budget(spec, reply.options, conversation.system_prompt),
+    )
+    notice = ""
+    if dropped:
+        notice = (
+            f"The {dropped} oldest message(s) were left out so the conversation fits "
+            "what the model can read at once."
+        )
     return {
         "spec": spec,
-        "turns": _history_turns(spec, earlier),
+        "turns": turns,
+        "system_prompt": conversation.system_prompt,
         "options": reply.options,
         "group": group_name(reply.conversation_id),
         "message": selectors.message_serialize(reply),
+        "notice": notice,
     }
 
 
 def _build_payload(job):
     """Encode the photos (CPU-bound: run in a worker thread, not the DB thread)."""
+    turns = [{"role": "system", "text": job["system_prompt"]}] if job["system_prompt"] else []
     for turn in job["turns"]:
         paths = turn.pop("paths", [])
         turn["image_urls"] = [images.encode_for_model(path, turn["detail"]) for path in paths]
-    return build_payload(job["spec"], job["turns"], job["options"])
+        turns.append(turn)
+    return build_payload(job["spec"], turns, job["options"])
 
 
-async def _serve_worker_channel(layer, channel, stream, base):
+async def _serve_worker_channel(layer, channel, stream):
     """Answer requests sent to this reply's own channel, from any process."""
     while True:
         request = await layer.receive(channel)
@@ -147,14 +180,21 @@ async def _serve_worker_channel(layer, channel, stream, base):
         if kind == "worker.stop":
             cancel(stream.reply_id)
         elif kind == "snapshot.request":
-            frame = {"type": "message", "message": stream.snapshot(base)}
+            frame = {"type": "message", "message": stream.snapshot()}
             await layer.send(request["reply_channel"], {"type": "relay.frame", "frame": frame})
 
 
-async def _consume(stream, spec, payload, outcome, timing, started):
-    async for event in client_for(spec).stream(
-        payload, inline_reasoning=spec.reasoning == "inline"
-    ):
+async def _consume(stream, job, outcome, timing, started):
+    client = client_for(job["spec"])
+    try:
+        await _relay(client, stream, job, outcome, timing, started)
+    finally:
+        outcome["attempts"] = client.attempts
+
+
+async def _relay(client, stream, job, outcome, timing, started):
+    mode = job["spec"].reasoning_mode(job["options"])
+    async for event in client.stream(job["payload"], reasoning_mode=mode):
         if isinstance(event, Delta):
             timing.setdefault("first_token_ms", int((time.monotonic() - started) * 1000))
             stream.add(event.kind, event.text)
@@ -163,8 +203,7 @@ async def _consume(stream, spec, payload, outcome, timing, started):
         elif isinstance(event, Usage):
             outcome["usage"] = event.as_dict()
         elif isinstance(event, Reclassified):
-            stream.move_reasoning_to_answer()
-            outcome["reclassified"] = True
+            stream.reclassify(event)
 
 
 async def generate(reply_id):
@@ -177,25 +216,36 @@ async def generate(reply_id):
         "finish_reason": "",
         "usage": None,
         "error": None,
+        "attempts": 0,
     }
     try:
         job = await database_sync_to_async(_load_job)(reply_id)
         job["payload"] = await asyncio.to_thread(_build_payload, job)
+    except context.ContextOverflow as exc:
+        await _finish_failed(
+            reply_id,
+            {
+                "code": "too_large",
+                "message": str(exc) + " Send fewer photos, a lower detail, or less text.",
+                "retryable": False,
+            },
+        )
+        return
     except Exception:
         log.exception("could not prepare reply %s", reply_id)
         await _finish_failed(reply_id)
         return
-    stream = ReplyStream(reply_id, job["group"], layer)
+    stream = ReplyStream(reply_id, job["group"], layer, job["message"])
     channel = await layer.new_channel()
     await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)
     ticker = asyncio.create_task(stream.tick())
-    worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream, job["message"]))
+    worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream))
     try:
         if run is not None:
             if run.stop_requested:
                 raise asyncio.CancelledError
             run.phase = "streaming"
-        await _consume(stream, job["spec"], job["payload"], outcome, timing, started)
+        await _consume(stream, job, outcome, timing, started)
     except asyncio.CancelledError:
         outcome["status"] = Message.Status.STOPPED
     except UpstreamError as exc:
@@ -213,6 +263,7 @@ async def generate(reply_id):
         await layer.send(channel, {"type": "worker.exit"})
         await asyncio.gather(ticker, worker, return_exceptions=True)
     timing["duration_ms"] = int((time.monotonic() - started) * 1000)
+    outcome["notice"] = job["notice"]
     await _finish(stream, outcome, timing)
 
 
@@ -222,9 +273,8 @@ def _finish_sync(reply_id, **fields):
 
 
 async def _finish(stream, outcome, timing):
-    reclassified = outcome.pop("reclassified", False)
-    if not reclassified:
-        await stream.publish()
+    # A reclassification sends the whole reply at once; otherwise the last deltas.
+    await stream.publish()
     try:
         reply, message = await database_sync_to_async(_finish_sync)(
             stream.reply_id,
@@ -237,8 +287,8 @@ async def _finish(stream, outcome, timing):
         log.exception("reply %s: final save failed", stream.reply_id)
         await stream.send(_done_frame(stream.reply_id, Message.Status.FAILED, error=INTERNAL_ERROR))
         return
-    if reclassified:
-        await stream.send({"type": "message", "message": message})
+    if stream.rev:
+        await stream.send({"type": "message", "message": {**message, "rev": stream.rev}})
     await stream.send(
         _done_frame(
             stream.reply_id,
@@ -247,11 +297,14 @@ async def _finish(stream, outcome, timing):
             usage=reply.usage,
             error=reply.error,
             lengths={"reasoning": len(reply.reasoning), "answer": len(reply.text)},
+            notice=reply.notice,
         )
     )
 
 
-def _done_frame(reply_id, status, *, finish_reason="", usage=None, error=None, lengths=None):
+def _done_frame(
+    reply_id, status, *, finish_reason="", usage=None, error=None, lengths=None, notice=""
+):
     frame = {
         "type": "reply.done",
         "message_id": reply_id,
@@ -264,6 +317,8 @@ def _done_frame(reply_id, status, *, finish_reason="", usage=None, error=None, l
     if lengths is not None:
         # Lets a page that joined late check it has the whole text.
         frame["lengths"] = lengths
+    if notice:
+        frame["notice"] = notice
     return frame
 
 

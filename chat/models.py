@@ -10,6 +10,7 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
     title = models.CharField(max_length=200, blank=True)
+    system_prompt = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,6 +80,8 @@ class Message(models.Model):
     finish_reason = models.CharField(max_length=32, blank=True)
     usage = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
+    # Something the user should know about this reply, e.g. history left out.
+    notice = models.CharField(max_length=300, blank=True)
     # The channel of the task generating this reply, so a socket that joins
     # mid-reply can ask it for the text so far, whichever process it runs in.
     worker_channel = models.CharField(max_length=200, blank=True)
@@ -122,6 +125,7 @@ class UsageRecord(models.Model):
     image_count = models.PositiveSmallIntegerField(default=0)
     detail = models.CharField(max_length=8, blank=True)
     status = models.CharField(max_length=16)
+    attempts = models.PositiveSmallIntegerField(default=1)
     error_code = models.CharField(max_length=64, blank=True)
     first_token_ms = models.PositiveIntegerField(null=True)
     duration_ms = models.PositiveIntegerField(default=0)

@@ -8,15 +8,21 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from . import services
+from .llm.sse import reclassify
 
 log = logging.getLogger(__name__)
 
 
 class ReplyStream:
-    def __init__(self, reply_id, group, layer):
+    def __init__(self, reply_id, group, layer, base):
         self.reply_id = reply_id
         self.group = group
         self.layer = layer
+        self.base = base  # the reply as serialized when it started
+        # Bumped when text already sent changes kind; pages then take the
+        # whole reply from a message frame instead of appending deltas.
+        self.rev = 0
+        self.resync = False
         self.text = {"reasoning": "", "answer": ""}
         self.published = {"reasoning": 0, "answer": 0}
         self.saved_at = time.monotonic()
@@ -27,18 +33,22 @@ class ReplyStream:
         self.text[kind] += text
         self.dirty = True
 
-    def move_reasoning_to_answer(self):
-        """What streamed as reasoning was the answer (an inline model that used no tags)."""
-        self.text["answer"] = self.text["reasoning"] + self.text["answer"]
-        self.text["reasoning"] = ""
-        # Offsets no longer line up; the final message frame carries the whole reply.
-        self.published = {kind: len(text) for kind, text in self.text.items()}
+    def reclassify(self, event):
+        self.text = reclassify(self.text, event)
+        self.dirty = True
+        self.rev += 1
+        self.resync = True
 
     async def send(self, frame):
         await self.layer.group_send(self.group, {"type": "relay.frame", "frame": frame})
 
     async def publish(self):
         """Send what the page has not been sent yet, one delta per kind (coalesced)."""
+        if self.resync:
+            self.resync = False
+            self.published = {kind: len(text) for kind, text in self.text.items()}
+            await self.send({"type": "message", "message": self.snapshot()})
+            return
         for kind in ("reasoning", "answer"):
             start = self.published[kind]
             pending = self.text[kind][start:]
@@ -76,10 +86,11 @@ class ReplyStream:
                 # A failed save or publish is retried next tick; the reply goes on.
                 log.exception("reply %s: periodic publish/save failed", self.reply_id)
 
-    def snapshot(self, base):
+    def snapshot(self):
         """The reply as the page has been sent it; later deltas start where this ends."""
         return {
-            **base,
+            **self.base,
             "reasoning": self.text["reasoning"][: self.published["reasoning"]],
             "text": self.text["answer"][: self.published["answer"]],
+            "rev": self.rev,
         }

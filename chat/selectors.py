@@ -59,6 +59,7 @@ def message_serialize(message):
         "finish_reason": message.finish_reason or None,
         "usage": message.usage,
         "error": message.error,
+        "notice": message.notice,
         "created_at": message.created_at.isoformat(),
     }
 

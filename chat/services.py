@@ -188,7 +188,19 @@ def reply_save_progress(reply_id, reasoning, text):
 
 
 @transaction.atomic
-def reply_finish(reply_id, *, reasoning, text, status, finish_reason, usage, error, timing):
+def reply_finish(
+    reply_id,
+    *,
+    reasoning,
+    text,
+    status,
+    finish_reason,
+    usage,
+    error,
+    timing,
+    attempts=1,
+    notice="",
+):
     reply = Message.objects.select_related("conversation").get(id=reply_id)
     reply.reasoning = reasoning
     reply.text = text
@@ -196,6 +208,7 @@ def reply_finish(reply_id, *, reasoning, text, status, finish_reason, usage, err
     reply.finish_reason = finish_reason or ""
     reply.usage = usage
     reply.error = error
+    reply.notice = notice
     reply.worker_channel = ""
     reply.save()
     question = (
@@ -214,6 +227,7 @@ def reply_finish(reply_id, *, reasoning, text, status, finish_reason, usage, err
         image_count=question.messageimage_set.count() if question else 0,
         detail=reply.detail,
         status=status,
+        attempts=attempts,
         error_code=(error or {}).get("code", ""),
         first_token_ms=timing.get("first_token_ms"),
         duration_ms=timing.get("duration_ms", 0),

@@ -27,7 +27,7 @@ def fake_upstream(fake_upstream_server, settings):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.VISIONQA = {**settings.VISIONQA, "OFFLINE_CHUNK_DELAY_S": 0}
+    settings.VISIONQA = {**settings.VISIONQA, "OFFLINE_CHUNK_DELAY_S": 0, "RETRY_BASE_S": 0.01}
     # Layers hold loop-bound queues and pools; each test has its own loop.
     channel_layers.backends = {}
     yield

@@ -34,7 +34,8 @@ def chunk(delta=None, finish=None, usage=None, model="alibaba/qwen3-vl-32b-think
 @dataclass
 class Scripted:
     status: int = 200
-    # Each item is an SSE event (str) or a threading.Event to wait on first.
+    # Each item is an SSE event (str), a threading.Event to wait on, or a
+    # number of seconds to stay silent.
     events: list = field(default_factory=list)
     body: str = ""
     delay: float = 0.0
@@ -75,6 +76,9 @@ class FakeUpstream:
                     for event in reply.events:
                         if isinstance(event, threading.Event):
                             event.wait(10)
+                            continue
+                        if isinstance(event, int | float):
+                            time.sleep(event)
                             continue
                         if reply.delay:
                             time.sleep(reply.delay)

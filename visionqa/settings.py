@@ -176,8 +176,16 @@ VISIONQA = {
     # A reply still "streaming" whose heartbeat is older than this is taken
     # for dead (its process crashed) and shown as interrupted.
     "STALE_REPLY_S": 60,
-    "CONNECT_TIMEOUT_S": 10.0,
-    "READ_TIMEOUT_S": 120.0,
+    "CONNECT_TIMEOUT_S": float(os.environ.get("VISIONQA_CONNECT_TIMEOUT_S", "10")),
+    # "The model stopped responding": no data for this long. A thinking model
+    # may be silent longer before its first words, so it gets more.
+    "STALL_S": float(os.environ.get("VISIONQA_STALL_S", "30")),
+    "REASONING_STALL_S": float(os.environ.get("VISIONQA_REASONING_STALL_S", "120")),
+    # Calls in all when the upstream is busy or down, before the first token.
+    "RETRY_ATTEMPTS": int(os.environ.get("VISIONQA_RETRY_ATTEMPTS", "4")),
+    "RETRY_BASE_S": 0.5,
+    # Extra OpenAI-compatible models (JSON or TOML); see README.
+    "MODELS_FILE": os.environ.get("VISIONQA_MODELS_FILE", ""),
     # Seconds between offline-demo chunks; tests set it to 0.
     "OFFLINE_CHUNK_DELAY_S": float(os.environ.get("VISIONQA_OFFLINE_DELAY", "0.03")),
 }

@@ -1,14 +1,26 @@
 """The models a question can go to, and what each of them can do.
 
+The catalog is data: the built-in models below, plus any in the file named by
+settings.VISIONQA["MODELS_FILE"] (JSON or TOML; see README), which may add
+models or override a built-in one by id.
+
 `reasoning` says how a model delivers its chain of thought:
 - "field": in `delta.reasoning_content` (or `delta.reasoning`), before the answer;
 - "inline": inside `content`, as <think>…</think>, the opening tag possibly missing;
 - "none": no reasoning at all.
 """
 
-from dataclasses import asdict, dataclass, field
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 OFFLINE_MODEL_ID = "visionqa/offline-demo"
+REASONING_FORMATS = {"field", "inline", "none"}
+KNOWN_KNOBS = {"enable_thinking", "thinking_budget"}
 
 
 @dataclass(frozen=True)
@@ -19,10 +31,19 @@ class ModelSpec:
     reasoning: str = "none"
     knobs: frozenset = field(default_factory=frozenset)
     context_window: int = 32_768
+    # USD per million tokens; None when we don't know, and then we say so.
+    price_input_per_m: float | None = None
+    price_output_per_m: float | None = None
     offline: bool = False
 
     def available(self, has_api_key: bool) -> bool:
         return self.offline or has_api_key
+
+    def reasoning_mode(self, options):
+        """How to read this call's stream: thinking can be switched off per call."""
+        if "enable_thinking" in self.knobs and options.get("enable_thinking") is False:
+            return "none"
+        return self.reasoning
 
     def as_public_dict(self, has_api_key: bool) -> dict:
         data = asdict(self)
@@ -54,7 +75,7 @@ BUILTIN_MODELS = (
         label="Qwen3 32B — text only, optional thinking",
         vision=False,
         reasoning="field",
-        knobs=frozenset({"enable_thinking", "thinking_budget"}),
+        knobs=frozenset(KNOWN_KNOBS),
         context_window=131_072,
     ),
     ModelSpec(
@@ -70,17 +91,60 @@ BUILTIN_MODELS = (
         vision=True,
         reasoning="field",
         context_window=1_000_000,
+        price_input_per_m=0.0,
+        price_output_per_m=0.0,
         offline=True,
     ),
 )
 
+_cache = {}
+
+
+def _spec_from(entry, source):
+    names = {f.name for f in fields(ModelSpec)} - {"offline"}
+    if not isinstance(entry, dict) or not {"id", "label", "vision"} <= set(entry):
+        raise ImproperlyConfigured(f"{source}: each model needs at least id, label and vision.")
+    unknown = set(entry) - names
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{source}: unknown field(s) {sorted(unknown)} in {entry['id']}."
+        )
+    if entry.get("reasoning", "none") not in REASONING_FORMATS:
+        raise ImproperlyConfigured(
+            f"{source}: reasoning of {entry['id']} must be one of {sorted(REASONING_FORMATS)}."
+        )
+    knobs = frozenset(entry.get("knobs", ()))
+    if not knobs <= KNOWN_KNOBS:
+        raise ImproperlyConfigured(f"{source}: knobs must be among {sorted(KNOWN_KNOBS)}.")
+    return ModelSpec(**{**entry, "knobs": knobs, "vision": bool(entry["vision"])})
+
+
+def _load_file(path):
+    text = Path(path).read_text()
+    data = tomllib.loads(text) if str(path).endswith(".toml") else json.loads(text)
+    entries = data.get("models", []) if isinstance(data, dict) else data
+    return [_spec_from(entry, path) for entry in entries]
+
 
 def all_models():
-    return BUILTIN_MODELS
+    path = settings.VISIONQA.get("MODELS_FILE") or ""
+    if path not in _cache:
+        extra = []
+        if path:
+            try:
+                extra = _load_file(path)
+            except (OSError, ValueError, tomllib.TOMLDecodeError, TypeError) as exc:
+                raise ImproperlyConfigured(
+                    f"Could not read the model catalog {path}: {exc}"
+                ) from exc
+        by_id = {spec.id: spec for spec in BUILTIN_MODELS}
+        by_id.update({spec.id: spec for spec in extra})
+        _cache[path] = tuple(by_id.values())
+    return _cache[path]
 
 
 def get_model(model_id):
-    for spec in BUILTIN_MODELS:
+    for spec in all_models():
         if spec.id == model_id:
             return spec
     return None

@@ -1,4 +1,4 @@
-"""Streaming chat completions over HTTP, parsed from SSE.
+"""Streaming chat completions over HTTP, parsed from SSE, with retries and a stall watchdog.
 
 One pooled httpx.AsyncClient per event loop (one loop per server process);
 a pool cannot be shared across loops, which tests create one per test.
@@ -7,48 +7,21 @@ a pool cannot be shared across loops, which tests create one per test.
 import asyncio
 import json
 import logging
+import random
 import weakref
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 from httpx_sse import EventSource, SSEError
 
 from .errors import UpstreamError
-from .think import ThinkSplitter
+from .sse import Delta, Finish, Reclassified, StreamParser, Usage
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Delta:
-    kind: str  # "reasoning" | "answer"
-    text: str
-
-
-@dataclass(frozen=True)
-class Finish:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    reasoning_tokens: int
-
-    def as_dict(self):
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-        }
-
-
-@dataclass(frozen=True)
-class Reclassified:
-    """Text streamed as reasoning turned out to be the answer (no think tags at all)."""
-
+__all__ = ["ChatClient", "Delta", "Finish", "Reclassified", "RetryPolicy", "Usage"]
 
 _pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
 
@@ -62,14 +35,73 @@ def _pooled_client(key, factory):
     return client
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries happen only before the first token reached the user."""
+
+    attempts: int = 4  # in all, the first call included
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # A Retry-After longer than this is not waited out: the user is told instead.
+    max_retry_after: float = 30.0
+
+    def delay(self, attempt, retry_after=None):
+        """Seconds to wait before call number attempt+1, or None to give up."""
+        if attempt >= self.attempts:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return backoff * random.uniform(0.8, 1.2)
+
+
+def parse_retry_after(value):
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _transport_failure(exc):
+    """(code, plain message) for a call that broke below the HTTP status level."""
+    if isinstance(exc, SSEError):
+        return "bad_response", "The AI service sent a reply we could not read."
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        return "connect_failed", "Could not reach the AI service."
+    return "connection", "The connection to the AI service broke off."
+
+
 class ChatClient:
     def __init__(
-        self, base_url, api_key, *, connect_timeout=10.0, read_timeout=120.0, transport=None
+        self,
+        base_url,
+        api_key,
+        *,
+        connect_timeout=10.0,
+        stall_timeout=30.0,
+        reasoning_stall_timeout=120.0,
+        retry=RetryPolicy(),
+        transport=None,
+        sleep=asyncio.sleep,
     ):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self._stall = stall_timeout
+        self._reasoning_stall = max(reasoning_stall_timeout, stall_timeout)
+        # The watchdog below decides what a stall is; httpx only guards against
+        # a socket that never answers at all.
+        self._timeout = httpx.Timeout(self._reasoning_stall + 30, connect=connect_timeout)
         self._transport = transport
+        self.retry = retry
+        self._sleep = sleep
+        self.attempts = 0
 
     def _http(self):
         def factory():
@@ -81,75 +113,87 @@ class ChatClient:
 
         return _pooled_client((self.base_url, id(self._transport)), factory)
 
-    async def stream(self, payload, *, inline_reasoning=False):
-        """Yield Delta, Finish and Usage events for one streamed completion."""
+    async def stream(self, payload, *, reasoning_mode="none"):
+        """Yield Delta, Finish, Usage and Reclassified events for one streamed completion.
+
+        A failure before any token was yielded is retried per the policy; after
+        that it is raised, so the caller keeps what it already has.
+        """
+        while True:
+            self.attempts += 1
+            relayed = False
+            try:
+                async for event in self._stream_once(payload, reasoning_mode):
+                    relayed = relayed or isinstance(event, Delta)
+                    yield event
+                return
+            except UpstreamError as exc:
+                wait = None
+                if exc.retryable and not relayed:
+                    wait = self.retry.delay(self.attempts, exc.retry_after)
+                if wait is None:
+                    raise
+                log.info(
+                    "upstream %s (attempt %d), retrying in %.1f s", exc.code, self.attempts, wait
+                )
+                await self._sleep(wait)
+
+    async def _stream_once(self, payload, reasoning_mode):
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "text/event-stream"}
         url = f"{self.base_url}/chat/completions"
-        splitter = ThinkSplitter(implicit_reasoning=inline_reasoning)
+        parser = StreamParser(reasoning_mode)
         try:
             async with self._http().stream("POST", url, json=payload, headers=headers) as resp:
                 if resp.status_code != 200:
-                    raise UpstreamError.from_status(resp.status_code, await resp.aread())
-                async for event in _events(EventSource(resp), splitter):
-                    yield event
+                    error = UpstreamError.from_status(resp.status_code, await resp.aread())
+                    error.retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                    raise error
+                seen = {"done": False}
+                async for chunk in self._chunks(EventSource(resp), parser, seen):
+                    for event in parser.feed(chunk):
+                        seen["done"] = seen["done"] or isinstance(event, Finish)
+                        yield event
         except (SSEError, httpx.TransportError) as exc:
             code, message = _transport_failure(exc)
             raise UpstreamError(code, message, retryable=True, detail=repr(exc)) from exc
-        pieces, reclassified = splitter.finish()
-        for kind, text in pieces:
-            yield Delta(kind, text)
-        if reclassified:
-            yield Reclassified()
-
-
-def _transport_failure(exc):
-    """(code, plain message) for a call that broke below the HTTP status level."""
-    if isinstance(exc, SSEError):
-        return "bad_response", "The AI service sent a reply we could not read."
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connect_timeout", "Could not reach the AI service."
-    if isinstance(exc, httpx.ReadTimeout):
-        return "stalled", "The model stopped responding."
-    return "connection", "The connection to the AI service was lost."
-
-
-async def _events(source, splitter):
-    async for sse in source.aiter_sse():
-        if sse.data == "[DONE]":
-            return
-        if not sse.data:
-            continue
-        try:
-            chunk = json.loads(sse.data)
-        except ValueError:
-            log.warning("skipping malformed chunk: %.200s", sse.data)
-            continue
-        for event in _parse_chunk(chunk, splitter):
+        if not seen["done"]:
+            raise UpstreamError(
+                "connection",
+                "The connection to the AI service broke off.",
+                retryable=True,
+                detail="stream ended without [DONE] or a finish_reason",
+            )
+        for event in parser.finish():
             yield event
 
-
-def _parse_chunk(chunk, splitter):
-    if not isinstance(chunk, dict):
-        return
-    if chunk.get("error"):
-        raise UpstreamError.from_status(502, json.dumps(chunk).encode())
-    for choice in chunk.get("choices") or []:
-        delta = choice.get("delta") or {}
-        # Hosts name the field differently; some send it beside content in one chunk.
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if reasoning:
-            yield Delta("reasoning", reasoning)
-        content = delta.get("content")
-        if content:
-            for kind, text in splitter.feed(content):
-                yield Delta(kind, text)
-        if choice.get("finish_reason"):
-            yield Finish(choice["finish_reason"])
-    usage = chunk.get("usage")
-    if usage:
-        details = usage.get("completion_tokens_details") or {}
-        yield Usage(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            reasoning_tokens=int(details.get("reasoning_tokens") or 0),
-        )
+    async def _chunks(self, source, parser, seen):
+        """Decoded chunks until [DONE] (noted in `seen`). A silence longer than the
+        stall timeout (longer while the model is still thinking) raises "stalled"."""
+        events = source.aiter_sse().__aiter__()
+        while True:
+            limit = self._stall if parser.answer_started else self._reasoning_stall
+            try:
+                async with asyncio.timeout(limit):
+                    sse = await anext(events)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise UpstreamError(
+                    "stalled",
+                    "The model stopped responding.",
+                    retryable=True,
+                    detail=f"no data for {limit:.0f} s",
+                ) from None
+            if sse.data == "[DONE]":
+                seen["done"] = True
+                return
+            if not sse.data:
+                continue
+            try:
+                chunk = json.loads(sse.data)
+            except ValueError:
+                log.warning("skipping malformed chunk: %.200s", sse.data)
+                continue
+            if isinstance(chunk, dict) and chunk.get("error"):
+                raise UpstreamError.from_status(502, json.dumps(chunk).encode())
+            yield chunk

@@ -12,6 +12,8 @@ class UpstreamError(Exception):
         self.status = status
         # For the server log only; never contains the API key.
         self.detail = detail
+        # Seconds the upstream asked us to wait (Retry-After), if it said.
+        self.retry_after = None
 
     def as_dict(self):
         return {"code": self.code, "message": self.message, "retryable": self.retryable}

@@ -7,6 +7,11 @@ start of a tag is held back until the next chunk decides it.
 OPEN = "<think>"
 CLOSE = "</think>"
 
+# How content is read until a tag says otherwise:
+IMPLICIT = "implicit"  # reasoning first: the chat template opened <think> itself (QwQ)
+WATCH = "watch"  # answer first, but a lone </think> means it was reasoning all along
+PLAIN = "plain"  # answer, unless it opens with <think>
+
 
 def _partial_suffix(text, tag):
     """Length of the longest suffix of `text` that is a proper prefix of `tag`."""
@@ -17,16 +22,17 @@ def _partial_suffix(text, tag):
 
 
 class ThinkSplitter:
-    """Feed chunks in, get (kind, text) pieces out, kind being "reasoning" or "answer".
+    """Feed chunks in, get (kind, text) pieces out.
 
-    implicit_reasoning: the model's chat template opens <think> itself, so text
-    before a lone </think> is reasoning. If the stream ends with no tag at all,
-    `finish()` reports that what was shown as reasoning was really the answer.
+    kind is "reasoning" or "answer", or "to_reasoning" (WATCH mode found a lone
+    </think>: every answer piece so far, plus this text, was reasoning).
+    `finish()` flushes what is held back and says whether, in IMPLICIT mode,
+    no tag ever came: then what streamed as reasoning was the answer.
     """
 
-    def __init__(self, implicit_reasoning=False):
-        self._implicit = implicit_reasoning
-        self._mode = "start"
+    def __init__(self, mode=PLAIN):
+        self._mode = mode
+        self._state = "start"
         self._pending = ""
         self._saw_tag = False
         self._at_section_start = True
@@ -35,30 +41,32 @@ class ThinkSplitter:
         self._pending += chunk
         out = []
         while self._pending:
-            if self._mode == "start":
+            if self._state == "start":
                 stripped = self._pending.lstrip()
                 if not stripped:
                     return out
                 if stripped.startswith(OPEN):
                     self._saw_tag = True
                     self._pending = stripped[len(OPEN) :]
-                    self._mode = "reasoning"
+                    self._state = "reasoning"
                     continue
                 if OPEN.startswith(stripped):
                     return out  # could still become <think>
-                self._mode = "reasoning" if self._implicit else "answer"
+                self._state = "reasoning" if self._mode == IMPLICIT else "answer"
                 continue
-            if self._mode == "reasoning":
+            watching = self._state == "answer" and self._mode == WATCH and not self._saw_tag
+            if self._state == "reasoning" or watching:
                 index = self._pending.find(CLOSE)
                 if index >= 0:
-                    self._emit(out, "reasoning", self._pending[:index])
+                    kind = "to_reasoning" if watching else "reasoning"
+                    self._emit(out, kind, self._pending[:index])
                     self._saw_tag = True
                     self._pending = self._pending[index + len(CLOSE) :]
-                    self._mode = "answer"
+                    self._state = "answer"
                     self._at_section_start = True
                     continue
                 keep = _partial_suffix(self._pending, CLOSE)
-                self._emit(out, "reasoning", self._pending[: len(self._pending) - keep])
+                self._emit(out, self._state, self._pending[: len(self._pending) - keep])
                 self._pending = self._pending[len(self._pending) - keep :]
                 return out
             self._emit(out, "answer", self._pending)
@@ -66,19 +74,18 @@ class ThinkSplitter:
         return out
 
     def finish(self):
-        """Flush what is held back. Returns (pieces, reclassified)."""
+        """Flush what is held back. Returns (pieces, reasoning_was_the_answer)."""
         out = []
         if self._pending:
-            kind = "answer" if self._mode in ("start", "answer") else "reasoning"
-            if self._mode == "start":
-                kind = "reasoning" if self._implicit else "answer"
+            kind = self._state
+            if kind == "start":
+                kind = "reasoning" if self._mode == IMPLICIT else "answer"
             self._emit(out, kind, self._pending)
             self._pending = ""
-        reclassified = self._implicit and not self._saw_tag
-        return out, reclassified
+        return out, self._mode == IMPLICIT and not self._saw_tag
 
     def _emit(self, out, kind, text):
-        if self._at_section_start:
+        if self._at_section_start and kind != "to_reasoning":
             text = text.lstrip()
             if not text:
                 return

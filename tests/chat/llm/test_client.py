@@ -1,24 +1,28 @@
+import threading
+
 import pytest
 
 from chat.llm.catalog import get_model
-from chat.llm.client import ChatClient, Delta, Finish, Reclassified, Usage
+from chat.llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy, Usage
 from chat.llm.errors import UpstreamError
 from chat.llm.payload import build_payload
+from chat.llm.sse import parse_completion, reclassify
 from tests.fakeupstream import Scripted, chunk, load_sse
 
 
-async def collect(upstream, fixture=None, *, inline=False, reply=None, model_id=None):
-    upstream.enqueue(reply or Scripted(events=load_sse(fixture)))
+async def collect(upstream, fixture=None, *, mode="field", reply=None, model_id=None, client=None):
+    if reply or fixture:
+        upstream.enqueue(reply or Scripted(events=load_sse(fixture)))
     spec = get_model(model_id or "alibaba/qwen3-vl-32b-thinking")
-    client = ChatClient(upstream.base_url, "secret-key")
+    client = client or ChatClient(upstream.base_url, "secret-key", retry=RetryPolicy(attempts=1))
     payload = build_payload(spec, [{"role": "user", "text": "Hello", "detail": "auto"}], {})
-    events = [e async for e in client.stream(payload, inline_reasoning=inline)]
+    events = [e async for e in client.stream(payload, reasoning_mode=mode)]
     text = {"reasoning": "", "answer": ""}
     for e in events:
         if isinstance(e, Delta):
             text[e.kind] += e.text
         if isinstance(e, Reclassified):
-            text = {"reasoning": "", "answer": text["reasoning"] + text["answer"]}
+            text = reclassify(text, e)
     return events, text
 
 
@@ -47,7 +51,7 @@ async def test_request_carries_key_model_and_stream_options(upstream):
 
 
 async def test_qwq_inline_think_tags_split_across_chunks(upstream):
-    _, text = await collect(upstream, "qwq-32b.sse", inline=True, model_id="Qwen/QwQ-32B")
+    _, text = await collect(upstream, "qwq-32b.sse", mode="inline", model_id="Qwen/QwQ-32B")
     assert text["reasoning"] == 'Okay, the user said "Hello". I should respond politely.\n'
     assert text["answer"] == "Hello! How can I assist you today?"
 
@@ -95,8 +99,145 @@ async def test_bad_request_shows_the_upstream_message(upstream):
 
 
 async def test_unreachable_host_is_a_connection_error():
-    client = ChatClient("http://127.0.0.1:9/v1", "k", connect_timeout=1)
+    client = ChatClient("http://127.0.0.1:9/v1", "k", connect_timeout=1, retry=RetryPolicy(1))
     with pytest.raises(UpstreamError) as caught:
         async for _ in client.stream({"model": "m", "messages": []}):
             pass
-    assert caught.value.code in {"connection", "connect_timeout"}
+    assert caught.value.code == "connect_failed"
+
+
+class Sleeps(list):
+    async def __call__(self, seconds):
+        self.append(seconds)
+
+
+def retrying_client(upstream, attempts=4, **kwargs):
+    sleeps = Sleeps()
+    client = ChatClient(
+        upstream.base_url, "k", retry=RetryPolicy(attempts=attempts), sleep=sleeps, **kwargs
+    )
+    return client, sleeps
+
+
+async def test_rate_limit_is_retried_honouring_retry_after(upstream):
+    busy = Scripted(status=429, body="{}", headers={"Retry-After": "2"})
+    upstream.enqueue(busy)
+    upstream.enqueue(busy)
+    client, sleeps = retrying_client(upstream)
+    _, text = await collect(upstream, client=client)  # the third call gets the default reply
+    assert text["answer"] == "A green plant."
+    assert sleeps == [2.0, 2.0]
+    assert len(upstream.requests) == 3
+
+
+async def test_retry_after_too_long_is_not_waited_out(upstream):
+    upstream.enqueue(Scripted(status=429, body="{}", headers={"Retry-After": "3600"}))
+    client, sleeps = retrying_client(upstream)
+    with pytest.raises(UpstreamError) as caught:
+        await collect(upstream, client=client)
+    assert caught.value.code == "rate_limited" and sleeps == []
+    assert len(upstream.requests) == 1
+
+
+async def test_server_errors_are_retried_a_bounded_number_of_times(upstream):
+    for _ in range(4):
+        upstream.enqueue(Scripted(status=503, body="down"))
+    client, sleeps = retrying_client(upstream, attempts=4)
+    with pytest.raises(UpstreamError) as caught:
+        await collect(upstream, client=client)
+    assert caught.value.code == "upstream_unavailable"
+    assert len(upstream.requests) == 4 and len(sleeps) == 3
+    assert sleeps[0] < sleeps[1] < sleeps[2]  # backing off
+
+
+async def test_no_retry_once_tokens_have_been_relayed(upstream):
+    # The connection drops after the first words: no [DONE], no finish_reason.
+    upstream.enqueue(Scripted(events=[chunk({"content": "Half an "})]))
+    client, sleeps = retrying_client(upstream)
+    seen = []
+    with pytest.raises(UpstreamError) as caught:
+        async for event in client.stream({"model": "m", "messages": []}):
+            seen.append(event)
+    assert caught.value.code == "connection"
+    assert seen == [Delta("answer", "Half an ")]
+    assert len(upstream.requests) == 1 and sleeps == []
+
+
+async def test_silence_longer_than_the_stall_timeout_is_stalled(upstream):
+    gate = threading.Event()
+    upstream.enqueue(Scripted(events=[chunk({"content": "Hi"}), gate]))
+    client, _ = retrying_client(upstream, attempts=1, stall_timeout=0.3, reasoning_stall_timeout=5)
+    with pytest.raises(UpstreamError) as caught:
+        await collect(upstream, client=client)
+    gate.set()
+    assert caught.value.code == "stalled"
+    assert caught.value.message == "The model stopped responding."
+
+
+async def test_a_thinking_model_may_pause_longer_before_answering(upstream):
+    upstream.enqueue(
+        Scripted(
+            events=[
+                0.4,
+                chunk({"reasoning_content": "Hmm"}),
+                0.4,
+                chunk({"content": "Yes"}, finish="stop"),
+                "data: [DONE]\n\n",
+            ]
+        )
+    )
+    client, _ = retrying_client(upstream, attempts=1, stall_timeout=0.2, reasoning_stall_timeout=3)
+    _, text = await collect(upstream, client=client)
+    assert text == {"reasoning": "Hmm", "answer": "Yes"}
+
+
+async def test_inline_reasoning_with_only_a_closing_tag_from_a_field_model(upstream):
+    reply = Scripted(
+        events=[
+            chunk({"content": "Looking at"}),
+            chunk({"content": " it.</think>Mint."}),
+            "data: [DONE]\n\n",
+        ]
+    )
+    events, text = await collect(upstream, reply=reply)
+    assert text == {"reasoning": "Looking at it.", "answer": "Mint."}
+    assert Reclassified("reasoning", " it.") in events
+
+
+def seed_json(name, start):
+    """The JSON example that follows `start` in a seed page."""
+    import json
+    from pathlib import Path
+
+    page = (Path(__file__).parents[3] / ".." / "shared" / "seeds" / name).resolve().read_text()
+    begin = page.index(start)
+    return json.JSONDecoder().raw_decode(page[begin:])[0]
+
+
+def test_non_streamed_seed_response_of_vl_thinking_parses():
+    body = seed_json("qwen3-vl-32b-thinking.txt", '{\n  "choices"')
+    done = parse_completion(body, "field")
+    assert done.reasoning.startswith("Okay, the user asked")
+    assert done.answer.startswith("That's a profound question")
+    assert done.usage == Usage(prompt_tokens=19, completion_tokens=1241, reasoning_tokens=654)
+
+
+def test_non_streamed_inline_think_parses_without_tags():
+    body = {
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": '<think>\nOkay, the user said "Hello".\n</think>\n\n'
+                    "Hello! How can I assist you today?",
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 25, "completion_tokens": 88, "total_tokens": 113},
+    }
+    done = parse_completion(body, "inline")
+    assert done.reasoning == 'Okay, the user said "Hello".\n'
+    assert done.answer == "Hello! How can I assist you today?"
+    assert done.finish_reason == "stop"
