@@ -77,19 +77,25 @@ def conversations(request):
             for c in selectors.conversation_list(request.user)
         ]
         return JsonResponse({"conversations": items})
-    body = _json_body(request)
-    title = body.get("title", "") if isinstance(body, dict) else ""
-    conversation = services.conversation_create(request.user, title=title)
+    body = _json_object(request)
+    conversation = services.conversation_create(
+        request.user, title=body.get("title", ""), system_prompt=body.get("system_prompt", "")
+    )
     return JsonResponse(
         {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
     )
 
 
-@api_view(["GET"])
+@api_view(["GET", "PATCH"])
 def conversation_detail(request, conversation_id):
     conversation = selectors.conversation_get(request.user, conversation_id)
     if conversation is None:
         return not_found()
+    if request.method == "PATCH":
+        body = _json_object(request)
+        services.conversation_update(
+            conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
+        )
     services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
@@ -99,13 +105,16 @@ def models(request):
     return JsonResponse({"models": selectors.model_catalog()})
 
 
-def _json_body(request):
+def _json_object(request):
     if not request.body:
         return {}
     try:
-        return json.loads(request.body)
+        body = json.loads(request.body)
     except (ValueError, RecursionError):
         raise ServiceError("bad_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ServiceError("bad_json", "The request body must be a JSON object.")
+    return body
 
 
 def csrf_failure(request, reason=""):

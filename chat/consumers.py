@@ -46,6 +46,11 @@ def _ask(user, conversation, frame):
 
 
 @database_sync_to_async
+def _retry(conversation, frame):
+    return selectors.message_serialize(services.reply_retry(conversation, frame.get("message_id")))
+
+
+@database_sync_to_async
 def _streaming_reply(conversation):
     reply = selectors.streaming_reply(conversation)
     return (str(reply.id), reply.worker_channel) if reply else (None, "")
@@ -95,7 +100,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             await self.send_error("bad_frame", "A message must be a JSON object with a type.")
             return
-        command = {"ask": self.ask, "stop": self.stop, "sync": self.sync}.get(content.get("type"))
+        commands = {"ask": self.ask, "retry": self.retry, "stop": self.stop, "sync": self.sync}
+        command = commands.get(content.get("type"))
         if command is None:
             await self.send_error("unknown_type", "Unknown message type.")
             return
@@ -116,6 +122,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 self.group,
                 {"type": "relay.frame", "frame": {"type": "message", "message": message}},
             )
+        generation.start(reply["id"])
+
+    async def retry(self, frame):
+        reply = await _retry(self.conversation, frame)
+        await self.channel_layer.group_send(
+            self.group, {"type": "relay.frame", "frame": {"type": "message", "message": reply}}
+        )
         generation.start(reply["id"])
 
     async def stop(self, frame):

@@ -76,6 +76,7 @@ def conversation_serialize(conversation):
     return {
         "id": str(conversation.id),
         "title": conversation.title,
+        "system_prompt": conversation.system_prompt,
         "url": conversation.get_absolute_url(),
         "messages": [message_serialize(m) for m in conversation_messages(conversation)],
     }

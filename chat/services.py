@@ -21,9 +21,27 @@ log = logging.getLogger(__name__)
 TITLE_LENGTH = 60
 
 
-def conversation_create(user, title=""):
-    title = _clean_text(title, limit=200, field="title").strip()
-    return Conversation.objects.create(owner=user, title=title)
+SYSTEM_PROMPT_LIMIT = 4000
+RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
+
+
+def conversation_create(user, title="", system_prompt=""):
+    return Conversation.objects.create(
+        owner=user,
+        title=_clean_text(title, limit=200, field="title").strip(),
+        system_prompt=_clean_text(system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"),
+    )
+
+
+def conversation_update(conversation, *, title=None, system_prompt=None):
+    if title is not None:
+        conversation.title = _clean_text(title, limit=200, field="title").strip()
+    if system_prompt is not None:
+        conversation.system_prompt = _clean_text(
+            system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"
+        ).strip()
+    conversation.save(update_fields=["title", "system_prompt", "updated_at"])
+    return conversation
 
 
 def image_create(user, upload):
@@ -83,7 +101,7 @@ def _encodable(text):
     return True
 
 
-def _question_check(user, conversation, text, image_ids, model_id, detail, options):
+def _available_model(model_id):
     spec = get_model(model_id) if isinstance(model_id, str) else None
     if spec is None:
         raise ServiceError("unknown_model", "Choose one of the listed models.")
@@ -93,6 +111,18 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
             f"{spec.label} needs an AI/ML API key, which this server does not have. "
             "Use the offline demo instead.",
         )
+    return spec
+
+
+def _no_reply_in_progress(conversation):
+    if streaming_reply(conversation) is not None:
+        raise ServiceError(
+            "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
+        )
+
+
+def _question_check(user, conversation, text, image_ids, model_id, detail, options):
+    spec = _available_model(model_id)
     if detail not in Message.Detail.values:
         raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
     _clean_text(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
@@ -119,10 +149,7 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
         clean_options = validate_options(spec, options)
     except InvalidOptions as exc:
         raise ServiceError("invalid_options", str(exc)) from None
-    if streaming_reply(conversation) is not None:
-        raise ServiceError(
-            "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
-        )
+    _no_reply_in_progress(conversation)
     return spec, [found[i] for i in image_ids], clean_options
 
 
@@ -168,6 +195,24 @@ def question_ask(user, conversation, *, text, image_ids, model_id, detail, optio
         conversation.title = _title_from(text, photos)
     conversation.save(update_fields=["title", "updated_at"])
     return question, reply
+
+
+@transaction.atomic
+def reply_retry(conversation, reply_id):
+    """Run the latest reply again from its saved question and photos."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    replies_mark_interrupted(conversation)
+    latest = conversation.messages.order_by("-created_at").first()
+    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
+        raise ServiceError("cannot_retry", "Only the latest answer can be tried again.")
+    if latest.status not in RETRYABLE_STATUSES:
+        raise ServiceError("cannot_retry", "This answer is complete. Ask again instead.")
+    _available_model(latest.model)
+    latest.text = latest.reasoning = latest.finish_reason = latest.notice = ""
+    latest.usage = latest.error = None
+    latest.status = Message.Status.STREAMING
+    latest.save()
+    return latest
 
 
 def _title_from(text, photos):
