@@ -74,8 +74,14 @@ def start(reply_id):
     key = str(reply_id)
     task = asyncio.get_running_loop().create_task(generate(key), name=f"reply-{key}")
     _runs[key] = _Run(task)
-    task.add_done_callback(lambda _t: _runs.pop(key, None))
+    task.add_done_callback(lambda _t: _ended(key, _t))
     return task
+
+
+def _ended(key, task):
+    _runs.pop(key, None)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("reply %s crashed", key, exc_info=task.exception())
 
 
 def running_tasks():
@@ -322,8 +328,8 @@ def _done_frame(
     return frame
 
 
-async def _finish_failed(reply_id):
-    error = {
+async def _finish_failed(reply_id, error=None):
+    error = error or {
         **INTERNAL_ERROR,
         "message": "Something went wrong preparing your question. Try again.",
     }
@@ -336,6 +342,7 @@ async def _finish_failed(reply_id):
         usage=None,
         error=error,
         timing={},
+        attempts=0,
     )
     await get_channel_layer().group_send(
         group_name(reply.conversation_id),
