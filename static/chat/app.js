@@ -21,7 +21,15 @@ const els = {
   connection: $("connection"),
   title: $("chat-title"),
   list: $("conversation-list"),
+  thinkingRow: $("thinking-row"),
+  budgetRow: $("budget-row"),
+  systemPrompt: $("system-prompt"),
 };
+
+const NUMBER_OPTIONS = [
+  "temperature", "max_tokens", "top_p", "seed", "presence_penalty", "frequency_penalty",
+  "thinking_budget",
+];
 
 const state = {
   conversationId: boot.conversationId,
@@ -60,14 +68,61 @@ const currentModel = () => boot.models.find((m) => m.id === els.model.value);
 
 els.model.addEventListener("change", () => {
   localStorage.setItem("vqa.model", els.model.value);
+  showKnobs();
   checkVision();
 });
+
+function showKnobs() {
+  const knobs = (currentModel() || { knobs: [] }).knobs;
+  els.thinkingRow.hidden = !knobs.includes("enable_thinking");
+  els.budgetRow.hidden = !knobs.includes("thinking_budget");
+}
+
+function collectOptions() {
+  const options = {};
+  for (const name of NUMBER_OPTIONS) {
+    const input = $(`opt-${name}`);
+    if (input.closest("[hidden]") || input.value.trim() === "") continue;
+    options[name] = Number(input.value);
+  }
+  if (!els.thinkingRow.hidden) options.enable_thinking = $("opt-enable_thinking").checked;
+  const stops = $("opt-stop").value.split("\n").map((s) => s.trim()).filter(Boolean);
+  if (stops.length) options.stop = stops;
+  return options;
+}
+
+els.systemPrompt.addEventListener("change", () => {
+  if (!state.conversationId) return; // sent when the conversation is created
+  fetch(`/api/conversations/${state.conversationId}/`, {
+    method: "PATCH",
+    headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
+    body: JSON.stringify({ system_prompt: els.systemPrompt.value }),
+  }).then(async (res) => {
+    if (!res.ok) {
+      const data = await res.json().catch(() => ({}));
+      showError(data.error ? data.error.message : "Could not save the instructions.");
+    }
+  }, () => showError("Could not save the instructions. Check your connection."));
+});
 els.detail.addEventListener("change", () => localStorage.setItem("vqa.detail", els.detail.value));
+
+const shortName = (model) => model.label.split(" —")[0];
 
 function checkVision() {
   const model = currentModel();
   if (model && !model.vision && state.photos.length) {
-    showError(`${model.label.split(" —")[0]} can't see photos. Pick a model that looks at photos, or remove them.`);
+    showError(`${shortName(model)} can't see photos. Remove the photos, or:`);
+    const seeing = boot.models.find((m) => m.vision && m.available);
+    if (seeing) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `Use ${shortName(seeing)}`;
+      button.addEventListener("click", () => {
+        els.model.value = seeing.id;
+        els.model.dispatchEvent(new Event("change"));
+      });
+      els.error.append(button);
+    }
     return false;
   }
   hideError();
@@ -177,6 +232,10 @@ els.composer.addEventListener("submit", async (e) => {
     const created = await createConversation();
     if (!created) return;
   }
+  askQuestion(text, images);
+});
+
+function askQuestion(text, images) {
   setBusy(true);
   send({
     type: "ask",
@@ -184,15 +243,15 @@ els.composer.addEventListener("submit", async (e) => {
     images,
     model: els.model.value,
     detail: els.detail.value,
-    options: {},
+    options: collectOptions(),
   });
-});
+}
 
 async function createConversation() {
   const res = await fetch("/api/conversations/", {
     method: "POST",
     headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
-    body: "{}",
+    body: JSON.stringify({ system_prompt: els.systemPrompt.value }),
   }).catch(() => null);
   const data = res ? await res.json().catch(() => ({})) : {};
   if (!res || !res.ok) {
@@ -287,14 +346,22 @@ function upsertMessage(m) {
   if (!view) {
     view = m.role === "user" ? userView(m) : replyView(m);
     state.messages.set(m.id, view);
+    // Retry and Continue belong to the latest reply only.
+    for (const old of els.messages.querySelectorAll(".reply-actions")) old.remove();
     els.messages.append(view.el);
     if (m.role === "user") onOwnQuestionSaved(m);
   }
   if (m.role === "assistant") {
-    // A snapshot replaces what we have only if it is not behind us.
+    const rev = m.rev || 0;
+    // Retried (final → streaming again) or reclassified text: take the reply whole.
+    const restarted = m.status === "streaming" && view.el.dataset.status && view.el.dataset.status !== "streaming";
+    const whole = restarted || rev > view.rev || m.status !== "streaming";
+    if (restarted) resetReply(view);
+    view.rev = Math.max(view.rev, rev);
+    // Otherwise a snapshot replaces what we have only if it is not behind us.
     for (const kind of ["reasoning", "answer"]) {
       const text = kind === "answer" ? m.text : m.reasoning;
-      if (codePoints(text) >= view.count[kind] || m.status !== "streaming") setText(view, kind, text);
+      if (whole || codePoints(text) >= view.count[kind]) setText(view, kind, text);
     }
     setStatus(view, m);
   }
@@ -357,14 +424,25 @@ function replyView(m) {
     count: { reasoning: 0, answer: 0 },
     started: null,
     thoughtFor: null,
+    rev: 0,
   };
+}
+
+function resetReply(view) {
+  view.started = null;
+  view.thoughtFor = null;
+  view.thinking.hidden = true;
+  view.summary.textContent = "Thinking…";
+  view.el.querySelector(".reply-error")?.remove();
+  view.el.querySelector(".reply-actions")?.remove();
+  view.el.querySelector(".notice")?.remove();
 }
 
 function setText(view, kind, text) {
   const target = kind === "answer" ? view.answer : view.reasoning;
   target.textContent = text;
   view.count[kind] = codePoints(text);
-  if (kind === "reasoning" && text) view.thinking.hidden = false;
+  if (kind === "reasoning") view.thinking.hidden = !text;
 }
 
 function applyDelta(frame) {
@@ -437,15 +515,53 @@ function setStatus(view, m) {
   if (m.finish_reason === "length") bits.push("Cut short: the answer hit its length limit.");
   if (STATUS_TEXT[m.status]) bits.push(STATUS_TEXT[m.status]);
   view.meta.textContent = bits.join(" · ");
-  const error = m.error;
   view.el.querySelector(".reply-error")?.remove();
-  if (m.status === "failed" && error) {
+  view.el.querySelector(".notice")?.remove();
+  if (m.notice) {
+    const p = document.createElement("p");
+    p.className = "notice";
+    p.textContent = m.notice;
+    view.el.append(p);
+  }
+  if (m.status === "failed" && m.error) {
     const p = document.createElement("p");
     p.className = "reply-error";
     p.setAttribute("role", "alert");
-    p.textContent = error.message;
+    p.textContent = m.error.message;
     view.el.append(p);
   }
+  showActions(view, m);
+}
+
+function isLatest(view) {
+  return els.messages.lastElementChild === view.el;
+}
+
+function showActions(view, m) {
+  view.el.querySelector(".reply-actions")?.remove();
+  if (!isLatest(view)) return;
+  const actions = document.createElement("div");
+  actions.className = "reply-actions";
+  const canRetry =
+    ["stopped", "interrupted"].includes(m.status) || (m.status === "failed" && m.error && m.error.retryable !== false);
+  if (canRetry) {
+    actions.append(actionButton("Try again", () => {
+      setBusy(true);
+      send({ type: "retry", message_id: m.id });
+    }));
+  }
+  if (m.status === "completed" && m.finish_reason === "length") {
+    actions.append(actionButton("Continue", () => askQuestion("Please continue where you left off.", [])));
+  }
+  if (actions.children.length) view.el.append(actions);
+}
+
+function actionButton(label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.addEventListener("click", onClick);
+  return button;
 }
 
 function finishReply(frame) {
@@ -461,6 +577,7 @@ function finishReply(frame) {
     finish_reason: frame.finish_reason,
     usage: frame.usage,
     error: frame.error,
+    notice: frame.notice,
     model: view.el.dataset.model,
   });
 }
@@ -493,4 +610,5 @@ async function refreshList() {
 }
 
 fillModels();
+showKnobs();
 connect();
