@@ -1,3 +1,4 @@
+import json
 import threading
 
 import pytest
@@ -7,7 +8,7 @@ from chat.llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy
 from chat.llm.errors import UpstreamError
 from chat.llm.payload import build_payload
 from chat.llm.sse import parse_completion, reclassify
-from tests.fakeupstream import Scripted, chunk, load_sse
+from tests.fakeupstream import FIXTURES, Scripted, chunk, load_sse
 
 
 async def collect(upstream, fixture=None, *, mode="field", reply=None, model_id=None, client=None):
@@ -204,18 +205,9 @@ async def test_inline_reasoning_with_only_a_closing_tag_from_a_field_model(upstr
     assert Reclassified("reasoning", " it.") in events
 
 
-def seed_json(name, start):
-    """The JSON example that follows `start` in a seed page."""
-    import json
-    from pathlib import Path
-
-    page = (Path(__file__).parents[3] / ".." / "shared" / "seeds" / name).resolve().read_text()
-    begin = page.index(start)
-    return json.JSONDecoder().raw_decode(page[begin:])[0]
-
-
 def test_non_streamed_seed_response_of_vl_thinking_parses():
-    body = seed_json("qwen3-vl-32b-thinking.txt", '{\n  "choices"')
+    # The response printed on the provider's page for this model.
+    body = json.loads((FIXTURES / "qwen3-vl-32b-thinking-response.json").read_text())
     done = parse_completion(body, "field")
     assert done.reasoning.startswith("Okay, the user asked")
     assert done.answer.startswith("That's a profound question")
