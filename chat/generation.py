@@ -227,6 +227,8 @@ async def generate(reply_id):
     try:
         job = await database_sync_to_async(_load_job)(reply_id)
         job["payload"] = await asyncio.to_thread(_build_payload, job)
+        channel = await layer.new_channel()
+        await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)
     except context.ContextOverflow as exc:
         await _finish_failed(
             reply_id,
@@ -242,8 +244,6 @@ async def generate(reply_id):
         await _finish_failed(reply_id)
         return
     stream = ReplyStream(reply_id, job["group"], layer, job["message"])
-    channel = await layer.new_channel()
-    await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)
     ticker = asyncio.create_task(stream.tick())
     worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream))
     try:
@@ -279,8 +279,11 @@ def _finish_sync(reply_id, **fields):
 
 
 async def _finish(stream, outcome, timing):
-    # A reclassification sends the whole reply at once; otherwise the last deltas.
-    await stream.publish()
+    try:
+        # A reclassification sends the whole reply at once; otherwise the last deltas.
+        await stream.publish()
+    except Exception:
+        log.exception("reply %s: last publish failed", stream.reply_id)  # the save matters more
     try:
         reply, message = await database_sync_to_async(_finish_sync)(
             stream.reply_id,

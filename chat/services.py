@@ -149,6 +149,12 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
         clean_options = validate_options(spec, options)
     except InvalidOptions as exc:
         raise ServiceError("invalid_options", str(exc)) from None
+    if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
+        raise ServiceError(
+            "invalid_options",
+            f"max_tokens must be below {spec.context_window // 2:,}: {spec.label.split(' —')[0]} "
+            f"reads {spec.context_window:,} tokens at once, question included.",
+        )
     _no_reply_in_progress(conversation)
     return spec, [found[i] for i in image_ids], clean_options
 

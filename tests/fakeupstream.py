@@ -64,7 +64,7 @@ class FakeUpstream:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                if reply.status != 200:
+                if reply.status != 200 or reply.body:
                     self.send_header("Content-Type", "application/json")
                     self.end_headers()
                     self.wfile.write(reply.body.encode())

@@ -17,7 +17,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from .errors import UpstreamError
-from .sse import Delta, Finish, Reclassified, StreamParser, Usage
+from .sse import Delta, Finish, Reclassified, StreamParser, Usage, parse_completion
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,29 @@ def parse_retry_after(value):
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" means UTC with no zone given
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+async def _whole_body(raw, reasoning_mode):
+    try:
+        body = json.loads(raw)
+        done = parse_completion(body, reasoning_mode)
+    except (ValueError, AttributeError, TypeError, IndexError, RecursionError):
+        raise UpstreamError(
+            "bad_response",
+            "The AI service sent a reply we could not read.",
+            detail=raw[:300].decode("utf-8", "replace"),
+        ) from None
+    if done.reasoning:
+        yield Delta("reasoning", done.reasoning)
+    if done.answer:
+        yield Delta("answer", done.answer)
+    if done.finish_reason:
+        yield Finish(done.finish_reason)
+    if done.usage:
+        yield done.usage
 
 
 def _transport_failure(exc):
@@ -139,21 +161,34 @@ class ChatClient:
                 await self._sleep(wait)
 
     async def _stream_once(self, payload, reasoning_mode):
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "text/event-stream"}
-        url = f"{self.base_url}/chat/completions"
+        http = self._http()
+        request = http.build_request(
+            "POST",
+            f"{self.base_url}/chat/completions",
+            json=payload,
+            headers={"Authorization": f"Bearer {self._api_key}", "Accept": "text/event-stream"},
+        )
         parser = StreamParser(reasoning_mode)
+        seen = {"done": False}
         try:
-            async with self._http().stream("POST", url, json=payload, headers=headers) as resp:
+            resp = await self._send(http, request)
+            try:
                 if resp.status_code != 200:
                     error = UpstreamError.from_status(resp.status_code, await resp.aread())
                     error.retry_after = parse_retry_after(resp.headers.get("retry-after"))
                     raise error
-                seen = {"done": False}
+                if resp.headers.get("content-type", "").startswith("application/json"):
+                    # A host that ignored stream: true; the whole reply in one body.
+                    async for event in _whole_body(await resp.aread(), reasoning_mode):
+                        yield event
+                    return
                 async for chunk in self._chunks(EventSource(resp), parser, seen):
                     for event in parser.feed(chunk):
                         seen["done"] = seen["done"] or isinstance(event, Finish)
                         yield event
-        except (SSEError, httpx.TransportError) as exc:
+            finally:
+                await resp.aclose()
+        except (SSEError, httpx.RequestError) as exc:
             code, message = _transport_failure(exc)
             raise UpstreamError(code, message, retryable=True, detail=repr(exc)) from exc
         if not seen["done"]:
@@ -165,6 +200,19 @@ class ChatClient:
             )
         for event in parser.finish():
             yield event
+
+    async def _send(self, http, request):
+        """Send and wait for the response headers, within the (thinking) stall limit."""
+        try:
+            async with asyncio.timeout(self._reasoning_stall):
+                return await http.send(request, stream=True)
+        except TimeoutError:
+            raise UpstreamError(
+                "stalled",
+                "The model stopped responding.",
+                retryable=True,
+                detail=f"no response headers for {self._reasoning_stall:.0f} s",
+            ) from None
 
     async def _chunks(self, source, parser, seen):
         """Decoded chunks until [DONE] (noted in `seen`). A silence longer than the
@@ -191,7 +239,7 @@ class ChatClient:
                 continue
             try:
                 chunk = json.loads(sse.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 log.warning("skipping malformed chunk: %.200s", sse.data)
                 continue
             if isinstance(chunk, dict) and chunk.get("error"):

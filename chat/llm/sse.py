@@ -29,12 +29,17 @@ class Usage:
 
     @classmethod
     def from_dict(cls, usage):
-        details = usage.get("completion_tokens_details") or {}
-        return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            reasoning_tokens=int(details.get("reasoning_tokens") or 0),
-        )
+        """None when the numbers are not numbers."""
+        details = usage.get("completion_tokens_details")
+        details = details if isinstance(details, dict) else {}
+        try:
+            return cls(
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+                reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+            )
+        except (TypeError, ValueError):
+            return None
 
     def as_dict(self):
         return {
@@ -43,6 +48,10 @@ class Usage:
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+
+
+def _text(value):
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -70,16 +79,17 @@ class StreamParser:
         self._mode = reasoning_mode
         self._splitter = None
         self._reasoning_field_seen = False
+        self._finish_reason = ""
         self.answer_started = False
 
     def _content_splitter(self):
         if self._splitter is None:
-            if self._mode == "inline":
+            if self._reasoning_field_seen or self._mode == "none":
+                mode = PLAIN  # the host gives reasoning its own field
+            elif self._mode == "inline":
                 mode = IMPLICIT
-            elif self._mode == "field" and not self._reasoning_field_seen:
-                mode = WATCH
             else:
-                mode = PLAIN
+                mode = WATCH
             self._splitter = ThinkSplitter(mode)
         return self._splitter
 
@@ -94,30 +104,37 @@ class StreamParser:
             yield Delta(kind, text)
 
     def feed(self, chunk):
+        """Events from one chunk. Parts of the wrong shape are ignored, not fatal."""
         if not isinstance(chunk, dict):
             return
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict):
-                continue
-            delta = choice.get("delta") or {}
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                delta = {}
+            reasoning = _text(delta.get("reasoning_content")) or _text(delta.get("reasoning"))
             if reasoning:
                 self._reasoning_field_seen = True
                 yield Delta("reasoning", reasoning)
-            content = delta.get("content")
+            content = _text(delta.get("content"))
             if content:
                 yield from self._deltas(self._content_splitter().feed(content))
-            if choice.get("finish_reason"):
-                yield Finish(choice["finish_reason"])
+            reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+            if isinstance(reason, str) and reason:
+                self._finish_reason = reason
+                yield Finish(reason)
         if isinstance(chunk.get("usage"), dict):
-            yield Usage.from_dict(chunk["usage"])
+            usage = Usage.from_dict(chunk["usage"])
+            if usage is not None:
+                yield usage
 
     def finish(self):
         if self._splitter is None:
             return
         pieces, reasoning_was_answer = self._splitter.finish()
         yield from self._deltas(pieces)
-        if reasoning_was_answer:
+        # Cut off by the length limit while still thinking: it was reasoning.
+        if reasoning_was_answer and self._finish_reason != "length":
             yield Reclassified("answer")
 
 

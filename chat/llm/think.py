@@ -50,8 +50,14 @@ class ThinkSplitter:
                     self._pending = stripped[len(OPEN) :]
                     self._state = "reasoning"
                     continue
-                if OPEN.startswith(stripped):
-                    return out  # could still become <think>
+                if stripped.startswith(CLOSE):
+                    # Reasoning came elsewhere (or was empty); only its end is here.
+                    self._saw_tag = True
+                    self._pending = stripped[len(CLOSE) :]
+                    self._state = "answer"
+                    continue
+                if OPEN.startswith(stripped) or CLOSE.startswith(stripped):
+                    return out  # could still become a tag
                 self._state = "reasoning" if self._mode == IMPLICIT else "answer"
                 continue
             watching = self._state == "answer" and self._mode == WATCH and not self._saw_tag

@@ -352,13 +352,12 @@ function upsertMessage(m) {
     if (m.role === "user") onOwnQuestionSaved(m);
   }
   if (m.role === "assistant") {
-    const rev = m.rev || 0;
     // Retried (final → streaming again) or reclassified text: take the reply whole.
     const restarted = m.status === "streaming" && view.el.dataset.status && view.el.dataset.status !== "streaming";
-    const whole = restarted || rev > view.rev || m.status !== "streaming";
+    // Frames from the generation itself (they carry rev) are exact: take them
+    // whole. A saved copy (no rev) may be a second behind: only if not shorter.
+    const whole = restarted || m.rev !== undefined || m.status !== "streaming";
     if (restarted) resetReply(view);
-    view.rev = Math.max(view.rev, rev);
-    // Otherwise a snapshot replaces what we have only if it is not behind us.
     for (const kind of ["reasoning", "answer"]) {
       const text = kind === "answer" ? m.text : m.reasoning;
       if (whole || codePoints(text) >= view.count[kind]) setText(view, kind, text);
@@ -424,7 +423,6 @@ function replyView(m) {
     count: { reasoning: 0, answer: 0 },
     started: null,
     thoughtFor: null,
-    rev: 0,
   };
 }
 

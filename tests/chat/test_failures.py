@@ -249,3 +249,11 @@ async def test_retry_of_a_completed_answer_is_refused(fake_upstream, socket_for)
     error = await socket.receive_json_from(timeout=5)
     assert error["type"] == "error" and error["code"] == "cannot_retry"
     assert len(fake_upstream.requests) == 1
+
+
+async def test_max_tokens_beyond_the_context_window_is_refused(fake_upstream, socket_for):
+    socket = await socket_for()
+    await socket.send_json_to(ask(options={"max_tokens": 500_000}))
+    error = await socket.receive_json_from(timeout=5)
+    assert error["code"] == "invalid_options" and "max_tokens must be below" in error["message"]
+    assert fake_upstream.requests == []

@@ -233,3 +233,44 @@ def test_non_streamed_inline_think_parses_without_tags():
     assert done.reasoning == 'Okay, the user said "Hello".\n'
     assert done.answer == "Hello! How can I assist you today?"
     assert done.finish_reason == "stop"
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    from chat.llm.client import parse_retry_after
+
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 -0000") == 0.0  # in the past
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("soon") is None
+
+
+async def test_no_response_headers_within_the_limit_is_a_stall(upstream):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts connections, never answers
+    port = listener.getsockname()[1]
+    client = ChatClient(
+        f"http://127.0.0.1:{port}/v1",
+        "k",
+        stall_timeout=0.2,
+        reasoning_stall_timeout=0.3,
+        retry=RetryPolicy(attempts=1),
+    )
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            async for _ in client.stream({"model": "m", "messages": []}):
+                pass
+    finally:
+        listener.close()
+    assert caught.value.code == "stalled"
+
+
+async def test_a_whole_json_body_instead_of_a_stream_is_understood(upstream):
+    body = json.loads((FIXTURES / "qwen3-vl-32b-thinking-response.json").read_text())
+    upstream.enqueue(Scripted(status=200, body=json.dumps(body)))
+    events, text = await collect(upstream)
+    assert text["reasoning"].startswith("Okay, the user asked")
+    assert text["answer"].startswith("That's a profound question")
+    assert Finish("stop") in events
