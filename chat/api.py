@@ -3,13 +3,16 @@
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.http import FileResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.defaults import server_error as django_server_error
 
 from . import selectors, services
 from .errors import ServiceError
+from .uploads import SizeLimitHandler
 
 
 def error_response(code, message, status):
@@ -44,9 +47,33 @@ def not_found():
     return error_response("not_found", "Not found.", 404)
 
 
-@api_view(["POST"])
+@csrf_exempt  # checked below, once the size limit is in place (it must come first)
 def image_upload(request):
+    limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
+    request.upload_handlers.insert(0, SizeLimitHandler(request, limit))
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + 64 * 1024:  # room for the multipart framing
+        return _too_large(limit)
+    return _image_upload(request)
+
+
+def _too_large(limit):
+    return error_response(
+        "file_too_large",
+        f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
+        413,
+    )
+
+
+@csrf_protect
+@api_view(["POST"])
+def _image_upload(request):
     upload = request.FILES.get("file")
+    if getattr(request, "upload_too_large", False):
+        return _too_large(settings.VISIONQA["MAX_UPLOAD_BYTES"])
     if upload is None:
         return error_response("missing_file", "Choose a photo to upload (form field “file”).", 400)
     image = services.image_create(request.user, upload)

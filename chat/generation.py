@@ -8,6 +8,7 @@ about once a second, never per token.
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -163,6 +164,7 @@ def _load_job(reply_id):
         "group": group_name(reply.conversation_id),
         "message": selectors.message_serialize(reply),
         "notice": notice,
+        "cache_dir": os.path.join(settings.MEDIA_ROOT, "encoded"),
     }
 
 
@@ -171,7 +173,9 @@ def _build_payload(job):
     turns = [{"role": "system", "text": job["system_prompt"]}] if job["system_prompt"] else []
     for turn in job["turns"]:
         paths = turn.pop("paths", [])
-        turn["image_urls"] = [images.encode_for_model(path, turn["detail"]) for path in paths]
+        turn["image_urls"] = [
+            images.cached_data_url(path, turn["detail"], job["cache_dir"]) for path in paths
+        ]
         turns.append(turn)
     return build_payload(job["spec"], turns, job["options"])
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import reverse
 
+from . import images
 from .llm.catalog import all_models
 from .models import Conversation, Image, Message, MessageImage
 
@@ -39,6 +40,11 @@ def image_serialize(image):
         "width": image.width,
         "height": image.height,
         "thumbnail_url": thumbnail_url(image),
+        # What sending it costs at each detail, by the code that resizes it.
+        "visual_tokens": {
+            detail: images.visual_tokens(image.width, image.height, detail)
+            for detail in images.TOKEN_BUDGET
+        },
     }
 
 

@@ -23,10 +23,16 @@ def conversation_factory(owner=None, **fields):
     return Conversation.objects.create(owner=owner or user_factory(), **fields)
 
 
+def photo(size=(640, 480), colour=(40, 140, 60)):
+    """A photo-like picture: `colour` with smooth noise, so thousands of colours."""
+    noise = PILImage.effect_noise((64, 48), 60).resize(size, PILImage.Resampling.BILINEAR)
+    channels = [noise.point(lambda v, c=c: max(0, min(255, c + (v - 128) // 3))) for c in colour]
+    return PILImage.merge("RGB", channels)
+
+
 def jpeg_bytes(size=(640, 480), colour=(40, 140, 60), exif=None):
     buffer = io.BytesIO()
-    image = PILImage.new("RGB", size, colour)
-    image.save(buffer, "JPEG", **({"exif": exif} if exif else {}))
+    photo(size, colour).save(buffer, "JPEG", **({"exif": exif} if exif else {}))
     return buffer.getvalue()
 
 

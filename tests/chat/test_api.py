@@ -207,3 +207,73 @@ def test_malformed_multipart_upload_is_400_in_json(api):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] in {"bad_upload", "missing_file"}
+
+
+def stored_files(settings):
+    root = settings.MEDIA_ROOT
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"", 400),
+        (b"GIF89a not really", 415),
+        (jpeg_bytes((800, 600))[:400], 415),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', 415),
+    ],
+    ids=["empty", "fake-gif", "truncated", "svg"],
+)
+def test_refused_upload_stores_nothing(api, settings, data, status):
+    response = upload(api, data)
+    assert response.status_code == status
+    assert response.json()["error"]["message"]
+    assert not Image.objects.exists() and stored_files(settings) == []
+
+
+@pytest.fixture
+def received(monkeypatch):
+    """Bytes of upload our size limit saw arrive."""
+    from chat import uploads
+
+    seen = []
+    real = uploads.SizeLimitHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        seen.append(len(raw_data))
+        return real(self, raw_data, start)
+
+    monkeypatch.setattr(uploads.SizeLimitHandler, "receive_data_chunk", counting)
+    return seen
+
+
+def test_sixty_megabyte_upload_is_refused_without_reading_it(api, settings, received):
+    response = upload(api, b"\xff" * (60 * 1024 * 1024), "huge.jpg")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert sum(received) == 0
+    assert not Image.objects.exists() and stored_files(settings) == []
+
+
+def test_upload_past_the_limit_is_stopped_while_it_streams(api, settings, received):
+    # Declared size within the framing allowance, so only the streaming check can catch it.
+    settings.VISIONQA = {**settings.VISIONQA, "MAX_UPLOAD_BYTES": 1024 * 1024}
+    response = upload(api, b"\xff" * (1024 * 1024 + 40 * 1024), "big.jpg")
+    assert response.status_code == 413
+    # Stopped at the first chunk past the limit (chunks are 64 KB).
+    assert 1024 * 1024 < sum(received) <= 1024 * 1024 + 64 * 1024
+    assert not Image.objects.exists() and stored_files(settings) == []
+
+
+def test_declared_oversized_upload_is_refused_before_reading(api):
+    response = api.post(
+        "/api/images/",
+        {"file": SimpleUploadedFile("x.jpg", jpeg_bytes())},
+        CONTENT_LENGTH=str(60 * 1024 * 1024),
+    )
+    assert response.status_code == 413
+
+
+def test_upload_reports_visual_tokens_per_detail(api):
+    body = upload(api, jpeg_bytes((4032, 3024))).json()
+    assert body["visual_tokens"] == {"low": 234, "auto": 1230, "high": 4015}

@@ -1,11 +1,26 @@
-import base64
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image as PILImage
 
-from chat.images import ImageRejected, encode_for_model, process_upload, target_size
-from tests.factories import jpeg_bytes
+from chat.images import (
+    MAX_DATA_URL_BYTES,
+    ImageRejected,
+    cached_data_url,
+    encode_for_model,
+    process_upload,
+    target_size,
+    visual_tokens,
+)
+from tests.factories import jpeg_bytes, photo
+
+
+def saved(image, fmt, **params):
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return io.BytesIO(buffer.getvalue())
 
 
 @pytest.mark.parametrize(
@@ -15,7 +30,7 @@ from tests.factories import jpeg_bytes
 def test_target_size_fits_the_token_budget_in_multiples_of_32(size, detail, budget):
     w, h = target_size(*size, detail)
     assert w % 32 == 0 and h % 32 == 0
-    assert (w // 32) * (h // 32) <= budget
+    assert (w // 32) * (h // 32) == visual_tokens(*size, detail) <= budget
     assert abs(w / h - 4032 / 3024) < 0.1
 
 
@@ -23,23 +38,151 @@ def test_small_photo_is_not_enlarged_beyond_rounding():
     assert target_size(320, 240, "high") == (320, 224)
 
 
-def test_encoded_photo_is_a_jpeg_data_url_at_the_target_size(tmp_path):
+def test_tiny_photo_still_meets_the_providers_minimum_side():
+    assert min(target_size(5, 5, "low")) > 10
+
+
+def test_huge_photo_keeps_within_the_providers_longest_side():
+    assert max(target_size(7000, 7000, "high")) <= 7680
+
+
+def test_encoded_photo_is_a_jpeg_at_the_target_size(tmp_path):
     path = tmp_path / "big.jpg"
     path.write_bytes(jpeg_bytes((4032, 3024)))
-    url = encode_for_model(path, "low")
-    assert url.startswith("data:image/jpeg;base64,")
-    with PILImage.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as img:
+    mime, content = encode_for_model(path, "low")
+    assert mime == "image/jpeg" and len(content) < MAX_DATA_URL_BYTES
+    with PILImage.open(io.BytesIO(content)) as img:
         assert img.size == target_size(4032, 3024, "low")
 
 
-def test_truncated_jpeg_is_rejected():
-    with pytest.raises(ImageRejected):
-        process_upload(io.BytesIO(jpeg_bytes((800, 600))[:300]))
+def test_line_art_is_sent_as_png(tmp_path):
+    path = tmp_path / "diagram.png"
+    drawing = PILImage.new("RGB", (800, 600), "white")
+    drawing.paste((0, 0, 0), (100, 100, 700, 110))
+    drawing.save(path)
+    assert encode_for_model(path, "auto")[0] == "image/png"
 
 
-def test_gif_first_frame_is_used():
+def test_transparent_photo_is_sent_as_png(tmp_path):
+    path = tmp_path / "cutout.png"
+    PILImage.new("RGBA", (300, 200), (255, 0, 0, 90)).save(path)
+    assert encode_for_model(path, "low")[0] == "image/png"
+
+
+def test_data_url_is_encoded_once_per_detail(tmp_path, monkeypatch):
+    from chat import images
+
+    path = tmp_path / "p.jpg"
+    path.write_bytes(jpeg_bytes((1600, 1200)))
+    calls = []
+    real = images.encode_for_model
+    monkeypatch.setattr(images, "encode_for_model", lambda *a: calls.append(a) or real(*a))
+    first = cached_data_url(str(path), "low", tmp_path / "cache")
+    again = cached_data_url(str(path), "low", tmp_path / "cache")
+    cached_data_url(str(path), "high", tmp_path / "cache")
+    assert first == again and first.startswith("data:image/jpeg;base64,")
+    assert [detail for _, detail in calls] == ["low", "high"]
+
+
+def test_exif_rotation_is_applied_and_metadata_dropped():
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    stored = process_upload(saved(photo((800, 600)), "JPEG", exif=exif.tobytes()))
+    assert (stored.width, stored.height) == (600, 800)
+    with PILImage.open(io.BytesIO(stored.content)) as img:
+        assert not img.getexif() and "icc_profile" not in img.info
+
+
+def test_iphone_style_heic_with_rotation_and_gps_is_stored_upright_and_clean():
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "Apple"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    stored = process_upload(saved(photo((800, 600)), "HEIF", exif=exif.tobytes(), quality=90))
+    assert (stored.width, stored.height) == (600, 800)
+    with PILImage.open(io.BytesIO(stored.content)) as img:
+        assert img.format == "JPEG" and not img.getexif()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "AVIF", "BMP", "TIFF", "HEIF"])
+def test_common_formats_are_accepted(fmt):
+    stored = process_upload(saved(photo((120, 90)), fmt))
+    assert (stored.width, stored.height) == (120, 90)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        photo((64, 48)).convert("CMYK"),
+        photo((64, 48)).convert("P"),
+        PILImage.new("I;16", (64, 48), 40000),
+        PILImage.new("LA", (64, 48), (128, 100)),
+    ],
+    ids=["cmyk", "palette", "16-bit", "grey-alpha"],
+)
+def test_unusual_modes_are_converted(image):
+    fmt = "JPEG" if image.mode == "CMYK" else "PNG"
+    stored = process_upload(saved(image, fmt))
+    assert stored.content_type in {"image/jpeg", "image/png"}
+
+
+def test_sixteen_bit_greys_keep_their_brightness():
+    stored = process_upload(saved(PILImage.new("I;16", (64, 48), 32768), "PNG"))
+    with PILImage.open(io.BytesIO(stored.content)) as img:
+        assert 100 < img.convert("L").getpixel((10, 10)) < 160
+
+
+def test_alpha_is_flattened_on_white_for_the_thumbnail():
+    stored = process_upload(saved(PILImage.new("RGBA", (64, 48), (0, 0, 0, 0)), "PNG"))
+    with PILImage.open(io.BytesIO(stored.thumbnail)) as thumb:
+        assert thumb.getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_gif_first_frame_is_used_even_with_a_thousand_frames():
+    frames = [PILImage.new("P", (40, 30), n % 256) for n in range(1000)]
     buffer = io.BytesIO()
-    frames = [PILImage.new("P", (40, 30), n) for n in range(3)]
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
     stored = process_upload(io.BytesIO(buffer.getvalue()))
     assert (stored.width, stored.height) == (40, 30)
+
+
+def png_header_only(width, height):
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "isn't a photo"),
+        (b"hello, I am text", "isn't a photo"),
+        (jpeg_bytes((800, 600))[:400], "isn't a photo"),
+        (png_header_only(30000, 30000), "too many pixels"),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "isn't a photo",
+        ),
+        (b"%PDF-1.4\n1 0 obj<<>>endobj", "isn't a photo"),
+    ],
+    ids=["empty", "text", "truncated", "30000x30000", "svg", "pdf"],
+)
+def test_bad_files_are_refused_with_a_plain_message(data, message):
+    with pytest.raises(ImageRejected, match=message):
+        process_upload(io.BytesIO(data))
+
+
+def test_very_long_thin_picture_is_refused():
+    with pytest.raises(ImageRejected, match="too long and thin"):
+        process_upload(saved(PILImage.new("RGB", (20000, 50), "white"), "PNG"))
+
+
+def test_html_gif_polyglot_is_stored_as_a_clean_re_encoded_picture():
+    gif = saved(PILImage.new("P", (10, 10), 3), "GIF").getvalue()
+    stored = process_upload(io.BytesIO(gif + b"<html><script>alert(1)</script></html>"))
+    assert b"<script" not in stored.content and stored.content_type == "image/jpeg"

@@ -1,4 +1,4 @@
-from chat.images import encode_for_model
+from chat.images import data_url, encode_for_model
 from chat.llm.client import ChatClient, Delta, Usage
 from chat.llm.offline import OfflineTransport, describe_photo
 from tests.factories import jpeg_bytes
@@ -7,7 +7,7 @@ from tests.factories import jpeg_bytes
 def test_describe_photo_measures_size_orientation_and_colour(tmp_path):
     path = tmp_path / "p.jpg"
     path.write_bytes(jpeg_bytes((900, 400), colour=(40, 140, 60)))
-    facts = describe_photo(encode_for_model(path, "low"))
+    facts = describe_photo(data_url(*encode_for_model(path, "low")))
     assert facts["orientation"] == "landscape"
     assert facts["colours"][0] == "green"
     assert facts["width"] > facts["height"]
@@ -23,7 +23,10 @@ async def test_offline_model_streams_through_the_real_client(tmp_path):
                 "role": "user",
                 "content": [
                     {"type": "text", "text": "What is this?"},
-                    {"type": "image_url", "image_url": {"url": encode_for_model(path, "low")}},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": data_url(*encode_for_model(path, "low"))},
+                    },
                 ],
             }
         ],

@@ -1,0 +1,25 @@
+"""Refuse an oversized upload while it streams in, before it is all read."""
+
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+
+class SizeLimitHandler(FileUploadHandler):
+    """First in the chain: counts file bytes as they arrive and stops the
+    upload past `limit`. The rest of the body is drained, never kept, so the
+    browser still gets our 413 instead of a reset connection."""
+
+    def __init__(self, request, limit):
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        request.upload_too_large = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.request.upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
