@@ -276,4 +276,6 @@ def test_declared_oversized_upload_is_refused_before_reading(api):
 
 def test_upload_reports_visual_tokens_per_detail(api):
     body = upload(api, jpeg_bytes((4032, 3024))).json()
-    assert body["visual_tokens"] == {"low": 234, "auto": 1230, "high": 4015}
+    # Kept at the "high" size, 2336×1760: what each detail will send from it.
+    assert (body["width"], body["height"]) == (2336, 1760)
+    assert body["visual_tokens"] == {"low": 234, "auto": 1271, "high": 4015}
