@@ -24,6 +24,7 @@ const els = {
   thinkingRow: $("thinking-row"),
   budgetRow: $("budget-row"),
   systemPrompt: $("system-prompt"),
+  estimate: $("estimate"),
 };
 
 const NUMBER_OPTIONS = [
@@ -70,6 +71,7 @@ els.model.addEventListener("change", () => {
   localStorage.setItem("vqa.model", els.model.value);
   showKnobs();
   checkVision();
+  updateEstimate();
 });
 
 function showKnobs() {
@@ -104,7 +106,10 @@ els.systemPrompt.addEventListener("change", () => {
     }
   }, () => showError("Could not save the instructions. Check your connection."));
 });
-els.detail.addEventListener("change", () => localStorage.setItem("vqa.detail", els.detail.value));
+els.detail.addEventListener("change", () => {
+  localStorage.setItem("vqa.detail", els.detail.value);
+  updateEstimate();
+});
 
 const shortName = (model) => model.label.split(" —")[0];
 
@@ -148,7 +153,7 @@ function setBusy(busy) {
 }
 
 els.photoInput.addEventListener("change", () => {
-  for (const file of els.photoInput.files) addPhoto(file);
+  addFiles(els.photoInput.files);
   els.photoInput.value = "";
 });
 
@@ -172,6 +177,7 @@ function addPhoto(file) {
     state.photos = state.photos.filter((p) => p !== item);
     li.remove();
     checkVision();
+    updateEstimate();
   });
   li.append(img, remove);
   item.el = li;
@@ -179,26 +185,103 @@ function addPhoto(file) {
   els.previews.append(li);
   checkVision();
 
+  const progress = document.createElement("progress");
+  progress.max = 100;
+  progress.value = 0;
+  progress.setAttribute("aria-label", `Uploading ${file.name}`);
+  li.append(progress);
+
   const body = new FormData();
   body.append("file", file);
-  fetch("/api/images/", { method: "POST", body, headers: { "X-CSRFToken": csrfToken() } })
-    .then(async (res) => {
-      const data = await res.json().catch(() => ({}));
-      if (!res.ok) throw new Error(data.error ? data.error.message : "Upload failed. Try again.");
-      item.id = data.id;
-      item.uploading = false;
-      li.classList.remove("uploading");
-      li.dataset.imageId = data.id;
-    })
-    .catch((err) => {
-      state.photos = state.photos.filter((p) => p !== item);
-      li.classList.remove("uploading");
-      li.classList.add("rejected");
-      li.title = err.message;
-      showError(`${file.name}: ${err.message}`);
-      setTimeout(() => li.remove(), 4000);
-    });
+  const xhr = new XMLHttpRequest(); // fetch cannot report upload progress
+  xhr.open("POST", "/api/images/");
+  xhr.setRequestHeader("X-CSRFToken", csrfToken());
+  xhr.responseType = "json";
+  xhr.upload.addEventListener("progress", (e) => {
+    if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
+  });
+  const rejected = (message) => {
+    state.photos = state.photos.filter((p) => p !== item);
+    li.classList.remove("uploading");
+    li.classList.add("rejected");
+    li.title = message;
+    showError(`${file.name}: ${message}`);
+    updateEstimate();
+    setTimeout(() => li.remove(), 4000);
+  };
+  xhr.addEventListener("load", () => {
+    const data = xhr.response || {};
+    if (xhr.status !== 201) {
+      rejected(data.error ? data.error.message : "Upload failed. Try again.");
+      return;
+    }
+    item.id = data.id;
+    item.tokens = data.visual_tokens;
+    item.uploading = false;
+    progress.remove();
+    li.classList.remove("uploading");
+    li.dataset.imageId = data.id;
+    updateEstimate();
+  });
+  xhr.addEventListener("error", () => rejected("Upload failed. Check your connection."));
+  xhr.send(body);
 }
+
+function updateEstimate() {
+  const detail = els.detail.value;
+  const ready = state.photos.filter((p) => p.tokens);
+  if (!ready.length) {
+    els.estimate.hidden = true;
+    return;
+  }
+  const tokens = ready.reduce((sum, p) => sum + p.tokens[detail], 0);
+  const model = currentModel();
+  let text = `Photos: about ${tokens.toLocaleString()} tokens`;
+  if (model && model.price_input_per_m != null) {
+    const cost = (tokens * model.price_input_per_m) / 1e6;
+    text += cost === 0 ? " · free" : ` · about $${cost.toFixed(cost < 0.01 ? 4 : 2)}`;
+  } else {
+    text += " · price not known for this model";
+  }
+  els.estimate.textContent = text;
+  els.estimate.hidden = false;
+}
+
+function addFiles(files) {
+  for (const file of files) {
+    if (file.type && !file.type.startsWith("image/") && !/\.(heic|heif|avif)$/i.test(file.name)) {
+      showError(`${file.name}: this file isn't a photo we can read.`);
+      continue;
+    }
+    addPhoto(file);
+  }
+}
+
+// Drop photos anywhere on the conversation; paste them from the clipboard.
+const dropZone = document.querySelector(".chat");
+dropZone.addEventListener("dragover", (e) => {
+  if (![...e.dataTransfer.types].includes("Files")) return;
+  e.preventDefault();
+  dropZone.classList.add("dropping");
+});
+dropZone.addEventListener("dragleave", (e) => {
+  if (!dropZone.contains(e.relatedTarget)) dropZone.classList.remove("dropping");
+});
+dropZone.addEventListener("drop", (e) => {
+  e.preventDefault();
+  dropZone.classList.remove("dropping");
+  addFiles(e.dataTransfer.files);
+});
+document.addEventListener("paste", (e) => {
+  const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+  if (!files.length) return;
+  e.preventDefault();
+  addFiles(files);
+});
+$("camera-input").addEventListener("change", (e) => {
+  addFiles(e.target.files);
+  e.target.value = "";
+});
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -268,6 +351,7 @@ function clearComposer() {
   els.question.value = "";
   state.photos = [];
   els.previews.replaceChildren();
+  updateEstimate();
 }
 
 function stopReply() {

@@ -1,0 +1,111 @@
+"""Photos as a person adds them: a phone's HEIC, drag and drop, paste, and what it costs."""
+
+import base64
+import io
+
+import pytest
+from channels.db import database_sync_to_async
+from PIL import Image as PILImage
+from playwright.async_api import expect
+
+from chat.images import target_size
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_ask_about_a_photo import log_in
+from tests.factories import jpeg_bytes, photo, user_factory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+async def signed_in(page, live_server_url, fake_upstream_server):
+    fake_upstream_server.reset()
+    user = await database_sync_to_async(user_factory)()
+    await log_in(page, live_server_url, user)
+    return page
+
+
+def iphone_heic():
+    """4032×3024 sensor data, EXIF says rotate 90°, with GPS and the camera's name."""
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "Apple"
+    exif[0x0110] = "iPhone 15"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    buffer = io.BytesIO()
+    photo((4032, 3024)).save(buffer, "HEIF", exif=exif.tobytes(), quality=60)
+    return buffer.getvalue()
+
+
+def sent_picture(request):
+    part = request["json"]["messages"][-1]["content"][1]["image_url"]
+    assert part["url"].startswith("data:image/jpeg;base64,")
+    return part, PILImage.open(io.BytesIO(base64.b64decode(part["url"].split(",", 1)[1])))
+
+
+async def test_iphone_heic_reaches_the_model_upright_resized_and_without_metadata(
+    signed_in, fake_upstream_server, tmp_path
+):
+    page = signed_in
+    heic = tmp_path / "IMG_0042.HEIC"
+    heic.write_bytes(iphone_heic())
+    await page.get_by_label("Model").select_option("alibaba/qwen3-vl-32b-thinking")
+    await page.get_by_label("Photo detail").select_option("high")
+    await page.locator("#photo-input").set_input_files(heic)
+    await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
+    await expect(page.locator("#estimate")).to_contain_text("about 4,015 tokens")
+    await screenshot(page, "heic-ready")
+    await page.get_by_label("Your question").fill("Which way is up?")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
+
+    part, picture = sent_picture(fake_upstream_server.requests[-1])
+    assert part["detail"] == "high"
+    # Portrait, as the phone was held; at the high budget's size; nothing but pixels.
+    assert picture.size == target_size(3024, 4032, "high")
+    assert picture.height > picture.width
+    assert not picture.getexif() and "icc_profile" not in picture.info
+    assert b"iPhone" not in base64.b64decode(part["url"].split(",", 1)[1])
+
+
+async def test_photos_can_be_dropped_and_pasted(signed_in, fake_upstream_server):
+    page = signed_in
+    data = base64.b64encode(jpeg_bytes((800, 600))).decode()
+    await page.evaluate(
+        """async (data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const make = (name) => new File([bytes], name, { type: "image/jpeg" });
+            const dropped = new DataTransfer();
+            dropped.items.add(make("dropped.jpg"));
+            document.querySelector(".chat").dispatchEvent(
+                new DragEvent("drop", { dataTransfer: dropped, bubbles: true, cancelable: true }));
+            const pasted = new DataTransfer();
+            pasted.items.add(make("pasted.jpg"));
+            const paste = { clipboardData: pasted, bubbles: true, cancelable: true };
+            document.getElementById("question").dispatchEvent(new ClipboardEvent("paste", paste));
+        }""",
+        data,
+    )
+    await expect(page.locator(".preview[data-image-id]")).to_have_count(2)
+    await page.get_by_label("Photo detail").select_option("low")
+    await expect(page.locator("#estimate")).to_contain_text("about 468 tokens")
+    await page.get_by_label("Your question").fill("Same photo twice?")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.locator(".message.user .photos img")).to_have_count(2)
+    await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
+    images = [
+        p
+        for p in fake_upstream_server.requests[-1]["json"]["messages"][-1]["content"]
+        if p["type"] == "image_url"
+    ]
+    assert [p["image_url"]["detail"] for p in images] == ["low", "low"]
+
+
+async def test_a_file_that_is_not_a_photo_is_refused_by_name(signed_in, tmp_path):
+    page = signed_in
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("this is not a photo")
+    await page.locator("#photo-input").set_input_files(fake)
+    await expect(page.locator("#composer-error")).to_have_text(
+        "holiday.jpg: This file isn't a photo we can read."
+    )
+    await expect(page.locator(".preview[data-image-id]")).to_have_count(0)
