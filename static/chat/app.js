@@ -217,6 +217,9 @@ function addPhoto(file) {
     }
     item.id = data.id;
     item.tokens = data.visual_tokens;
+    // The server's thumbnail: upright, and shown even for HEIC, which browsers can't.
+    URL.revokeObjectURL(img.src);
+    img.src = data.thumbnail_url;
     item.uploading = false;
     progress.remove();
     li.classList.remove("uploading");

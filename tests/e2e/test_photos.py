@@ -53,6 +53,9 @@ async def test_iphone_heic_reaches_the_model_upright_resized_and_without_metadat
     await page.locator("#photo-input").set_input_files(heic)
     await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
     await expect(page.locator("#estimate")).to_contain_text("about 4,015 tokens")
+    # The preview is the server's thumbnail: shown (browsers can't show HEIC), upright.
+    await expect(page.locator(".preview img")).to_have_js_property("naturalHeight", 320)
+    assert await page.locator(".preview img").evaluate("i => i.naturalWidth < i.naturalHeight")
     await screenshot(page, "heic-ready")
     await page.get_by_label("Your question").fill("Which way is up?")
     await page.get_by_role("button", name="Send").click()
