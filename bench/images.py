@@ -103,7 +103,7 @@ def _peak_rss(name, folder, queue):
 
 
 def peak_memory_mb(name, folder):
-    # Spawned, not forked: a fork would inherit the resize pool without its threads.
+    # Spawned, not forked: a clean process, nothing inherited.
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=_peak_rss, args=(name, folder, queue))

@@ -8,7 +8,6 @@ import base64
 import io
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,32 +46,8 @@ class StoredPhoto:
     thumbnail: bytes
 
 
-_resizer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="resize")
-
-
 def _resize(img, size):
-    """Resize in two bands on two threads (Pillow releases the GIL while it
-    resamples). Each band reads its source box and the rows beyond it the filter
-    needs, so the result is the same as one resize, in about half the time."""
-    img.load()  # decode once, before two threads read it
-    width, height = size
-    if width * height < 1_000_000:
-        return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    half = height // 2
-    split = img.height * half / height
-    bands = [
-        ((width, half), (0, 0, img.width, split)),
-        ((width, height - half), (0, split, img.width, img.height)),
-    ]
-    parts = list(
-        _resizer.map(
-            lambda band: img.resize(band[0], Image.Resampling.BILINEAR, box=band[1]), bands
-        )
-    )
-    out = Image.new(img.mode, size)
-    out.paste(parts[0], (0, 0))
-    out.paste(parts[1], (0, half))
-    return out
+    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def _has_alpha(img):
