@@ -10,8 +10,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from channels.db import database_sync_to_async
 from django.db import connection
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
+
+from tests.factories import PASSWORD, user_factory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -112,3 +115,21 @@ async def page(live_server_url, chromium):
 
 async def screenshot(page, name):
     await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+async def log_in(page, base_url, user):
+    await page.goto(f"{base_url}/")
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_label("Your question")).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+@pytest.fixture
+async def signed_in(page, live_server_url, fake_upstream_server):
+    """A new user's empty conversation page, the fake upstream's script cleared."""
+    fake_upstream_server.reset()
+    user = await database_sync_to_async(user_factory)()
+    await log_in(page, live_server_url, user)
+    return page

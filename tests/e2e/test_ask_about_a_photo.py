@@ -4,19 +4,11 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, conversation_factory, jpeg_bytes, user_factory
+from tests.e2e.conftest import log_in, screenshot
+from tests.factories import conversation_factory, jpeg_bytes, user_factory
 from tests.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-async def log_in(page, base_url, user):
-    await page.goto(f"{base_url}/")
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_label("Your question")).to_be_visible()
 
 
 async def test_upload_ask_watch_it_stream_and_find_it_saved(

@@ -3,23 +3,13 @@
 import threading
 
 import pytest
-from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_ask_about_a_photo import log_in
-from tests.factories import jpeg_bytes, user_factory
+from tests.factories import jpeg_bytes
 from tests.fakeupstream import Scripted, chunk, load_sse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-async def signed_in(page, live_server_url, fake_upstream_server):
-    fake_upstream_server.reset()
-    user = await database_sync_to_async(user_factory)()
-    await log_in(page, live_server_url, user)
-    return page
 
 
 async def ask(page, text, model="alibaba/qwen3-vl-32b-thinking"):

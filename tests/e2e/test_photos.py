@@ -4,24 +4,14 @@ import base64
 import io
 
 import pytest
-from channels.db import database_sync_to_async
 from PIL import Image as PILImage
 from playwright.async_api import expect
 
 from chat.images import target_size
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_ask_about_a_photo import log_in
-from tests.factories import jpeg_bytes, photo, user_factory
+from tests.factories import jpeg_bytes, photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-async def signed_in(page, live_server_url, fake_upstream_server):
-    fake_upstream_server.reset()
-    user = await database_sync_to_async(user_factory)()
-    await log_in(page, live_server_url, user)
-    return page
 
 
 def iphone_heic():

@@ -1,0 +1,46 @@
+// The conversation's websocket: connect, reconnect with backoff, send.
+import { handle } from "./replies.js";
+import { els, setBusy, showError, state } from "./state.js";
+
+function setConnection(kind, label) {
+  els.connection.dataset.state = kind;
+  els.connection.querySelector(".label").textContent = label;
+}
+
+export function connect() {
+  if (!state.conversationId) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/conversations/${state.conversationId}/`);
+  state.socket = socket;
+  setConnection("connecting", "Connecting…");
+  socket.addEventListener("open", () => {
+    state.retries = 0;
+    setConnection("live", "Connected");
+    for (const frame of state.queue.splice(0)) socket.send(JSON.stringify(frame));
+  });
+  socket.addEventListener("message", (e) => handle(JSON.parse(e.data)));
+  socket.addEventListener("close", (e) => {
+    if (state.socket !== socket) return;
+    // An ask in flight is lost with the socket; its text is still in the box.
+    setBusy(Boolean(state.streamingId));
+    if (e.code === 4401) {
+      location.href = `/accounts/login/?next=${encodeURIComponent(location.pathname)}`;
+      return;
+    }
+    if (e.code === 4403) {
+      setConnection("down", "No access");
+      showError("You don't have access to this conversation.");
+      return;
+    }
+    const delay = Math.min(30000, 500 * 2 ** state.retries++);
+    setConnection("down", `Reconnecting in ${Math.round(delay / 1000)} s…`);
+    setTimeout(connect, delay);
+  });
+}
+
+export function send(frame) {
+  const socket = state.socket;
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  else state.queue.push(frame);
+}
+

@@ -1,0 +1,65 @@
+// Shared by the page's modules: the boot data, the elements, the page's state,
+// and the small helpers every part uses.
+export const boot = JSON.parse(document.getElementById("boot").textContent);
+export const $ = (id) => document.getElementById(id);
+
+export const els = {
+  messages: $("messages"),
+  welcome: $("welcome"),
+  composer: $("composer"),
+  question: $("question"),
+  photoInput: $("photo-input"),
+  previews: $("previews"),
+  model: $("model"),
+  detail: $("detail"),
+  send: $("send"),
+  stop: $("stop"),
+  error: $("composer-error"),
+  connection: $("connection"),
+  title: $("chat-title"),
+  list: $("conversation-list"),
+  thinkingRow: $("thinking-row"),
+  budgetRow: $("budget-row"),
+  systemPrompt: $("system-prompt"),
+  estimate: $("estimate"),
+};
+
+export const state = {
+  conversationId: boot.conversationId,
+  socket: null,
+  retries: 0,
+  queue: [], // frames waiting for the socket to open
+  messages: new Map(), // id -> view
+  photos: [], // {key, id, el, uploading}
+  streamingId: null,
+  lastSync: 0,
+  syncTimer: null,
+};
+
+export const codePoints = (s) => Array.from(s).length;
+
+export const currentModel = () => boot.models.find((m) => m.id === els.model.value);
+
+export const shortName = (model) => model.label.split(" —")[0];
+
+export function showError(text) {
+  els.error.textContent = text;
+  els.error.hidden = false;
+}
+
+export function hideError() {
+  els.error.hidden = true;
+  els.error.textContent = "";
+}
+
+export function setBusy(busy) {
+  els.stop.hidden = !busy;
+  els.send.disabled = busy;
+  els.messages.setAttribute("aria-busy", busy ? "true" : "false");
+}
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
