@@ -56,16 +56,9 @@ def image_upload(request):
     except ValueError:
         declared = 0
     if declared > limit + 64 * 1024:  # room for the multipart framing
-        return _too_large(limit)
+        error = services.file_too_large()
+        return error_response(error.code, error.message, error.status)
     return _image_upload(request)
-
-
-def _too_large(limit):
-    return error_response(
-        "file_too_large",
-        f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
-        413,
-    )
 
 
 @csrf_protect
@@ -73,7 +66,7 @@ def _too_large(limit):
 def _image_upload(request):
     upload = request.FILES.get("file")
     if getattr(request, "upload_too_large", False):
-        return _too_large(settings.VISIONQA["MAX_UPLOAD_BYTES"])
+        raise services.file_too_large()
     if upload is None:
         return error_response("missing_file", "Choose a photo to upload (form field “file”).", 400)
     image = services.image_create(request.user, upload)

@@ -117,19 +117,19 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def ask(self, frame):
         question, reply = await _ask(self.scope["user"], self.conversation, frame)
-        for message in (question, reply):
+        await self.start_reply(question, reply)
+
+    async def retry(self, frame):
+        await self.start_reply(await _retry(self.conversation, frame))
+
+    async def start_reply(self, *messages):
+        """Show the saved messages on every open page, then generate the last (the reply)."""
+        for message in messages:
             await self.channel_layer.group_send(
                 self.group,
                 {"type": "relay.frame", "frame": {"type": "message", "message": message}},
             )
-        generation.start(reply["id"])
-
-    async def retry(self, frame):
-        reply = await _retry(self.conversation, frame)
-        await self.channel_layer.group_send(
-            self.group, {"type": "relay.frame", "frame": {"type": "message", "message": reply}}
-        )
-        generation.start(reply["id"])
+        generation.start(messages[-1]["id"])
 
     async def stop(self, frame):
         reply_id, worker_channel = await _streaming_reply(self.conversation)

@@ -44,14 +44,18 @@ def conversation_update(conversation, *, title=None, system_prompt=None):
     return conversation
 
 
-def image_create(user, upload):
+def file_too_large():
     limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
-    if upload.size > limit:
-        raise ServiceError(
-            "file_too_large",
-            f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
-            status=413,
-        )
+    return ServiceError(
+        "file_too_large",
+        f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
+        status=413,
+    )
+
+
+def image_create(user, upload):
+    if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
+        raise file_too_large()
     if upload.size == 0:
         raise ServiceError("empty_file", "This file is empty.")
     try:
