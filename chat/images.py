@@ -5,9 +5,11 @@ Knows nothing of requests: it takes files and paths, and returns bytes.
 """
 
 import base64
+import functools
 import io
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,9 @@ FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "BMP", "TIFF", "MPO"}
 THUMB_SIDE = 320
 JPEG_QUALITY = 85  # no visible loss on photos, about a third of the bytes of 95
 NOT_A_PHOTO = "This file isn't a photo we can read."
+# Resizes to a megapixel or more are split across the cores (at most four bands).
+BANDS = max(1, min(4, os.cpu_count() or 1))
+BANDED_FROM_PIXELS = 1_000_000
 
 
 class ImageRejected(ValueError):
@@ -47,7 +52,34 @@ class StoredPhoto:
 
 
 def _resize(img, size):
-    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    """Shrink by area averaging (OpenCV's INTER_AREA), the textbook filter for
+    shrinking and a third faster than bilinear. A big result is made in
+    horizontal bands, one per core: Pillow lets go of the GIL while it
+    resamples, and each band reads its source through `box`, taking the rows
+    beyond its edges into account, so there are no seams. (A source row lying
+    exactly on the filter's edge may fall to the other side of the tie than in
+    one resize; that is the only difference.)"""
+    width, height = size
+    if BANDS == 1 or width * height < BANDED_FROM_PIXELS:
+        return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+    img.load()  # once, here: the bands must not each try to decode the file
+    rows = [height * i // BANDS for i in range(BANDS + 1)]
+    step = img.height / height
+
+    def band(i):
+        top, bottom = rows[i], rows[i + 1]
+        source = (0, top * step, img.width, bottom * step)
+        return img.resize((width, bottom - top), Image.Resampling.BOX, box=source)
+
+    out = Image.new(img.mode, size, None)  # no fill: the bands cover it all
+    for top, part in zip(rows[:-1], _resize_pool().map(band, range(BANDS)), strict=True):
+        out.paste(part, (0, top))
+    return out
+
+
+@functools.cache
+def _resize_pool():
+    return ThreadPoolExecutor(max_workers=BANDS, thread_name_prefix="resize")
 
 
 def _has_alpha(img):
@@ -124,7 +156,7 @@ def process_upload(fileobj):
 
 def _thumbnail(img):
     thumb = img.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
     buffer = io.BytesIO()
     _flatten(thumb).save(buffer, "JPEG", quality=80)
     return buffer.getvalue()
