@@ -21,16 +21,21 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
+# The page's Markdown renderer and sanitizer, and axe-core for the browser tests.
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: export DJANGO_DEBUG ?= 1
-run: $(VENV)/.synced
+run: $(VENV)/.synced node_modules/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@$(BIN)/python manage.py devaccount --port $(PORT)
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) visionqa.asgi:application
 
-test: $(VENV)/.synced
+test: $(VENV)/.synced node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .tools staticfiles test-artifacts
+	rm -rf $(VENV) .tools node_modules staticfiles test-artifacts

@@ -94,7 +94,7 @@ def conversations(request):
                 "url": c.get_absolute_url(),
                 "updated_at": c.updated_at.isoformat(),
             }
-            for c in selectors.conversation_list(request.user)
+            for c in selectors.conversation_list(request.user, q=request.GET.get("q", ""))
         ]
         return JsonResponse({"conversations": items})
     body = _json_object(request)
@@ -106,18 +106,37 @@ def conversations(request):
     )
 
 
-@api_view(["GET", "PATCH"])
+@api_view(["GET", "PATCH", "DELETE"])
 def conversation_detail(request, conversation_id):
+    body = _json_object(request) if request.method == "PATCH" else {}
+    restore = _restore_requested(body)
     conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None and restore:
+        conversation = selectors.conversation_get_deleted(request.user, conversation_id)
     if conversation is None:
         return not_found()
-    if request.method == "PATCH":
-        body = _json_object(request)
+    if request.method == "DELETE":
+        services.conversation_delete(conversation)
+        return JsonResponse({"id": str(conversation.id), "deleted": True})
+    if restore:
+        services.conversation_restore(conversation)
+    if "title" in body or "system_prompt" in body:
         services.conversation_update(
             conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
         )
     services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
+
+
+def _restore_requested(body):
+    """PATCH {"deleted": false} is Undo; deleting is DELETE's job."""
+    if "deleted" not in body:
+        return False
+    if body["deleted"] is not False:
+        raise ServiceError(
+            "bad_deleted", 'Only "deleted": false (restore) can be sent; delete with DELETE.'
+        )
+    return True
 
 
 @api_view(["GET"])

@@ -51,6 +51,14 @@ def _retry(conversation, frame):
 
 
 @database_sync_to_async
+def _regenerate(user, conversation, frame):
+    earlier, reply = services.reply_regenerate(
+        user, conversation, frame.get("message_id"), frame.get("model")
+    )
+    return selectors.message_serialize(earlier), selectors.message_serialize(reply)
+
+
+@database_sync_to_async
 def _streaming_reply(conversation):
     reply = selectors.streaming_reply(conversation)
     return (str(reply.id), reply.worker_channel) if reply else (None, "")
@@ -100,7 +108,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             await self.send_error("bad_frame", "A message must be a JSON object with a type.")
             return
-        commands = {"ask": self.ask, "retry": self.retry, "stop": self.stop, "sync": self.sync}
+        commands = {
+            "ask": self.ask,
+            "retry": self.retry,
+            "regenerate": self.regenerate,
+            "stop": self.stop,
+            "sync": self.sync,
+        }
         command = commands.get(content.get("type"))
         if command is None:
             await self.send_error("unknown_type", "Unknown message type.")
@@ -121,6 +135,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def retry(self, frame):
         await self.start_reply(await _retry(self.conversation, frame))
+
+    async def regenerate(self, frame):
+        await self.start_reply(*await _regenerate(self.scope["user"], self.conversation, frame))
 
     async def start_reply(self, *messages):
         """Show the saved messages on every open page, then generate the last (the reply)."""

@@ -106,7 +106,7 @@ def _history_turns(spec, earlier):
     turns = []
     for message in earlier:
         if message.role == Message.Role.ASSISTANT:
-            if message.text:
+            if message.text and not message.superseded:
                 # Reasoning is never sent back: the model only needs what it said.
                 turns.append(
                     {

@@ -12,7 +12,10 @@ class Conversation(models.Model):
     title = models.CharField(max_length=200, blank=True)
     system_prompt = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Last activity (a question, a reply), which orders the sidebar.
     updated_at = models.DateTimeField(auto_now=True)
+    # Soft delete: set when the owner deletes it, cleared by Undo.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -82,6 +85,8 @@ class Message(models.Model):
     error = models.JSONField(null=True, blank=True)
     # Something the user should know about this reply, e.g. history left out.
     notice = models.CharField(max_length=300, blank=True)
+    # Regenerated: kept and shown folded, but no longer part of what the model reads.
+    superseded = models.BooleanField(default=False)
     # The channel of the task generating this reply, so a socket that joins
     # mid-reply can ask it for the text so far, whichever process it runs in.
     worker_channel = models.CharField(max_length=200, blank=True)
@@ -136,3 +141,17 @@ class UsageRecord(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.status} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Preference(models.Model):
+    """What a person last picked (model, photo detail), so every device they use
+    opens with it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    model = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=8, blank=True)
+
+    def __str__(self):
+        return f"preference of {self.user_id}"

@@ -2,23 +2,48 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 
 from . import images
+from .errors import ServiceError
 from .llm.catalog import all_models
-from .models import Conversation, Image, Message, MessageImage
+from .models import Conversation, Image, Message, MessageImage, Preference
+
+SEARCH_LIMIT = 200
 
 
-def conversation_list(user):
-    return Conversation.objects.filter(owner=user).only("id", "title", "updated_at")
+def conversation_list(user, q=""):
+    """The user's conversations, latest activity first, deleted ones left out.
+
+    `q` keeps those whose title or any message's text contains it (any case)."""
+    conversations = Conversation.objects.filter(owner=user, deleted_at__isnull=True)
+    q = (q or "").strip()
+    if len(q) > SEARCH_LIMIT or "\x00" in q:
+        raise ServiceError(
+            "bad_search", f"Search for at most {SEARCH_LIMIT} characters of plain text."
+        )
+    if q:
+        # A subquery, not a join: each conversation once, however many messages match.
+        matching = Message.objects.filter(text__icontains=q).values("conversation_id")
+        conversations = conversations.filter(Q(title__icontains=q) | Q(id__in=matching))
+    return conversations.only("id", "title", "updated_at")
 
 
 def conversation_get(user, conversation_id):
     """The conversation if `user` may use it, else None (no difference between
-    "missing" and "not yours", so ids can't be probed)."""
+    "missing", "deleted" and "not yours", so ids can't be probed)."""
+    return _owned_conversation(user, conversation_id, deleted_at__isnull=True)
+
+
+def conversation_get_deleted(user, conversation_id):
+    """The user's own deleted conversation, for Undo; else None."""
+    return _owned_conversation(user, conversation_id, deleted_at__isnull=False)
+
+
+def _owned_conversation(user, conversation_id, **filters):
     try:
-        return Conversation.objects.get(id=conversation_id, owner=user)
+        return Conversation.objects.get(id=conversation_id, owner=user, **filters)
     except (Conversation.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
 
@@ -66,6 +91,7 @@ def message_serialize(message):
         "usage": message.usage,
         "error": message.error,
         "notice": message.notice,
+        "superseded": message.superseded,
         "created_at": message.created_at.isoformat(),
     }
 
@@ -95,3 +121,12 @@ def streaming_reply(conversation):
 def model_catalog():
     has_key = bool(settings.AIMLAPI_KEY)
     return [spec.as_public_dict(has_key) for spec in all_models()]
+
+
+def preference_get(user):
+    """The pickers' last choice ({"model", "detail"}; empty strings when none)."""
+    preference = Preference.objects.filter(user=user).first()
+    return {
+        "model": preference.model if preference else "",
+        "detail": preference.detail if preference else "",
+    }

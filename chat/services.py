@@ -13,12 +13,13 @@ from . import images as photo
 from .errors import ServiceError
 from .llm.catalog import get_model
 from .llm.payload import InvalidOptions, validate_options
-from .models import Conversation, Image, Message, MessageImage, UsageRecord
+from .models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from .selectors import streaming_reply
 
 log = logging.getLogger(__name__)
 
 TITLE_LENGTH = 60
+TITLE_LIMIT = 200  # Conversation.title's max_length
 
 
 SYSTEM_PROMPT_LIMIT = 4000
@@ -28,20 +29,49 @@ RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 def conversation_create(user, title="", system_prompt=""):
     return Conversation.objects.create(
         owner=user,
-        title=_clean_text(title, limit=200, field="title").strip(),
+        title=_clean_text(title, limit=TITLE_LIMIT, field="title").strip(),
         system_prompt=_clean_text(system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"),
     )
 
 
 def conversation_update(conversation, *, title=None, system_prompt=None):
+    """Rename, or change the instructions. Not activity: the sidebar order stays."""
     if title is not None:
-        conversation.title = _clean_text(title, limit=200, field="title").strip()
+        conversation.title = _title_clean(title)
     if system_prompt is not None:
         conversation.system_prompt = _clean_text(
             system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"
         ).strip()
-    conversation.save(update_fields=["title", "system_prompt", "updated_at"])
+    conversation.save(update_fields=["title", "system_prompt"])
     return conversation
+
+
+def conversation_delete(conversation):
+    """Soft delete: hidden everywhere at once, kept so Undo can bring it back."""
+    conversation.deleted_at = timezone.now()
+    conversation.save(update_fields=["deleted_at"])
+    return conversation
+
+
+def conversation_restore(conversation):
+    """Undo a delete. The conversation returns to its place (its activity time is kept)."""
+    conversation.deleted_at = None
+    conversation.save(update_fields=["deleted_at"])
+    return conversation
+
+
+def _title_clean(title):
+    """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
+    # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
+    title = " ".join(_clean_text(title, limit=TITLE_LIMIT * 10, field="title").split())
+    if not title:
+        raise ServiceError("empty_title", "A title can't be empty. Type a name for it.")
+    if len(title) > TITLE_LIMIT:
+        raise ServiceError(
+            "title_too_long",
+            f"A title can be at most {TITLE_LIMIT} characters; this one has {len(title)}.",
+        )
+    return title
 
 
 def file_too_large():
@@ -118,6 +148,14 @@ def _available_model(model_id):
     return spec
 
 
+def _not_deleted(conversation):
+    # A page opened before the delete still has its socket.
+    if conversation.deleted_at is not None:
+        raise ServiceError(
+            "conversation_deleted", "This conversation was deleted. Start a new one.", 404
+        )
+
+
 def _no_reply_in_progress(conversation):
     if streaming_reply(conversation) is not None:
         raise ServiceError(
@@ -177,6 +215,7 @@ def _valid_uuids(values):
 def question_ask(user, conversation, *, text, image_ids, model_id, detail, options):
     """Save the question and an empty reply (streaming) together; the caller starts the reply."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _not_deleted(conversation)
     replies_mark_interrupted(conversation)
     spec, photos, clean_options = _question_check(
         user, conversation, text, image_ids, model_id, detail, options
@@ -204,13 +243,63 @@ def question_ask(user, conversation, *, text, image_ids, model_id, detail, optio
     if not conversation.title:
         conversation.title = _title_from(text, photos)
     conversation.save(update_fields=["title", "updated_at"])
+    preference_update(user, model=spec.id, detail=detail)
     return question, reply
+
+
+def preference_update(user, *, model, detail):
+    Preference.objects.update_or_create(user=user, defaults={"model": model, "detail": detail})
+
+
+@transaction.atomic
+def reply_regenerate(user, conversation, reply_id, model_id=None):
+    """Answer the latest question again, with its model or another. The earlier
+    answer is kept (superseded), so regenerating never loses one.
+    Returns (earlier reply, new reply)."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    replies_mark_interrupted(conversation)
+    _no_reply_in_progress(conversation)
+    latest = conversation.messages.order_by("-created_at").first()
+    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
+        raise ServiceError("cannot_regenerate", "Only the latest answer can be regenerated.")
+    if latest.status != Message.Status.COMPLETED:
+        raise ServiceError("cannot_regenerate", "This answer did not finish: use Try again.")
+    spec = _available_model(model_id or latest.model)
+    question = (
+        conversation.messages.filter(role=Message.Role.USER, created_at__lte=latest.created_at)
+        .order_by("-created_at")
+        .first()
+    )
+    if question is not None and question.images.exists() and not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos, and this question has some. "
+            "Choose a model that looks at photos.",
+        )
+    try:
+        options = validate_options(spec, question.options if question else {})
+    except InvalidOptions:
+        options = {}  # the question's settings don't apply to this model: its defaults
+    latest.superseded = True
+    latest.save(update_fields=["superseded", "updated_at"])
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        model=spec.id,
+        detail=latest.detail,
+        options=options,
+        status=Message.Status.STREAMING,
+    )
+    conversation.save(update_fields=["updated_at"])
+    preference_update(user, model=spec.id, detail=latest.detail)
+    return latest, reply
 
 
 @transaction.atomic
 def reply_retry(conversation, reply_id):
     """Run the latest reply again from its saved question and photos."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _not_deleted(conversation)
     replies_mark_interrupted(conversation)
     latest = conversation.messages.order_by("-created_at").first()
     if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:

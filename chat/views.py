@@ -18,6 +18,7 @@ def _page(request, conversation):
                 "models": selectors.model_catalog(),
                 "hasApiKey": bool(settings.AIMLAPI_KEY),
                 "maxImages": settings.VISIONQA["MAX_IMAGES_PER_QUESTION"],
+                "preference": selectors.preference_get(request.user),
             },
         },
     )

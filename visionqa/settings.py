@@ -123,7 +123,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Browser libraries come from npm (package-lock.json), served as they ship.
+    ("vendor/marked", BASE_DIR / "node_modules" / "marked" / "lib"),
+    ("vendor/dompurify", BASE_DIR / "node_modules" / "dompurify" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -3,6 +3,7 @@
 
 import { checkVision, updateEstimate } from "./photos.js";
 import { connect, send } from "./socket.js";
+import { initSidebar } from "./sidebar.js";
 import { $, boot, csrfToken, currentModel, els, hideError, setBusy, showError, state } from "./state.js";
 
 const NUMBER_OPTIONS = [
@@ -11,7 +12,8 @@ const NUMBER_OPTIONS = [
 ];
 
 function fillModels() {
-  const saved = localStorage.getItem("vqa.model");
+  // Last picked, on any device: saved with each question.
+  const saved = boot.preference.model;
   let firstAvailable = null;
   for (const m of boot.models) {
     const opt = document.createElement("option");
@@ -23,12 +25,10 @@ function fillModels() {
   }
   const savedOk = boot.models.some((m) => m.id === saved && m.available);
   els.model.value = savedOk ? saved : firstAvailable;
-  const detail = localStorage.getItem("vqa.detail");
-  if (detail) els.detail.value = detail;
+  if (boot.preference.detail) els.detail.value = boot.preference.detail;
 }
 
 els.model.addEventListener("change", () => {
-  localStorage.setItem("vqa.model", els.model.value);
   showKnobs();
   checkVision();
   updateEstimate();
@@ -66,10 +66,7 @@ els.systemPrompt.addEventListener("change", () => {
     }
   }, () => showError("Could not save the instructions. Check your connection."));
 });
-els.detail.addEventListener("change", () => {
-  localStorage.setItem("vqa.detail", els.detail.value);
-  updateEstimate();
-});
+els.detail.addEventListener("change", updateEstimate);
 
 els.question.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
@@ -146,6 +143,7 @@ els.stop.addEventListener("click", stopReply);
 
 fillModels();
 showKnobs();
+initSidebar();
 connect();
 
 // Everything is wired up: tests (and anything else) can wait for this.

@@ -29,21 +29,17 @@ els.photoInput.addEventListener("change", () => {
   els.photoInput.value = "";
 });
 
-function addPhoto(file) {
-  if (state.photos.length >= boot.maxImages) {
-    showError(`At most ${boot.maxImages} photos per question.`);
-    return;
-  }
+function preview(name, src) {
   const item = { key: crypto.randomUUID(), id: null, uploading: true };
   const li = document.createElement("li");
   li.className = "preview uploading";
   const img = document.createElement("img");
-  img.alt = file.name;
-  img.src = URL.createObjectURL(file);
+  img.alt = name;
+  img.src = src;
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "remove";
-  remove.setAttribute("aria-label", `Remove ${file.name}`);
+  remove.setAttribute("aria-label", `Remove ${name}`);
   remove.textContent = "×";
   remove.addEventListener("click", () => {
     state.photos = state.photos.filter((p) => p !== item);
@@ -55,6 +51,25 @@ function addPhoto(file) {
   item.el = li;
   state.photos.push(item);
   els.previews.append(li);
+  return { item, li, img };
+}
+
+// A photo already on the server (Edit & resend): no upload, just the preview.
+export function addSavedPhoto(image) {
+  const { item, li } = preview("Your photo", image.thumbnail_url);
+  item.id = image.id;
+  item.tokens = image.visual_tokens;
+  item.uploading = false;
+  li.classList.remove("uploading");
+  li.dataset.imageId = image.id;
+}
+
+function addPhoto(file) {
+  if (state.photos.length >= boot.maxImages) {
+    showError(`At most ${boot.maxImages} photos per question.`);
+    return;
+  }
+  const { item, li, img } = preview(file.name, URL.createObjectURL(file));
   checkVision();
 
   const progress = document.createElement("progress");

@@ -1,8 +1,15 @@
 // Messages on the page: questions, and replies streaming in by offset.
-// Model output is untrusted: it only ever reaches the page through textContent.
-import { askQuestion, clearComposer } from "./app.js";
+// Answers are Markdown, rendered through markdown.js (sanitized); reasoning and
+// questions only ever reach the page as text.
+import { questionActions, replyActions } from "./actions.js";
+import { announce } from "./announce.js";
+import { clearComposer } from "./app.js";
+import { renderMarkdown } from "./markdown.js";
+import { refreshList } from "./sidebar.js";
 import { send } from "./socket.js";
-import { boot, codePoints, els, setBusy, showError, state } from "./state.js";
+import { boot, codePoints, els, setBusy, shortName, showError, state } from "./state.js";
+
+const RENDER_EVERY_MS = 50; // re-render a streaming answer at most 20 times a second
 
 export function handle(frame) {
   switch (frame.type) {
@@ -31,8 +38,8 @@ function upsertMessage(m) {
   if (!view) {
     view = m.role === "user" ? userView(m) : replyView(m);
     state.messages.set(m.id, view);
-    // Retry and Continue belong to the latest reply only.
-    for (const old of els.messages.querySelectorAll(".reply-actions")) old.remove();
+    // Regenerate, Try again and Continue belong to the latest reply only.
+    for (const old of els.messages.querySelectorAll(".reply-actions .latest-only")) old.remove();
     els.messages.append(view.el);
     if (m.role === "user") onOwnQuestionSaved(m);
   }
@@ -47,6 +54,7 @@ function upsertMessage(m) {
       const text = kind === "answer" ? m.text : m.reasoning;
       if (whole || codePoints(text) >= view.count[kind]) setText(view, kind, text);
     }
+    setSuperseded(view, m);
     setStatus(view, m);
   }
   scrollDown();
@@ -63,6 +71,7 @@ function userView(m) {
   const el = document.createElement("article");
   el.className = "message user";
   el.dataset.id = m.id;
+  el.setAttribute("aria-label", "You asked");
   if (m.images.length) {
     const row = document.createElement("div");
     row.className = "photos";
@@ -82,6 +91,7 @@ function userView(m) {
     p.textContent = m.text;
     el.append(p);
   }
+  el.append(questionActions(m));
   return { el, role: "user" };
 }
 
@@ -90,6 +100,7 @@ function replyView(m) {
   el.className = "message assistant";
   el.dataset.id = m.id;
   el.dataset.model = m.model;
+  el.setAttribute("aria-label", "Answer");
   const thinking = document.createElement("details");
   thinking.className = "thinking";
   thinking.hidden = true;
@@ -99,21 +110,27 @@ function replyView(m) {
   reasoning.className = "reasoning";
   thinking.append(summary, reasoning);
   const answer = document.createElement("div");
-  answer.className = "answer";
+  answer.className = "answer markdown";
   const meta = document.createElement("p");
   meta.className = "meta";
   el.append(thinking, answer, meta);
   return {
     el, role: "assistant", thinking, summary, reasoning, answer, meta,
+    text: { reasoning: "", answer: "" },
     count: { reasoning: 0, answer: 0 },
     started: null,
     thoughtFor: null,
+    clock: null,
+    renderTimer: null,
+    announced: 0,
   };
 }
 
 function resetReply(view) {
+  stopClock(view);
   view.started = null;
   view.thoughtFor = null;
+  view.announced = 0;
   view.thinking.hidden = true;
   view.summary.textContent = "Thinking…";
   view.el.querySelector(".reply-error")?.remove();
@@ -121,11 +138,44 @@ function resetReply(view) {
   view.el.querySelector(".notice")?.remove();
 }
 
+function setSuperseded(view, m) {
+  if (!m.superseded || view.el.classList.contains("superseded")) return;
+  // An answer that was regenerated: kept, folded away above the new one.
+  view.el.classList.add("superseded");
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "link earlier-toggle";
+  const model = boot.models.find((x) => x.id === m.model);
+  const label = `Earlier answer${model ? ` from ${shortName(model)}` : ""}`;
+  toggle.textContent = `${label} — show`;
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.addEventListener("click", () => {
+    const open = view.el.classList.toggle("expanded");
+    toggle.textContent = `${label} — ${open ? "hide" : "show"}`;
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  view.el.prepend(toggle);
+}
+
 function setText(view, kind, text) {
-  const target = kind === "answer" ? view.answer : view.reasoning;
-  target.textContent = text;
+  view.text[kind] = text;
   view.count[kind] = codePoints(text);
   if (kind === "reasoning") view.thinking.hidden = !text;
+  render(view, kind);
+}
+
+function render(view, kind) {
+  if (kind === "reasoning") {
+    view.reasoning.textContent = view.text.reasoning;
+    return;
+  }
+  clearTimeout(view.renderTimer);
+  view.renderTimer = null;
+  view.answer.innerHTML = renderMarkdown(view.text.answer);
+}
+
+function renderSoon(view) {
+  if (view.renderTimer === null) view.renderTimer = setTimeout(() => render(view, "answer"), RENDER_EVERY_MS);
 }
 
 function applyDelta(frame) {
@@ -143,21 +193,52 @@ function applyDelta(frame) {
   }
   const fresh = pieces.slice(have - frame.offset);
   if (!fresh.length) return;
-  const target = kind === "answer" ? view.answer : view.reasoning;
-  target.append(document.createTextNode(fresh.join("")));
+  view.text[kind] += fresh.join("");
   view.count[kind] += fresh.length;
   if (kind === "reasoning") {
-    if (view.started === null) view.started = Date.now();
+    view.reasoning.append(document.createTextNode(fresh.join("")));
+    if (view.started === null) startClock(view);
     if (view.thinking.hidden) {
       view.thinking.hidden = false;
       view.thinking.open = true;
     }
-  } else if (view.started !== null && view.thoughtFor === null) {
-    view.thoughtFor = Math.max(1, Math.round((Date.now() - view.started) / 1000));
-    view.summary.textContent = `Thought for ${view.thoughtFor} s`;
-    view.thinking.open = false;
+  } else {
+    renderSoon(view);
+    announceSentences(view, false);
+    if (view.started !== null && view.thoughtFor === null) {
+      stopClock(view);
+      view.thoughtFor = Math.max(1, Math.round((Date.now() - view.started) / 1000));
+      view.summary.textContent = `Thought for ${view.thoughtFor} s`;
+      view.thinking.open = false;
+    }
   }
   scrollDown();
+}
+
+// "Thinking… 7 s", ticking while the model reasons.
+function startClock(view) {
+  view.started = Date.now();
+  const tick = () => {
+    const seconds = Math.floor((Date.now() - view.started) / 1000);
+    view.summary.textContent = seconds ? `Thinking… ${seconds} s` : "Thinking…";
+  };
+  tick();
+  view.clock = setInterval(tick, 1000);
+}
+
+function stopClock(view) {
+  clearInterval(view.clock);
+  view.clock = null;
+}
+
+// Screen readers hear the answer a sentence at a time, not a re-read of the
+// whole reply on every render.
+function announceSentences(view, all) {
+  const text = view.text.answer;
+  const end = all ? text.length : Math.max(text.lastIndexOf(". "), text.lastIndexOf("\n")) + 1;
+  if (end <= view.announced) return;
+  announce(text.slice(view.announced, end));
+  view.announced = end;
 }
 
 function requestSync() {
@@ -181,19 +262,26 @@ function setStatus(view, m) {
   if (m.status === "streaming") {
     state.streamingId = m.id;
     setBusy(true);
-    if (!view.answer.textContent && !view.reasoning.textContent) view.answer.dataset.placeholder = "…";
+    view.answer.setAttribute("aria-busy", "true");
+    if (!view.text.answer && !view.text.reasoning) view.answer.dataset.placeholder = "…";
     return;
+  }
+  stopClock(view);
+  render(view, "answer");
+  if (view.answer.getAttribute("aria-busy")) {
+    announceSentences(view, true);
+    view.answer.removeAttribute("aria-busy");
   }
   delete view.answer.dataset.placeholder;
   if (state.streamingId === m.id) {
     state.streamingId = null;
     setBusy(false);
   }
-  if (view.thinking.open && view.answer.textContent) view.thinking.open = false;
+  if (view.thinking.open && view.text.answer) view.thinking.open = false;
   if (view.thoughtFor === null && !view.thinking.hidden) view.summary.textContent = "Show thinking";
   const bits = [];
   const model = boot.models.find((x) => x.id === m.model);
-  if (model) bits.push(model.label.split(" —")[0]);
+  if (model) bits.push(shortName(model));
   if (m.usage) bits.push(`${m.usage.prompt_tokens + m.usage.completion_tokens} tokens`);
   if (m.finish_reason === "length") bits.push("Cut short: the answer hit its length limit.");
   if (STATUS_TEXT[m.status]) bits.push(STATUS_TEXT[m.status]);
@@ -213,38 +301,10 @@ function setStatus(view, m) {
     p.textContent = m.error.message;
     view.el.append(p);
   }
-  showActions(view, m);
-}
-
-function isLatest(view) {
-  return els.messages.lastElementChild === view.el;
-}
-
-function showActions(view, m) {
   view.el.querySelector(".reply-actions")?.remove();
-  if (!isLatest(view)) return;
-  const actions = document.createElement("div");
-  actions.className = "reply-actions";
-  const canRetry =
-    ["stopped", "interrupted"].includes(m.status) || (m.status === "failed" && m.error && m.error.retryable !== false);
-  if (canRetry) {
-    actions.append(actionButton("Try again", () => {
-      setBusy(true);
-      send({ type: "retry", message_id: m.id });
-    }));
+  if (!view.el.classList.contains("superseded")) {
+    view.el.append(replyActions(view, m, els.messages.lastElementChild === view.el));
   }
-  if (m.status === "completed" && m.finish_reason === "length") {
-    actions.append(actionButton("Continue", () => askQuestion("Please continue where you left off.", [])));
-  }
-  if (actions.children.length) view.el.append(actions);
-}
-
-function actionButton(label, onClick) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.textContent = label;
-  button.addEventListener("click", onClick);
-  return button;
 }
 
 function finishReply(frame) {
@@ -269,26 +329,3 @@ function scrollDown() {
   const nearBottom = els.messages.scrollHeight - els.messages.scrollTop - els.messages.clientHeight < 200;
   if (nearBottom) els.messages.scrollTop = els.messages.scrollHeight;
 }
-
-async function refreshList() {
-  const res = await fetch("/api/conversations/").catch(() => null);
-  if (!res || !res.ok) return;
-  const data = await res.json();
-  els.list.replaceChildren(
-    ...data.conversations.map((c) => {
-      const li = document.createElement("li");
-      const a = document.createElement("a");
-      a.href = c.url;
-      a.dataset.id = c.id;
-      a.textContent = c.title;
-      if (c.id === state.conversationId) {
-        a.setAttribute("aria-current", "page");
-        els.title.textContent = c.title;
-        document.title = `${c.title} · VisionQA`;
-      }
-      li.append(a);
-      return li;
-    }),
-  );
-}
-
