@@ -257,6 +257,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
     answer is kept (superseded), so regenerating never loses one.
     Returns (earlier reply, new reply)."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _not_deleted(conversation)
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
     latest = conversation.messages.order_by("-created_at").first()

@@ -63,8 +63,7 @@ function upsertMessage(m) {
 function onOwnQuestionSaved(m) {
   // The server has the question now: it is safe to clear the composer.
   if (els.send.disabled && (m.text === els.question.value.trim() || !m.text)) clearComposer();
-  const link = els.list.querySelector(`a[data-id="${state.conversationId}"]`);
-  if (!link) refreshList();
+  refreshList(); // a new conversation appears; an old one moves to the top
 }
 
 function userView(m) {

@@ -48,7 +48,7 @@ async def test_upload_ask_watch_it_stream_and_find_it_saved(
     await page.locator("#photo-input").set_input_files(photo)
     await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
     await page.get_by_label("Your question").fill("What plant is this?")
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
 
     reply = page.locator(".message.assistant")
     thinking = reply.locator("details.thinking")
@@ -104,7 +104,7 @@ async def test_conversation_page_fits_a_phone_screen(page, live_server_url):
     user = await database_sync_to_async(user_with_conversations)()
     await page.set_viewport_size({"width": 375, "height": 740})
     await log_in(page, live_server_url, user)
-    await expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+    await expect(page.get_by_role("button", name="Send", exact=True)).to_be_in_viewport()
     await expect(page.get_by_role("link", name="+ New")).to_be_in_viewport()
     overflow = await page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -72,7 +72,7 @@ async def test_photo_with_a_text_only_model_is_explained_before_sending(
     await expect(error).to_contain_text("QwQ 32B can't see photos")
     await screenshot(page, "text-only-model-with-photo")
     await page.get_by_label("Your question").fill("What does it say?")
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
     assert fake_upstream_server.requests == []
     await error.get_by_role("button", name="Use Qwen3 VL Thinking").click()
     await expect(page.get_by_label("Model")).to_have_value("alibaba/qwen3-vl-32b-thinking")

@@ -48,7 +48,7 @@ async def test_iphone_heic_reaches_the_model_upright_resized_and_without_metadat
     assert await page.locator(".preview img").evaluate("i => i.naturalWidth < i.naturalHeight")
     await screenshot(page, "heic-ready")
     await page.get_by_label("Your question").fill("Which way is up?")
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
     await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
 
     part, picture = sent_picture(fake_upstream_server.requests[-1])
@@ -82,7 +82,7 @@ async def test_photos_can_be_dropped_and_pasted(signed_in, fake_upstream_server)
     await page.get_by_label("Photo detail").select_option("low")
     await expect(page.locator("#estimate")).to_contain_text("about 468 tokens")
     await page.get_by_label("Your question").fill("Same photo twice?")
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
     await expect(page.locator(".message.user .photos img")).to_have_count(2)
     await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
     images = [

@@ -46,6 +46,10 @@ def sidebar(page):
     return page.get_by_role("navigation", name="Conversations")
 
 
+def toast(page, text):
+    return page.get_by_role("status").filter(has_text=text)
+
+
 def row(page, title):
     return page.locator(".conversation-row", has=page.get_by_role("link", name=title, exact=True))
 
@@ -104,22 +108,20 @@ async def test_delete_then_undo_brings_the_row_back(page, live_server_url):
     await row(page, TITLES[1]).hover()
     await sidebar(page).get_by_role("button", name=f"Delete “{TITLES[1]}”").click()
     await expect(links).to_have_text([TITLES[0], TITLES[2]])
-    toast = page.get_by_role("status").filter(has_text="Conversation deleted.")
-    await expect(toast).to_be_visible()
+    deleted = toast(page, "Conversation deleted.")
+    await expect(deleted).to_be_visible()
     await screenshot(page, "sidebar-deleted-toast")
 
-    await toast.get_by_role("button", name="Undo").click()
+    await deleted.get_by_role("button", name="Undo").click()
     await expect(links).to_have_text(TITLES)
-    await expect(page.get_by_role("status").filter(has_text="Conversation restored.")).to_be_visible()
+    await expect(toast(page, "Conversation restored.")).to_be_visible()
     await expect(sidebar(page).get_by_role("link", name=TITLES[1])).to_be_focused()
     await page.reload()
     await expect(links).to_have_text(TITLES)
     assert page.errors == []
 
 
-async def test_deleting_the_open_conversation_leaves_it_once_undo_is_over(
-    page, live_server_url
-):
+async def test_deleting_the_open_conversation_leaves_it_once_undo_is_over(page, live_server_url):
     user = await database_sync_to_async(user_with_conversations)()
     await log_in(page, live_server_url, user)
     cid = await open_conversation(page, live_server_url, "Plant")
@@ -127,7 +129,7 @@ async def test_deleting_the_open_conversation_leaves_it_once_undo_is_over(
     await row(page, "Plant").hover()
     await sidebar(page).get_by_role("button", name="Delete “Plant”").click()
     await expect(row(page, "Plant")).to_have_count(0)
-    await expect(page.get_by_role("status").filter(has_text="Conversation deleted.")).to_be_visible()
+    await expect(toast(page, "Conversation deleted.")).to_be_visible()
     await page.mouse.move(900, 400)  # away from the toast, which holds its time while hovered
 
     # The undo window (8 s) runs out: a new conversation, without the deleted one.
@@ -201,16 +203,17 @@ async def test_sidebar_on_desktop_and_phone(page, live_server_url, scheme):
     search = page.get_by_role("searchbox", name="Search conversations")
     await expect(search).to_be_in_viewport()
     await expect(page.get_by_role("link", name="+ New")).to_be_in_viewport()
-    await expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+    await expect(page.get_by_role("button", name="Send", exact=True)).to_be_in_viewport()
     # The open conversation's own buttons show; the others' wait for it to be opened.
     await expect(sidebar(page).get_by_role("button", name="Delete “Plant”")).to_be_visible()
     overflow = await page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow == 0
-    await sidebar(page).get_by_role("button", name="Delete “Plant”").click()
-    await expect(page.get_by_role("status").filter(has_text="Conversation deleted.")).to_be_visible()
     await screenshot(page, f"sidebar-phone-{scheme}")
+    await sidebar(page).get_by_role("button", name="Delete “Plant”").click()
+    await expect(toast(page, "Conversation deleted.")).to_be_visible()
+    await screenshot(page, f"sidebar-phone-toast-{scheme}")
     await page.get_by_role("button", name="Undo").click()
     await expect(row(page, "Plant")).to_have_count(1)
     assert page.errors == []
