@@ -3,14 +3,16 @@
 import json
 from functools import wraps
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import FileResponse, JsonResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.defaults import server_error as django_server_error
 
-from . import selectors, services
+from . import access, exports, selectors, services, sharing
 from .errors import ServiceError
 from .uploads import SizeLimitHandler
 
@@ -87,6 +89,7 @@ def image_thumbnail(request, image_id):
 @api_view(["GET", "POST"])
 def conversations(request):
     if request.method == "GET":
+        team = _space(request.user, request.GET.get("space") or None)
         items = [
             {
                 "id": str(c.id),
@@ -94,16 +97,31 @@ def conversations(request):
                 "url": c.get_absolute_url(),
                 "updated_at": c.updated_at.isoformat(),
             }
-            for c in selectors.conversation_list(request.user, q=request.GET.get("q", ""))
+            for c in selectors.conversation_list(
+                request.user, q=request.GET.get("q", ""), team=team
+            )
         ]
         return JsonResponse({"conversations": items})
     body = _json_object(request)
     conversation = services.conversation_create(
-        request.user, title=body.get("title", ""), system_prompt=body.get("system_prompt", "")
+        request.user,
+        title=body.get("title", ""),
+        system_prompt=body.get("system_prompt", ""),
+        team=_space(request.user, body.get("team")),
     )
     return JsonResponse(
         {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
     )
+
+
+def _space(user, team_id):
+    """The team of a space the user is in (None: their personal space)."""
+    if team_id in (None, "", "personal"):
+        return None
+    member = access.membership(user, team_id)
+    if member is None:
+        raise ServiceError("unknown_team", "Choose one of your teams.")
+    return member.team
 
 
 @api_view(["GET", "PATCH", "DELETE"])
@@ -115,6 +133,15 @@ def conversation_detail(request, conversation_id):
         conversation = selectors.conversation_get_deleted(request.user, conversation_id)
     if conversation is None:
         return not_found()
+    changing = {"title", "system_prompt", "team"} & set(body)
+    changes = request.method == "DELETE" or restore or changing
+    if changes and not access.can_manage_conversation(request.user, conversation):
+        return error_response(
+            "forbidden",
+            "Only the person who started this conversation, or the team's owners and admins, "
+            "can change it.",
+            403,
+        )
     if request.method == "DELETE":
         services.conversation_delete(conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})
@@ -124,6 +151,8 @@ def conversation_detail(request, conversation_id):
         services.conversation_update(
             conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
         )
+    if "team" in body:
+        sharing.conversation_move(request.user, conversation, body["team"] or None)
     services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
@@ -173,3 +202,43 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return error_response("internal", "Something went wrong on our side. Try again.", 500)
     return django_server_error(request)
+
+
+@api_view(["GET"])
+def conversation_export_json(request, conversation_id):
+    conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None:
+        return not_found()
+    data = exports.conversation_export_json(conversation)
+    response = HttpResponse(exports.json_bytes(data), content_type="application/json")
+    return _download(response, exports.filename(conversation, "json"))
+
+
+@api_view(["GET"])
+def conversation_export_zip(request, conversation_id):
+    conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None:
+        return not_found()
+    chunks = exports.conversation_zip_stream(conversation)
+    if isinstance(request, ASGIRequest):
+        chunks = _chunks_from_a_thread(chunks)
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    return _download(response, exports.filename(conversation, "zip"))
+
+
+def _download(response, filename):
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+async def _chunks_from_a_thread(chunks):
+    """Under ASGI Django would read a synchronous iterator whole before sending
+    it; this sends each chunk as it is made (file reads, in a worker thread)."""
+    pull = sync_to_async(next, thread_sensitive=False)
+    done = object()
+    try:
+        while (chunk := await pull(chunks, done)) is not done:
+            yield chunk
+    finally:
+        chunks.close()

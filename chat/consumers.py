@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from . import generation, selectors, services
+from . import events, generation, selectors, services
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,16 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.group = generation.group_name(self.conversation.id)
+        # The user's own group: told when they lose a team, so this page closes.
+        self.user_group = events.user_group(user.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.send_state()
 
     async def disconnect(self, code):
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.conversation is None:
@@ -183,6 +187,17 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def relay_frame(self, event):
         await self.send_json(event["frame"])
+
+    async def access_changed(self, event):
+        """Removed from the team, or the conversation moved or deleted: if this
+        user may no longer read it, the page closes at once."""
+        if self.conversation is None:
+            return
+        if await _conversation_for(self.scope["user"], self.conversation.id) is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+            self.conversation = None
+            await self.close(code=CLOSE_FORBIDDEN)
 
     async def generation_stop(self, event):
         generation.cancel(event["message_id"])

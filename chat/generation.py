@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import images, selectors, services
+from . import events, images, selectors, services
 from .llm import context
 from .llm.catalog import get_model
 from .llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy, Usage
@@ -49,7 +49,7 @@ _offline_transport = None
 
 
 def group_name(conversation_id):
-    return f"conversation.{conversation_id}"
+    return events.conversation_group(conversation_id)
 
 
 def client_for(spec):

@@ -5,19 +5,24 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 
-from . import images
+from . import access, images
 from .errors import ServiceError
 from .llm.catalog import all_models
-from .models import Conversation, Image, Message, MessageImage, Preference
+from .models import Conversation, Message, MessageImage, Preference
 
 SEARCH_LIMIT = 200
 
 
-def conversation_list(user, q=""):
-    """The user's conversations, latest activity first, deleted ones left out.
+def conversation_list(user, q="", team=None):
+    """The conversations of one space (personal, or `team`'s), latest activity
+    first, deleted ones left out.
 
     `q` keeps those whose title or any message's text contains it (any case)."""
-    conversations = Conversation.objects.filter(owner=user, deleted_at__isnull=True)
+    conversations = access.conversations_visible(user)
+    if team is None:
+        conversations = conversations.filter(team__isnull=True)
+    else:
+        conversations = conversations.filter(team=team)
     q = (q or "").strip()
     if len(q) > SEARCH_LIMIT or "\x00" in q:
         raise ServiceError(
@@ -27,13 +32,13 @@ def conversation_list(user, q=""):
         # A subquery, not a join: each conversation once, however many messages match.
         matching = Message.objects.filter(text__icontains=q).values("conversation_id")
         conversations = conversations.filter(Q(title__icontains=q) | Q(id__in=matching))
-    return conversations.only("id", "title", "updated_at")
+    return conversations.only("id", "title", "updated_at", "team_id")
 
 
 def conversation_get(user, conversation_id):
     """The conversation if `user` may use it, else None (no difference between
     "missing", "deleted" and "not yours", so ids can't be probed)."""
-    return _owned_conversation(user, conversation_id, deleted_at__isnull=True)
+    return access.conversation_visible(user, conversation_id)
 
 
 def conversation_get_deleted(user, conversation_id):
@@ -49,10 +54,7 @@ def _owned_conversation(user, conversation_id, **filters):
 
 
 def image_get(user, image_id):
-    try:
-        return Image.objects.get(id=image_id, owner=user)
-    except (Image.DoesNotExist, ValidationError, ValueError, TypeError):
-        return None
+    return access.image_visible(user, image_id)
 
 
 def thumbnail_url(image):
@@ -92,13 +94,26 @@ def message_serialize(message):
         "error": message.error,
         "notice": message.notice,
         "superseded": message.superseded,
+        # Who asked: in a team conversation, not always the reader.
+        "author": _author(message) if message.role == Message.Role.USER else None,
         "created_at": message.created_at.isoformat(),
     }
 
 
+def _author(message):
+    user = message.author
+    if user is None:
+        return None
+    return {"id": str(user.id), "name": display_name(user)}
+
+
+def display_name(user):
+    return user.first_name or user.get_username()
+
+
 def conversation_messages(conversation):
     return list(
-        conversation.messages.prefetch_related(
+        conversation.messages.select_related("author").prefetch_related(
             Prefetch("messageimage_set", queryset=MessageImage.objects.select_related("image"))
         )
     )
@@ -110,6 +125,11 @@ def conversation_serialize(conversation):
         "title": conversation.title,
         "system_prompt": conversation.system_prompt,
         "url": conversation.get_absolute_url(),
+        "team": (
+            {"id": str(conversation.team_id), "name": conversation.team.name}
+            if conversation.team_id
+            else None
+        ),
         "messages": [message_serialize(m) for m in conversation_messages(conversation)],
     }
 

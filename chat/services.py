@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from . import access, events
 from . import images as photo
 from .errors import ServiceError
 from .llm.catalog import get_model
@@ -26,9 +27,12 @@ SYSTEM_PROMPT_LIMIT = 4000
 RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
-def conversation_create(user, title="", system_prompt=""):
+def conversation_create(user, title="", system_prompt="", team=None):
+    """A new conversation in the user's personal space, or in `team`'s (a
+    Team the caller has checked the user belongs to)."""
     return Conversation.objects.create(
         owner=user,
+        team=team,
         title=_clean_text(title, limit=TITLE_LIMIT, field="title").strip(),
         system_prompt=_clean_text(system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"),
     )
@@ -50,6 +54,7 @@ def conversation_delete(conversation):
     """Soft delete: hidden everywhere at once, kept so Undo can bring it back."""
     conversation.deleted_at = timezone.now()
     conversation.save(update_fields=["deleted_at"])
+    events.access_changed(conversations=[conversation.id])
     return conversation
 
 
@@ -183,7 +188,7 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
             f"{spec.label} can't see photos. Choose a model that looks at photos, "
             "or remove the photos.",
         )
-    found = {str(i.id): i for i in Image.objects.filter(owner=user, id__in=_valid_uuids(image_ids))}
+    found = {str(i.id): i for i in access.images_usable(user, _valid_uuids(image_ids))}
     missing = [i for i in image_ids if i not in found]
     if missing:
         raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")

@@ -1,20 +1,34 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from . import access, selectors, sharing
+from .errors import ServiceError
+from .models import ShareLink
 
 
-def _page(request, conversation):
+def _page(request, conversation, team):
+    teams = list(access.teams_of(request.user).order_by("name"))
     return render(
         request,
         "chat/conversation.html",
         {
             "conversation": conversation,
-            "conversations": selectors.conversation_list(request.user)[:200],
+            "conversations": selectors.conversation_list(request.user, team=team)[:200],
+            "space": team,
+            "teams": teams,
             "boot": {
                 "conversationId": str(conversation.id) if conversation else None,
+                "space": str(team.id) if team else None,
+                "spaceName": team.name if team else None,
+                "userId": str(request.user.id),
+                "canManage": bool(
+                    conversation and access.can_manage_conversation(request.user, conversation)
+                ),
+                "teams": [{"id": str(t.id), "name": t.name} for t in teams],
                 "models": selectors.model_catalog(),
                 "hasApiKey": bool(settings.AIMLAPI_KEY),
                 "maxImages": settings.VISIONQA["MAX_IMAGES_PER_QUESTION"],
@@ -26,7 +40,9 @@ def _page(request, conversation):
 
 @login_required
 def home(request):
-    return _page(request, None)
+    """A new conversation, in the space asked for (?space=<team id>) or the personal one."""
+    member = access.membership(request.user, request.GET.get("space") or None)
+    return _page(request, None, member.team if member else None)
 
 
 @login_required
@@ -34,4 +50,30 @@ def conversation_page(request, conversation_id):
     conversation = selectors.conversation_get(request.user, conversation_id)
     if conversation is None:
         raise Http404("No such conversation")
-    return _page(request, conversation)
+    return _page(request, conversation, conversation.team)
+
+
+@login_required
+def links_page(request):
+    """Every public link the person made, live or not, each revocable."""
+    mine = ShareLink.objects.filter(created_by=request.user).select_related("conversation")
+    rows = [
+        {
+            "link": link,
+            "url": request.build_absolute_uri(link.get_absolute_url()),
+            "active": access.share_link_active(link.token) is not None,
+        }
+        for link in mine
+    ]
+    return render(request, "share/links.html", {"rows": rows, "section": "links"})
+
+
+@login_required
+@require_POST
+def link_revoke(request, link_id):
+    try:
+        sharing.share_link_revoke(request.user, link_id)
+    except ServiceError:
+        raise Http404("No such link") from None
+    messages.success(request, "Link revoked: it no longer opens, photos included.")
+    return redirect("links-page")

@@ -1,9 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chat import account
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Django's own password views, with plainer error messages (chat/account.py).
+    path("accounts/password_change/", account.password_change, name="password_change"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", account.account_page, name="account"),
     path("", include("chat.urls")),
 ]
 

@@ -3,6 +3,7 @@
 
 import { checkVision, updateEstimate } from "./photos.js";
 import { connect, send } from "./socket.js";
+import { initShare, showShareButton } from "./share.js";
 import { initSidebar } from "./sidebar.js";
 import { $, boot, csrfToken, currentModel, els, hideError, setBusy, showError, state } from "./state.js";
 
@@ -114,7 +115,7 @@ async function createConversation() {
   const res = await fetch("/api/conversations/", {
     method: "POST",
     headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
-    body: JSON.stringify({ system_prompt: els.systemPrompt.value }),
+    body: JSON.stringify({ system_prompt: els.systemPrompt.value, team: boot.space }),
   }).catch(() => null);
   const data = res ? await res.json().catch(() => ({})) : {};
   if (!res || !res.ok) {
@@ -123,6 +124,7 @@ async function createConversation() {
   }
   state.conversationId = data.id;
   history.replaceState(null, "", data.url);
+  showShareButton();
   connect();
   return true;
 }
@@ -144,6 +146,7 @@ els.stop.addEventListener("click", stopReply);
 fillModels();
 showKnobs();
 initSidebar();
+initShare();
 connect();
 
 // Everything is wired up: tests (and anything else) can wait for this.

@@ -70,7 +70,15 @@ function userView(m) {
   const el = document.createElement("article");
   el.className = "message user";
   el.dataset.id = m.id;
-  el.setAttribute("aria-label", "You asked");
+  const someoneElse = m.author && m.author.id !== boot.userId;
+  el.setAttribute("aria-label", someoneElse ? `${m.author.name} asked` : "You asked");
+  if (someoneElse) {
+    // In a team conversation: who asked.
+    const who = document.createElement("p");
+    who.className = "author";
+    who.textContent = m.author.name;
+    el.append(who);
+  }
   if (m.images.length) {
     const row = document.createElement("div");
     row.className = "photos";

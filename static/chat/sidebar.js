@@ -1,7 +1,7 @@
 // The conversation sidebar: the list (latest activity first), search, rename in
 // place, and delete with undo. Titles are untrusted: they reach the page through
 // textContent and attributes only, never as HTML.
-import { $, csrfToken, els, state } from "./state.js";
+import { $, boot, csrfToken, els, state } from "./state.js";
 
 const UNDO_MS = 8000;
 const RESTORED_MS = 3000;
@@ -55,7 +55,10 @@ export async function refreshList() {
   }
   const request = ++listRequest;
   const q = search.value.trim();
-  const res = await api("GET", q ? `/api/conversations/?q=${encodeURIComponent(q)}` : "/api/conversations/");
+  const params = new URLSearchParams();
+  if (q) params.set("q", q);
+  if (boot.space) params.set("space", boot.space); // the space the page is in: personal or a team
+  const res = await api("GET", `/api/conversations/?${params}`);
   if (request !== listRequest) return;
   if (!res.ok) {
     if (q) searchStatus.textContent = res.message;

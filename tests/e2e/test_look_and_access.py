@@ -78,9 +78,9 @@ async def test_phone_screen_shows_the_answer_without_sideways_scrolling(
     await page.set_viewport_size({"width": 375, "height": 740})
     await log_in(page, live_server_url, await database_sync_to_async(user_factory)())
     await answered(page, fake_upstream_server)
+    await screenshot(page, "phone-answer")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 375
     await expect(page.get_by_role("button", name="Copy")).to_be_in_viewport()
-    await screenshot(page, "phone-answer")
 
 
 async def test_first_load_weighs_under_150_kb_of_compressed_js_and_css(

@@ -169,7 +169,7 @@ async def test_every_sidebar_control_is_reachable_by_keyboard(page, live_server_
     await log_in(page, live_server_url, user)
     await page.get_by_role("searchbox", name="Search conversations").focus()
     seen = []
-    for _ in range(4):
+    for _ in range(5):
         await page.keyboard.press("Tab")
         seen.append(
             await page.evaluate(
@@ -177,7 +177,7 @@ async def test_every_sidebar_control_is_reachable_by_keyboard(page, live_server_
                 " || document.activeElement.textContent.trim()"
             )
         )
-    assert seen == ["+ New", "Plant", "Rename “Plant”", "Delete “Plant”"]
+    assert seen == ["+ New", "Personal", "Plant", "Rename “Plant”", "Delete “Plant”"]
     await expect(sidebar(page).get_by_role("button", name="Delete “Plant”")).to_be_visible()
     await page.keyboard.press("Enter")
     await expect(sidebar(page).locator(".conversation-row")).to_have_count(0)

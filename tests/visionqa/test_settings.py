@@ -9,13 +9,19 @@ PRINT = (
     "import django, json; from django.conf import settings; django.setup(); "
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
     "'db': str(settings.DATABASES['default']['NAME']), "
-    "'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], 'debug': settings.DEBUG}))"
+    "'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], 'debug': settings.DEBUG, "
+    "'email': {k: getattr(settings, k) for k in ('EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', "
+    "'EMAIL_HOST_USER', 'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'DEFAULT_FROM_EMAIL')}}))"
 )
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def load_settings(**env):
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "DEFAULT_FROM_EMAIL"))
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="visionqa.settings")
     return subprocess.run(
@@ -48,3 +54,43 @@ def test_urls_switch_to_postgresql_and_redis():
     assert loaded["db"] == "visionqa"
     assert loaded["layer"] == "channels_redis.core.RedisChannelLayer"
     assert loaded["debug"] is False
+
+
+def test_email_goes_to_the_console_in_debug_even_with_a_mail_server():
+    result = load_settings(DJANGO_DEBUG="1", EMAIL_HOST="smtp.example.com")
+    assert json.loads(result.stdout)["email"]["EMAIL_BACKEND"] == CONSOLE
+
+
+def test_email_goes_to_the_console_when_no_mail_server_is_set():
+    result = load_settings(DJANGO_SECRET_KEY="s")
+    email = json.loads(result.stdout)["email"]
+    assert email["EMAIL_BACKEND"] == CONSOLE
+    assert email["DEFAULT_FROM_EMAIL"] == "VisionQA <noreply@localhost>"
+
+
+def test_email_is_sent_by_smtp_from_the_environment():
+    result = load_settings(
+        DJANGO_SECRET_KEY="s",
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_HOST_USER="mailer",
+        EMAIL_HOST_PASSWORD="smtp-secret",
+        DEFAULT_FROM_EMAIL="Photos <photos@example.com>",
+    )
+    assert json.loads(result.stdout)["email"] == {
+        "EMAIL_BACKEND": SMTP,
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "smtp-secret",
+        "EMAIL_USE_TLS": True,
+        "DEFAULT_FROM_EMAIL": "Photos <photos@example.com>",
+    }
+    assert "smtp-secret" not in result.stderr
+
+
+def test_email_port_and_tls_can_be_changed():
+    result = load_settings(
+        DJANGO_SECRET_KEY="s", EMAIL_HOST="mail.local", EMAIL_PORT="25", EMAIL_USE_TLS="0"
+    )
+    email = json.loads(result.stdout)["email"]
+    assert (email["EMAIL_PORT"], email["EMAIL_USE_TLS"]) == (25, False)

@@ -1,0 +1,114 @@
+// The Share dialog: move the conversation into a team (or back), public
+// read-only links (make, copy, revoke), a copy of one's own, downloads.
+// And the space picker in the sidebar.
+import { $, boot, csrfToken, state } from "./state.js";
+
+const dialog = $("share-dialog");
+const error = $("share-error");
+
+async function call(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).catch(() => null);
+  const data = res ? await res.json().catch(() => ({})) : {};
+  if (!res || !res.ok) {
+    error.textContent = data.error ? data.error.message : "Could not reach the server. Try again.";
+    error.hidden = false;
+    return null;
+  }
+  error.hidden = true;
+  return data;
+}
+
+const base = () => `/api/conversations/${state.conversationId}`;
+
+function linkRow(link) {
+  const li = document.createElement("li");
+  const input = document.createElement("input");
+  input.className = "invite-url";
+  input.readOnly = true;
+  input.value = link.url;
+  input.setAttribute("aria-label", "Public link");
+  const when = document.createElement("span");
+  when.className = "muted";
+  when.textContent = link.active
+    ? (link.expires_at ? `until ${new Date(link.expires_at).toLocaleString()}` : "until revoked")
+    : (link.revoked ? "revoked" : "expired");
+  li.append(input, when);
+  if (link.active) {
+    const copy = document.createElement("button");
+    copy.type = "button";
+    copy.textContent = "Copy";
+    copy.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(link.url).catch(() => input.select());
+      copy.textContent = "Copied";
+    });
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.className = "danger";
+    revoke.textContent = "Revoke";
+    revoke.addEventListener("click", async () => {
+      if (await call("DELETE", `/api/links/${link.id}/`)) loadLinks();
+    });
+    li.append(copy, revoke);
+  }
+  return li;
+}
+
+async function loadLinks() {
+  const data = await call("GET", `${base()}/links/`);
+  if (data) $("share-links").replaceChildren(...data.links.map(linkRow));
+}
+
+async function move(team) {
+  const data = await call("PATCH", `${base()}/`, { team });
+  if (data) location.reload(); // the sidebar and the space change with it
+}
+
+function fillDialog() {
+  const inTeam = Boolean(boot.space);
+  $("share-team-state").textContent = inTeam
+    ? `Shared with everyone in ${boot.spaceName}.`
+    : "Only you can see it.";
+  if (inTeam) $("share-team-select").value = boot.space;
+  $("share-team-personal").hidden = !inTeam;
+  $("export-zip").href = `${base()}/export.zip`;
+  $("export-json").href = `${base()}/export.json`;
+  // A conversation started on this page is the person's own; otherwise the server said.
+  const manage = boot.canManage || !boot.conversationId;
+  for (const id of ["share-team-move", "share-team-personal", "share-link-create"]) {
+    $(id).disabled = !manage;
+    $(id).title = manage ? "" : "Only the person who started it, or the team's owners and admins";
+  }
+  if (!boot.teams.length) $("share-team-move").disabled = true;
+}
+
+export function initShare() {
+  const space = $("space");
+  space.addEventListener("change", () => {
+    location.href = space.value ? `/?space=${encodeURIComponent(space.value)}` : "/";
+  });
+  $("share-button").addEventListener("click", () => {
+    fillDialog();
+    dialog.showModal();
+    loadLinks();
+  });
+  $("share-team-move").addEventListener("click", () => move($("share-team-select").value || null));
+  $("share-team-personal").addEventListener("click", () => move(null));
+  $("share-link-create").addEventListener("click", async () => {
+    const days = $("share-link-days").value;
+    const link = await call("POST", `${base()}/links/`, { days: days ? Number(days) : null });
+    if (link) loadLinks();
+  });
+  $("share-fork").addEventListener("click", async () => {
+    const copy = await call("POST", `${base()}/fork/`);
+    if (copy) location.href = copy.url;
+  });
+}
+
+// A conversation was just created on this page: it can be shared now.
+export function showShareButton() {
+  $("share-button").hidden = false;
+}

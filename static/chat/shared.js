@@ -1,0 +1,60 @@
+// The public shared page: the conversation, read-only, through the same
+// Markdown renderer as live replies (model output stays untrusted).
+import { renderMarkdown } from "./markdown.js";
+
+const shared = JSON.parse(document.getElementById("shared").textContent);
+const list = document.getElementById("messages");
+const shortName = (id) => {
+  const model = shared.models.find((m) => m.id === id);
+  return model ? model.label.split(" —")[0] : "";
+};
+
+for (const m of shared.messages) {
+  const el = document.createElement("article");
+  el.className = `message ${m.role === "user" ? "user" : "assistant"}`;
+  el.setAttribute("aria-label", m.role === "user" ? "Question" : "Answer");
+  if (m.images.length) {
+    const row = document.createElement("div");
+    row.className = "photos";
+    for (const image of m.images) {
+      const link = document.createElement("a");
+      link.href = image.url;
+      const img = document.createElement("img");
+      img.src = image.thumbnail_url;
+      img.alt = "Photo";
+      img.width = 160;
+      link.append(img);
+      row.append(link);
+    }
+    el.append(row);
+  }
+  if (m.role === "user") {
+    if (m.text) {
+      const p = document.createElement("p");
+      p.className = "bubble";
+      p.textContent = m.text;
+      el.append(p);
+    }
+  } else {
+    if (m.reasoning) {
+      const thinking = document.createElement("details");
+      thinking.className = "thinking";
+      const summary = document.createElement("summary");
+      summary.textContent = "Show thinking";
+      const reasoning = document.createElement("div");
+      reasoning.className = "reasoning";
+      reasoning.textContent = m.reasoning;
+      thinking.append(summary, reasoning);
+      el.append(thinking);
+    }
+    const answer = document.createElement("div");
+    answer.className = "answer markdown";
+    answer.innerHTML = renderMarkdown(m.text);
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    meta.textContent = shortName(m.model);
+    el.append(answer, meta);
+  }
+  list.append(el);
+}
+document.body.dataset.ready = "true";
