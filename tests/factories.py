@@ -2,13 +2,15 @@
 
 import io
 import itertools
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image as PILImage
 
 from chat import services
-from chat.models import Conversation
+from chat.models import Conversation, Invite, Membership, ShareLink, Team
 
 PASSWORD = "pw-for-tests-1"
 _numbers = itertools.count(1)
@@ -39,3 +41,34 @@ def jpeg_bytes(size=(640, 480), colour=(40, 140, 60), exif=None):
 def image_factory(owner=None, size=(640, 480), name="photo.jpg"):
     upload = SimpleUploadedFile(name, jpeg_bytes(size), content_type="image/jpeg")
     return services.image_create(owner or user_factory(), upload)
+
+
+def team_factory(owner=None, name="Garden club"):
+    """A team; `owner`, if given, is its owner."""
+    team = Team.objects.create(name=name)
+    if owner is not None:
+        member_of(team, owner, Membership.Role.OWNER)
+    return team
+
+
+def member_of(team, user=None, role=Membership.Role.MEMBER):
+    """Put `user` (a new one by default) in `team` with `role`; returns the user."""
+    user = user or user_factory()
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+def invite_factory(team, created_by=None, *, days=7, **fields):
+    """An invite link, single-use unless `max_uses` says otherwise."""
+    fields.setdefault("max_uses", 1)
+    fields.setdefault("expires_at", timezone.now() + timedelta(days=days))
+    if created_by is None:
+        created_by = team.memberships.order_by("joined_at").first().user
+    return Invite.objects.create(team=team, created_by=created_by, **fields)
+
+
+def share_link_factory(conversation, created_by=None, **fields):
+    """A public link to `conversation`, made by its owner unless told."""
+    return ShareLink.objects.create(
+        conversation=conversation, created_by=created_by or conversation.owner, **fields
+    )

@@ -202,6 +202,7 @@ function applyDelta(frame) {
   if (!fresh.length) return;
   view.text[kind] += fresh.join("");
   view.count[kind] += fresh.length;
+  delete view.answer.dataset.placeholder;
   if (kind === "reasoning") {
     view.reasoning.append(document.createTextNode(fresh.join("")));
     if (view.started === null) startClock(view);
