@@ -83,10 +83,14 @@ def share_link_active(token):
     conversation not deleted), else None."""
     if not isinstance(token, str) or not token or len(token) > 64:
         return None
-    link = _get(ShareLink.objects.select_related("conversation"), token=token)
+    link = _get(ShareLink.objects.select_related("conversation", "created_by"), token=token)
     if link is None or link.revoked_at is not None or link.conversation.deleted_at is not None:
         return None
     if link.expires_at is not None and link.expires_at <= timezone.now():
+        return None
+    # The link speaks for whoever made it: once they may no longer manage the
+    # conversation (removed from its team, or it moved away), it stops.
+    if not can_manage_conversation(link.created_by, link.conversation):
         return None
     return link
 

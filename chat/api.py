@@ -6,7 +6,14 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.db import transaction
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -80,9 +87,18 @@ def image_thumbnail(request, image_id):
     image = selectors.image_get(request.user, image_id)
     if image is None:
         return not_found()
-    response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
-    # Private: a shared cache must never keep someone's photo.
-    response["Cache-Control"] = "private, max-age=86400, immutable"
+    # Private: a shared cache must never keep someone's photo. And asked again
+    # each time (a 304 when unchanged), so losing access takes effect at once.
+    etag = f'"{image.id}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponseNotModified()
+    else:
+        try:
+            response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
+        except OSError:  # the file is gone from disk: as missing as the photo
+            return not_found()
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -145,14 +161,18 @@ def conversation_detail(request, conversation_id):
     if request.method == "DELETE":
         services.conversation_delete(conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})
-    if restore:
-        services.conversation_restore(conversation)
-    if "title" in body or "system_prompt" in body:
-        services.conversation_update(
-            conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
-        )
-    if "team" in body:
-        sharing.conversation_move(request.user, conversation, body["team"] or None)
+    with transaction.atomic():  # all the changes asked for, or none
+        if restore:
+            services.conversation_restore(conversation)
+        if "title" in body or "system_prompt" in body:
+            services.conversation_update(
+                conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
+            )
+        if "team" in body:
+            team = body["team"]
+            sharing.conversation_move(
+                request.user, conversation, None if team in (None, "", "personal") else team
+            )
     services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 

@@ -59,7 +59,9 @@ def conversation_links(request, conversation_id):
 @api_view(["GET"])
 def links(request):
     """Every public link the user made, newest first, live or not."""
-    mine = ShareLink.objects.filter(created_by=request.user).select_related("conversation")
+    mine = ShareLink.objects.filter(
+        created_by=request.user, conversation__in=access.conversations_visible(request.user)
+    ).select_related("conversation", "created_by")
     return JsonResponse({"links": [link_serialize(request, link) for link in mine]})
 
 

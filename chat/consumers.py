@@ -46,8 +46,9 @@ def _ask(user, conversation, frame):
 
 
 @database_sync_to_async
-def _retry(conversation, frame):
-    return selectors.message_serialize(services.reply_retry(conversation, frame.get("message_id")))
+def _retry(user, conversation, frame):
+    reply = services.reply_retry(user, conversation, frame.get("message_id"))
+    return selectors.message_serialize(reply)
 
 
 @database_sync_to_async
@@ -75,16 +76,19 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        # The user's own group, told when they lose a team so this page closes.
+        # Joined before access is checked: a removal committed in between is
+        # still heard (and checked again by access_changed).
+        self.user_group = events.user_group(user.id)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         self.conversation = await _conversation_for(user, conversation_id)
         if self.conversation is None:
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.group = generation.group_name(self.conversation.id)
-        # The user's own group: told when they lose a team, so this page closes.
-        self.user_group = events.user_group(user.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.send_state()
 
     async def disconnect(self, code):
@@ -138,7 +142,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.start_reply(question, reply)
 
     async def retry(self, frame):
-        await self.start_reply(await _retry(self.conversation, frame))
+        await self.start_reply(await _retry(self.scope["user"], self.conversation, frame))
 
     async def regenerate(self, frame):
         await self.start_reply(*await _regenerate(self.scope["user"], self.conversation, frame))
@@ -153,6 +157,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         generation.start(messages[-1]["id"])
 
     async def stop(self, frame):
+        if await _conversation_for(self.scope["user"], self.conversation.id) is None:
+            raise ServiceError("forbidden", "You no longer have access to this conversation.")
         reply_id, worker_channel = await _streaming_reply(self.conversation)
         if reply_id is None:
             return

@@ -48,6 +48,17 @@ class Membership(models.Model):
         return f"{self.user_id} in {self.team_id} ({self.role})"
 
 
+class Removal(models.Model):
+    """Someone removed from a team: no invite made before this brings them back."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="removals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    removed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.user_id} removed from {self.team_id}"
+
+
 class Invite(models.Model):
     """A link that lets people join a team: expiring, with a number of uses."""
 

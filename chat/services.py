@@ -153,12 +153,15 @@ def _available_model(model_id):
     return spec
 
 
-def _not_deleted(conversation):
-    # A page opened before the delete still has its socket.
+def _still_allowed(user, conversation):
+    """Checked again under the row lock: a page opened before a delete, or before
+    its user left the team, still has its socket."""
     if conversation.deleted_at is not None:
         raise ServiceError(
             "conversation_deleted", "This conversation was deleted. Start a new one.", 404
         )
+    if access.conversation_visible(user, conversation.id) is None:
+        raise ServiceError("forbidden", "You no longer have access to this conversation.", 403)
 
 
 def _no_reply_in_progress(conversation):
@@ -220,7 +223,7 @@ def _valid_uuids(values):
 def question_ask(user, conversation, *, text, image_ids, model_id, detail, options):
     """Save the question and an empty reply (streaming) together; the caller starts the reply."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _not_deleted(conversation)
+    _still_allowed(user, conversation)
     replies_mark_interrupted(conversation)
     spec, photos, clean_options = _question_check(
         user, conversation, text, image_ids, model_id, detail, options
@@ -262,7 +265,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
     answer is kept (superseded), so regenerating never loses one.
     Returns (earlier reply, new reply)."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _not_deleted(conversation)
+    _still_allowed(user, conversation)
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
     latest = conversation.messages.order_by("-created_at").first()
@@ -302,10 +305,10 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
 
 
 @transaction.atomic
-def reply_retry(conversation, reply_id):
+def reply_retry(user, conversation, reply_id):
     """Run the latest reply again from its saved question and photos."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _not_deleted(conversation)
+    _still_allowed(user, conversation)
     replies_mark_interrupted(conversation)
     latest = conversation.messages.order_by("-created_at").first()
     if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:

@@ -3,6 +3,7 @@ make and revoke public read-only links."""
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,6 +39,13 @@ def conversation_move(user, conversation, team_id):
         member = access.membership(user, team_id)
         if member is None:
             raise ServiceError("unknown_team", "Choose one of your teams.")
+        if access.membership(conversation.owner, team_id) is None:
+            # Else they would lose their own conversation, with no way back.
+            raise ServiceError(
+                "starter_not_in_team",
+                "The person who started this conversation isn't in that team. "
+                "Choose a team they're in.",
+            )
         team = member.team
     before = conversation.team_id
     conversation.team = team
@@ -85,7 +93,10 @@ def share_link_create(user, conversation, days=None):
 
 
 def share_link_revoke(user, link_id):
-    link = ShareLink.objects.select_related("conversation").filter(id=link_id).first()
+    try:
+        link = ShareLink.objects.select_related("conversation").filter(id=link_id).first()
+    except ValidationError:  # a malformed id: as unknown as a missing one
+        link = None
     if link is None or not (
         link.created_by_id == user.id or access.can_manage_conversation(user, link.conversation)
     ):

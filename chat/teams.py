@@ -4,6 +4,8 @@ Roles: owners do everything, including changing roles; admins invite and
 remove members; members read, ask and fork. A team always keeps an owner.
 """
 
+import logging
+import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,7 +17,9 @@ from django.utils import timezone
 
 from . import access, events
 from .errors import ServiceError
-from .models import Invite, Membership, Team
+from .models import Invite, Membership, Removal, Team
+
+log = logging.getLogger(__name__)
 
 TEAM_NAME_LIMIT = 100
 INVITE_DAYS = (1, 7, 30)
@@ -72,16 +76,24 @@ def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
 def invite_send(invite, link):
     """Email the invite's link (the console in development)."""
     inviter = invite.created_by.first_name or invite.created_by.get_username()
-    send_mail(
-        subject=f"{inviter} invites you to {invite.team.name} on VisionQA",
-        message=(
-            f"{inviter} invites you to join the team “{invite.team.name}” on VisionQA,\n"
-            f"where you can read and continue the team's conversations about photos.\n\n"
-            f"Join here (the link works once, for {_days_left(invite)}):\n{link}\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invite.email],
-    )
+    try:
+        send_mail(
+            subject=f"{inviter} invites you to {invite.team.name} on VisionQA",
+            message=(
+                f"{inviter} invites you to join the team “{invite.team.name}” on VisionQA,\n"
+                f"where you can read and continue the team's conversations about photos.\n\n"
+                f"Join here (the link works once, for {_days_left(invite)}):\n{link}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[invite.email],
+        )
+    except (smtplib.SMTPException, OSError):  # refused, unreachable, timed out
+        log.warning("invite email to team %s could not be sent", invite.team_id, exc_info=True)
+        raise ServiceError(
+            "email_failed",
+            "The invite email couldn't be sent. Copy the invite link below and send it yourself.",
+            502,
+        ) from None
 
 
 def _days_left(invite):
@@ -103,7 +115,12 @@ def invite_usable(invite):
 @transaction.atomic
 def invite_accept(user, token):
     """Join the invite's team. Returns the team."""
-    invite = Invite.objects.select_for_update().select_related("team").filter(token=token).first()
+    invite = (
+        Invite.objects.select_for_update(of=("self",))
+        .select_related("team")
+        .filter(token=token)
+        .first()
+    )
     if invite is None:
         raise ServiceError("not_found", "This invite link isn't valid.", 404)
     if access.membership(user, invite.team_id) is not None:
@@ -111,6 +128,15 @@ def invite_accept(user, token):
     problem = invite_usable(invite)
     if problem:
         raise ServiceError("invite_unusable", problem, 410)
+    if Removal.objects.filter(
+        team_id=invite.team_id, user=user, removed_at__gte=invite.created_at
+    ).exists():
+        # A link for anyone, kept from before: it must not undo a removal.
+        raise ServiceError(
+            "removed",
+            "You were removed from this team. Ask its owners or admins for a new invite.",
+            403,
+        )
     invite.uses += 1
     invite.save(update_fields=["uses"])
     Membership.objects.create(team=invite.team, user=user, role=Membership.Role.MEMBER)
@@ -153,12 +179,14 @@ def membership_remove(user, team_id, member_user_id):
         )
         if target is None:
             raise ServiceError("not_found", "Not found.", 404)
-        if target.role == Membership.Role.OWNER and actor.role != Membership.Role.OWNER:
-            raise ServiceError("forbidden", "Only an owner can remove an owner.", 403)
+        if target.role != Membership.Role.MEMBER and actor.role != Membership.Role.OWNER:
+            raise ServiceError("forbidden", "Only an owner can remove an owner or an admin.", 403)
     elif target is None:
         raise ServiceError("not_found", "Not found.", 404)
     _keep_an_owner(team_id, target)
     target.delete()
+    if str(member_user_id) != str(user.id):
+        Removal.objects.create(team_id=team_id, user_id=target.user_id)
     events.access_changed(users=[target.user_id])
 
 

@@ -56,7 +56,10 @@ def conversation_page(request, conversation_id):
 @login_required
 def links_page(request):
     """Every public link the person made, live or not, each revocable."""
-    mine = ShareLink.objects.filter(created_by=request.user).select_related("conversation")
+    # Only conversations they can still open: a removed member sees none of the team's.
+    mine = ShareLink.objects.filter(
+        created_by=request.user, conversation__in=access.conversations_visible(request.user)
+    ).select_related("conversation", "created_by")
     rows = [
         {
             "link": link,

@@ -5,6 +5,7 @@ import { questionActions, replyActions } from "./actions.js";
 import { announce } from "./announce.js";
 import { clearComposer } from "./app.js";
 import { renderMarkdown } from "./markdown.js";
+import { photoRow } from "./photorow.js";
 import { refreshList } from "./sidebar.js";
 import { send } from "./socket.js";
 import { boot, codePoints, els, setBusy, shortName, showError, state } from "./state.js";
@@ -41,7 +42,9 @@ function upsertMessage(m) {
     // Regenerate, Try again and Continue belong to the latest reply only.
     for (const old of els.messages.querySelectorAll(".reply-actions .latest-only")) old.remove();
     els.messages.append(view.el);
-    if (m.role === "user") onOwnQuestionSaved(m);
+    // Our own question, just sent (not history replayed on connect, not another member's).
+    const ours = m.role === "user" && m.author && m.author.id === boot.userId;
+    if (ours && els.send.disabled) onOwnQuestionSaved(m);
   }
   if (m.role === "assistant") {
     // Retried (final → streaming again) or reclassified text: take the reply whole.
@@ -79,19 +82,7 @@ function userView(m) {
     who.textContent = m.author.name;
     el.append(who);
   }
-  if (m.images.length) {
-    const row = document.createElement("div");
-    row.className = "photos";
-    for (const image of m.images) {
-      const img = document.createElement("img");
-      img.src = image.thumbnail_url;
-      img.alt = "Your photo";
-      img.loading = "lazy";
-      img.width = 160;
-      row.append(img);
-    }
-    el.append(row);
-  }
+  if (m.images.length) el.append(photoRow(m.images, someoneElse ? `${m.author.name}'s photo` : "Your photo"));
   if (m.text) {
     const p = document.createElement("p");
     p.className = "bubble";

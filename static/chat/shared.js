@@ -1,6 +1,7 @@
 // The public shared page: the conversation, read-only, through the same
 // Markdown renderer as live replies (model output stays untrusted).
 import { renderMarkdown } from "./markdown.js";
+import { photoRow } from "./photorow.js";
 
 const shared = JSON.parse(document.getElementById("shared").textContent);
 const list = document.getElementById("messages");
@@ -13,21 +14,7 @@ for (const m of shared.messages) {
   const el = document.createElement("article");
   el.className = `message ${m.role === "user" ? "user" : "assistant"}`;
   el.setAttribute("aria-label", m.role === "user" ? "Question" : "Answer");
-  if (m.images.length) {
-    const row = document.createElement("div");
-    row.className = "photos";
-    for (const image of m.images) {
-      const link = document.createElement("a");
-      link.href = image.url;
-      const img = document.createElement("img");
-      img.src = image.thumbnail_url;
-      img.alt = "Photo";
-      img.width = 160;
-      link.append(img);
-      row.append(link);
-    }
-    el.append(row);
-  }
+  if (m.images.length) el.append(photoRow(m.images, "Photo", (image) => image.url));
   if (m.role === "user") {
     if (m.text) {
       const p = document.createElement("p");
