@@ -3,6 +3,8 @@ or log out. The display name lives in the built-in `User.first_name`. Passwords
 are changed and reset by Django's own views, with our templates
 (templates/registration/) and the plainer error messages below."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
@@ -11,7 +13,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.views.decorators.http import require_http_methods
+
+from .limits import usage_this_month
 
 DISPLAY_NAME_MAX_LENGTH = get_user_model()._meta.get_field("first_name").max_length  # 150
 
@@ -71,6 +76,27 @@ class DisplayNameForm(forms.Form):
     )
 
 
+def usage_for_page(user):
+    """The month's usage (chat.limits.usage_this_month) with the figures written out."""
+    usage = usage_this_month(user)
+    budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
+    if cost is None:
+        cost_text = ""
+    elif cost < Decimal("0.01"):
+        cost_text = "less than $0.01"
+    else:
+        cost_text = f"about ${cost.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    return {
+        **usage,
+        "tokens_count": f"{tokens:,}",
+        "tokens_text": f"{tokens:,} token{'' if tokens == 1 else 's'}",
+        "budget_text": f"{budget:,}" if budget is not None else "",
+        "percent": min(100, tokens * 100 // budget) if budget else None,
+        "cost_text": cost_text,
+        "resets_text": formats.date_format(usage["resets_on"], "j F"),
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_page(request):
@@ -92,4 +118,6 @@ def account_page(request):
                 return redirect("account")
     else:
         form = DisplayNameForm(initial={"display_name": user.first_name})
-    return render(request, "registration/account.html", {"form": form})
+    return render(
+        request, "registration/account.html", {"form": form, "usage": usage_for_page(user)}
+    )

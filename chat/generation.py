@@ -159,6 +159,8 @@ def _load_job(reply_id):
     return {
         "spec": spec,
         "turns": turns,
+        "prompt_estimate": sum(t["tokens"] for t in turns)
+        + context.text_tokens(conversation.system_prompt),
         "system_prompt": conversation.system_prompt,
         "options": reply.options,
         "group": group_name(reply.conversation_id),
@@ -230,6 +232,8 @@ async def generate(reply_id):
     }
     try:
         job = await database_sync_to_async(_load_job)(reply_id)
+        # Kept for the usage record, should the upstream send no usage.
+        timing["prompt_estimate"] = job["prompt_estimate"]
         job["payload"] = await asyncio.to_thread(_build_payload, job)
         channel = await layer.new_channel()
         await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)

@@ -201,13 +201,20 @@ class UsageRecord(models.Model):
     """One per upstream call, whatever its outcome."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    # The team whose space the conversation was in at the time (None: personal).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL)
     conversation = models.ForeignKey(Conversation, null=True, on_delete=models.SET_NULL)
     message = models.ForeignKey(Message, null=True, on_delete=models.SET_NULL)
     model = models.CharField(max_length=120)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     reasoning_tokens = models.PositiveIntegerField(default=0)
+    # True when the upstream sent no usage (a cut stream, a stop): counted by us.
+    estimated = models.BooleanField(default=False)
     image_count = models.PositiveSmallIntegerField(default=0)
+    visual_tokens = models.PositiveIntegerField(default=0)  # the photos' estimate
+    # From the price table at the time of the call; None when no price is known.
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     detail = models.CharField(max_length=8, blank=True)
     status = models.CharField(max_length=16)
     attempts = models.PositiveSmallIntegerField(default=1)
@@ -218,9 +225,70 @@ class UsageRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"]),
+            models.Index(fields=["team", "created_at"]),
+        ]
 
     def __str__(self):
         return f"{self.model} {self.status} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ModelPrice(models.Model):
+    """What a model costs, per million tokens; an administrator edits it in the
+    admin, no deploy needed. It overrides the catalog's prices."""
+
+    model = models.CharField(max_length=120, unique=True)
+    input_per_m = models.DecimalField(
+        "input, $ per million tokens", max_digits=10, decimal_places=4
+    )
+    output_per_m = models.DecimalField(
+        "output, $ per million tokens", max_digits=10, decimal_places=4
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self):
+        return self.model
+
+
+class UserLimit(models.Model):
+    """An administrator's limits for one person (empty: no limit)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limit"
+    )
+    monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return f"limits for {self.user}"
+
+
+class TeamLimit(models.Model):
+    """An administrator's monthly token budget for a team's conversations."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="limit")
+    monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return f"limits for {self.team}"
+
+
+class ReviewLog(models.Model):
+    """A staff member opened someone's conversation for review."""
+
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE)
+    viewed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-viewed_at"]
+
+    def __str__(self):
+        return f"{self.staff} viewed {self.conversation_id}"
 
 
 class Preference(models.Model):

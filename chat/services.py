@@ -9,13 +9,14 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from . import access, events
+from . import access, events, limits, selectors
 from . import images as photo
 from .errors import ServiceError
 from .llm.catalog import get_model
 from .llm.payload import InvalidOptions, validate_options
 from .models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from .selectors import streaming_reply
+from .usage import cost_usd, tokens_used
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ def question_ask(user, conversation, *, text, image_ids, model_id, detail, optio
     """Save the question and an empty reply (streaming) together; the caller starts the reply."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
     replies_mark_interrupted(conversation)
     spec, photos, clean_options = _question_check(
         user, conversation, text, image_ids, model_id, detail, options
@@ -266,6 +268,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
     Returns (earlier reply, new reply)."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
     latest = conversation.messages.order_by("-created_at").first()
@@ -309,6 +312,7 @@ def reply_retry(user, conversation, reply_id):
     """Run the latest reply again from its saved question and photos."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
     replies_mark_interrupted(conversation)
     latest = conversation.messages.order_by("-created_at").first()
     if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
@@ -369,15 +373,18 @@ def reply_finish(
         .order_by("-created_at")
         .first()
     )
+    photos = selectors.message_images(question) if question else []
+    tokens = tokens_used(usage, reasoning, text, timing, attempted=attempts > 0)
     UsageRecord.objects.create(
         user=question.author if question else None,
+        team_id=reply.conversation.team_id,
         conversation=reply.conversation,
         message=reply,
         model=reply.model,
-        prompt_tokens=(usage or {}).get("prompt_tokens", 0),
-        completion_tokens=(usage or {}).get("completion_tokens", 0),
-        reasoning_tokens=(usage or {}).get("reasoning_tokens", 0),
-        image_count=question.messageimage_set.count() if question else 0,
+        **tokens,
+        cost_usd=cost_usd(reply.model, tokens["prompt_tokens"], tokens["completion_tokens"]),
+        image_count=len(photos),
+        visual_tokens=sum(photo.visual_tokens(p.width, p.height, reply.detail) for p in photos),
         detail=reply.detail,
         status=status,
         attempts=attempts,
@@ -387,3 +394,4 @@ def reply_finish(
     )
     Conversation.objects.filter(pk=reply.conversation_id).update(updated_at=timezone.now())
     return reply
+

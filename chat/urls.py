@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from . import api, api_sharing, public, team_views, views
+from .api_usage import usage as api_usage
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("api/links/", api_sharing.links, name="links"),
     path("api/links/<str:link_id>/", api_sharing.link_detail, name="link-detail"),
     path("api/teams/", api_sharing.teams, name="api-teams"),
+    path("api/usage/", api_usage, name="api-usage"),
     re_path(r"^api/(?P<path>.*)$", api.api_not_found),
     path("teams/", team_views.team_list, name="teams"),
     path("teams/<uuid:team_id>/", team_views.team_detail, name="team"),

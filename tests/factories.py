@@ -72,3 +72,19 @@ def share_link_factory(conversation, created_by=None, **fields):
     return ShareLink.objects.create(
         conversation=conversation, created_by=created_by or conversation.owner, **fields
     )
+
+
+def usage_factory(user=None, *, tokens=1000, created_at=None, **fields):
+    """A usage record (one upstream call) of `tokens` tokens, split between prompt
+    and completion; `created_at` dates it (the field sets itself to now on create)."""
+    from chat.models import UsageRecord
+
+    fields.setdefault("prompt_tokens", tokens - tokens // 4)
+    fields.setdefault("completion_tokens", tokens // 4)
+    fields.setdefault("model", "alibaba/qwen3-vl-32b-thinking")
+    fields.setdefault("status", "completed")
+    record = UsageRecord.objects.create(user=user, **fields)
+    if created_at is not None:
+        UsageRecord.objects.filter(pk=record.pk).update(created_at=created_at)
+        record.created_at = created_at
+    return record
