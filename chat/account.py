@@ -82,6 +82,8 @@ def usage_for_page(user):
     budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
     if cost is None:
         cost_text = ""
+    elif cost == 0:
+        cost_text = "nothing (free models only)"
     elif cost < Decimal("0.01"):
         cost_text = "less than $0.01"
     else:
