@@ -42,15 +42,15 @@ def conversation_get(user, conversation_id):
 
 
 def conversation_get_deleted(user, conversation_id):
-    """The user's own deleted conversation, for Undo; else None."""
-    return _owned_conversation(user, conversation_id, deleted_at__isnull=False)
-
-
-def _owned_conversation(user, conversation_id, **filters):
+    """A deleted conversation the user may bring back (Undo): one they could
+    have deleted — their own, or, in a team, as its owner or admin."""
     try:
-        return Conversation.objects.get(id=conversation_id, owner=user, **filters)
+        conversation = Conversation.objects.get(id=conversation_id, deleted_at__isnull=False)
     except (Conversation.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
+    if not user.is_authenticated or not access.can_manage_conversation(user, conversation):
+        return None
+    return conversation
 
 
 def image_get(user, image_id):

@@ -132,3 +132,30 @@ def test_a_change_that_fails_halfway_changes_nothing(owner):
     assert response.status_code == 400
     conversation.refresh_from_db()
     assert conversation.title == "Before"
+
+
+def test_a_team_admin_can_undo_deleting_someone_elses_team_conversation(owner, team):
+    admin = member_of(team, role=Membership.Role.ADMIN)
+    conversation = conversation_factory(owner=owner, team=team)
+    client = signed_in(admin)
+    assert client.delete(f"/api/conversations/{conversation.id}/").status_code == 200
+    undo = client.patch(
+        f"/api/conversations/{conversation.id}/",
+        {"deleted": False},
+        content_type="application/json",
+    )
+    assert undo.status_code == 200
+    conversation.refresh_from_db()
+    assert conversation.deleted_at is None
+
+
+def test_a_member_cannot_undelete_a_team_conversation_they_may_not_manage(owner, team):
+    member = member_of(team)
+    conversation = conversation_factory(owner=owner, team=team)
+    services.conversation_delete(conversation)
+    undo = signed_in(member).patch(
+        f"/api/conversations/{conversation.id}/",
+        {"deleted": False},
+        content_type="application/json",
+    )
+    assert undo.status_code == 404
