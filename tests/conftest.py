@@ -44,3 +44,11 @@ async def settle():
     tasks = generation.running_tasks()
     if tasks:
         await asyncio.wait(tasks, timeout=10)
+
+
+@pytest.fixture
+def staff(client):
+    """A staff member (superuser), logged in on the test client."""
+    user = user_factory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return user

@@ -34,13 +34,6 @@ def noon(days_ago):
 
 
 @pytest.fixture
-def staff(client):
-    user = user_factory(username="boss", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def records():
     """Six records: two people, a team, two models, failures, an estimate."""
     garden = team_factory(name="Garden")

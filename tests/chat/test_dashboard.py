@@ -54,13 +54,6 @@ def nearest_rank(values, p):
 
 
 @pytest.fixture
-def staff(client):
-    user = user_factory(username="boss", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def people():
     """Ana (team Garden) uses the most tokens, Ben the most money; Cy little."""
     garden = team_factory(name="Garden")
