@@ -167,6 +167,15 @@ class Message(models.Model):
     notice = models.CharField(max_length=300, blank=True)
     # Regenerated: kept and shown folded, but no longer part of what the model reads.
     superseded = models.BooleanField(default=False)
+    # On a reply: who set this call off (asked, regenerated or tried again),
+    # whose usage it counts as. In a team, not always the question's author.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # The channel of the task generating this reply, so a socket that joins
     # mid-reply can ask it for the text so far, whichever process it runs in.
     worker_channel = models.CharField(max_length=200, blank=True)

@@ -249,6 +249,7 @@ def question_ask(user, conversation, *, text, image_ids, model_id, detail, optio
         detail=detail,
         options=clean_options,
         status=Message.Status.STREAMING,
+        requested_by=user,
     )
     if not conversation.title:
         conversation.title = _title_from(text, photos)
@@ -301,6 +302,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
         detail=latest.detail,
         options=options,
         status=Message.Status.STREAMING,
+        requested_by=user,
     )
     conversation.save(update_fields=["updated_at"])
     preference_update(user, model=spec.id, detail=latest.detail)
@@ -323,6 +325,7 @@ def reply_retry(user, conversation, reply_id):
     latest.text = latest.reasoning = latest.finish_reason = latest.notice = ""
     latest.usage = latest.error = None
     latest.status = Message.Status.STREAMING
+    latest.requested_by = user
     latest.save()
     return latest
 
@@ -358,7 +361,7 @@ def reply_finish(
     attempts=1,
     notice="",
 ):
-    reply = Message.objects.select_related("conversation").get(id=reply_id)
+    reply = Message.objects.select_related("conversation", "requested_by").get(id=reply_id)
     reply.reasoning = reasoning
     reply.text = text
     reply.status = status
@@ -376,7 +379,7 @@ def reply_finish(
     photos = selectors.message_images(question) if question else []
     tokens = tokens_used(usage, reasoning, text, timing, attempted=attempts > 0)
     UsageRecord.objects.create(
-        user=question.author if question else None,
+        user=reply.requested_by or (question.author if question else None),
         team_id=reply.conversation.team_id,
         conversation=reply.conversation,
         message=reply,

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from chat import usage
 from chat.images import visual_tokens
-from chat.models import ModelPrice, UsageRecord
+from chat.models import Membership, ModelPrice, UsageRecord
 from tests.chat.test_consumers import VL, ask, frames_until_done, open_socket, session_cookie
 from tests.conftest import settle
 from tests.factories import conversation_factory, image_factory, team_factory, user_factory
@@ -103,3 +103,33 @@ def test_a_call_never_sent_costs_nothing_and_is_not_an_estimate():
         "reasoning_tokens": 0,
         "estimated": False,
     }
+
+
+async def test_a_regenerate_by_a_teammate_counts_as_their_usage(fake_upstream):
+    def setup():
+        ana, ben = user_factory(), user_factory()
+        team = team_factory(owner=ana)
+        Membership.objects.create(team=team, user=ben)
+        conversation = conversation_factory(owner=ana, team=team)
+        return ana, ben, conversation, session_cookie(ana), session_cookie(ben)
+
+    ana, ben, conversation, ana_cookie, ben_cookie = await database_sync_to_async(setup)()
+    answer = [chunk({"content": "Ok."}, finish="stop"), chunk(usage=USAGE), DONE]
+    fake_upstream.enqueue(Scripted(events=answer))
+    fake_upstream.enqueue(Scripted(events=answer))
+    socket = await open_socket(conversation.id, ana_cookie)
+    await socket.send_json_to(ask())
+    first = (await frames_until_done(socket))[-1]
+    await socket.disconnect()
+    socket = await open_socket(conversation.id, ben_cookie)
+    await socket.send_json_to({"type": "regenerate", "message_id": first["message_id"]})
+    second = (await frames_until_done(socket))[-1]
+    await settle()
+    await socket.disconnect()
+    users = await database_sync_to_async(
+        lambda: {
+            str(r.message_id): r.user_id
+            for r in UsageRecord.objects.filter(conversation=conversation)
+        }
+    )()
+    assert users == {first["message_id"]: ana.id, second["message_id"]: ben.id}
