@@ -154,7 +154,7 @@ def leg(runs, count):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from chat import dashboard
+    from chat import usage_stats
 
     setup_test_environment()
     call_command("migrate", verbosity=0)
@@ -191,7 +191,7 @@ def leg(runs, count):
 
         ms, slowest = median_ms(render)
         # The same page with its queries one after another (and counted).
-        with mock.patch.object(dashboard, "SIDE_BY_SIDE", 1):
+        with mock.patch.object(usage_stats, "SIDE_BY_SIDE", 1):
             serial, _ = median_ms(render)
             with CaptureQueriesContext(connection) as queries:
                 render()

@@ -15,7 +15,7 @@ from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat import admin as chat_admin
+from chat import admin_usage
 from chat.models import ModelPrice, TeamLimit, UsageRecord, UserLimit
 from chat.usage import cost_usd
 from tests.factories import team_factory, usage_factory, user_factory
@@ -174,7 +174,7 @@ def test_totals_follow_the_filter(client, staff, records):
 def test_the_totals_are_one_query(client, staff, records):
     response = client.get(LIST, {"model": QWQ})
     with CaptureQueriesContext(connection) as queries:
-        chat_admin.dashboard.totals(response.context["cl"].queryset)
+        admin_usage.usage_stats.totals(response.context["cl"].queryset)
     assert len(queries) == 1
     assert "GROUP BY" not in queries[0]["sql"]
 
@@ -211,7 +211,7 @@ def test_the_list_links_to_the_csv_of_its_filter(client, staff, records):
 
 
 def test_csv_streams_in_chunks_read_in_chunks(client, staff, records, monkeypatch):
-    monkeypatch.setattr(chat_admin, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(admin_usage, "CSV_CHUNK_ROWS", 2)
     response = client.get(CSV)
     with CaptureQueriesContext(connection) as queries:
         chunks = list(response.streaming_content)
@@ -239,7 +239,7 @@ def test_a_wrong_filter_goes_back_to_the_list(client, staff, records):
 @pytest.mark.django_db(transaction=True)
 async def test_csv_streams_chunk_by_chunk_under_asgi(monkeypatch):
     # A synchronous iterator would be read whole by Django's ASGI handler first.
-    monkeypatch.setattr(chat_admin, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(admin_usage, "CSV_CHUNK_ROWS", 2)
 
     def setup():
         boss = user_factory(is_staff=True, is_superuser=True)

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.db import connections
 from django.utils import timezone
 
-from chat import charts, dashboard
+from chat import charts, usage_stats
 from tests.factories import team_factory, usage_factory, user_factory
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +43,8 @@ def record(user=None, n=0, *, prompt=100, completion=10, cost="0.01", **fields):
 
 
 def window(days):
-    return dashboard.records_between(
-        dashboard.period_start(days), dashboard.period_start(1, day(-1))
+    return usage_stats.records_between(
+        usage_stats.period_start(days), usage_stats.period_start(1, day(-1))
     )
 
 
@@ -76,7 +76,7 @@ def people():
 
 
 def test_tokens_and_cost_are_summed_per_day_and_model(people):
-    rows = dashboard.daily_by_model(window(30))
+    rows = usage_stats.daily_by_model(window(30))
     got = {(r["day"], r["model"]): (r["tokens"], r["cost"]) for r in rows}
     assert got == {
         (day(0), VL): (6000, Decimal("0.10")),
@@ -86,7 +86,7 @@ def test_tokens_and_cost_are_summed_per_day_and_model(people):
 
 
 def test_totals_of_the_period(people):
-    total = dashboard.totals(window(30))
+    total = usage_stats.totals(window(30))
     assert total["calls"] == 6
     assert total["prompt"] == 5000 + 4000 + 1000 + 100 + 10 + 10
     assert total["completion"] == 1500
@@ -95,15 +95,15 @@ def test_totals_of_the_period(people):
     assert total["errors"] == 3
     assert total["unpriced"] == 1
     # The 90 days reach the record of 40 days ago.
-    assert dashboard.totals(window(90))["calls"] == 7
+    assert usage_stats.totals(window(90))["calls"] == 7
 
 
 def test_top_users_by_tokens_and_by_cost(people):
-    by_tokens = dashboard.top_users(window(30), "tokens")
+    by_tokens = usage_stats.top_users(window(30), "tokens")
     assert [u["label"] for u in by_tokens] == ["Ana (ana)", "ben", "cy"]
     assert [u["tokens"] for u in by_tokens] == [10_000, 1600, 20]
     assert by_tokens[0]["calls"] == 2
-    by_cost = dashboard.top_users(window(30), "cost")
+    by_cost = usage_stats.top_users(window(30), "cost")
     assert [u["username"] for u in by_cost] == ["ben", "ana", "cy"]
     assert by_cost[0]["cost"] == Decimal("2.00")
 
@@ -114,7 +114,7 @@ def test_top_users_stop_at_ten_and_a_deleted_account_is_named_so():
     gone = user_factory(username="gone")
     record(gone, prompt=50_000)
     gone.delete()  # its records stay, without a user
-    top = dashboard.top_users(window(30))
+    top = usage_stats.top_users(window(30))
     assert len(top) == 10
     assert top[0]["label"] == "(deleted account)"
     assert [u["username"] for u in top[1:4]] == ["p11", "p10", "p09"]
@@ -123,13 +123,13 @@ def test_top_users_stop_at_ten_and_a_deleted_account_is_named_so():
 def test_top_teams(people):
     other = team_factory(name="Kitchen")
     record(people["ben"], prompt=20_000, completion=0, team=other, cost="0.01")
-    teams = dashboard.top_teams(window(30))
+    teams = usage_stats.top_teams(window(30))
     assert [(t["label"], t["tokens"]) for t in teams] == [("Kitchen", 20_000), ("Garden", 10_000)]
-    assert [t["label"] for t in dashboard.top_teams(window(30), "cost")] == ["Garden", "Kitchen"]
+    assert [t["label"] for t in usage_stats.top_teams(window(30), "cost")] == ["Garden", "Kitchen"]
 
 
 def test_error_rate_by_kind(people):
-    errors = dashboard.errors_by_kind(window(30), calls=6)
+    errors = usage_stats.errors_by_kind(window(30), calls=6)
     assert errors == [
         {"code": "rate_limited", "count": 2, "rate": 2 / 6},
         {"code": "stalled", "count": 1, "rate": 1 / 6},
@@ -145,7 +145,7 @@ def test_time_to_first_token_percentiles_per_model_and_overall():
     for ms in qwq:
         record(first_token_ms=ms, model=QWQ)
     record(first_token_ms=None, model=VL, error_code="connect_failed")  # no first token
-    ttft = dashboard.time_to_first_token(window(30))
+    ttft = usage_stats.time_to_first_token(window(30))
     assert ttft["all"] == {
         "count": 16,
         "p50": nearest_rank(vl + qwq, 50),
@@ -166,7 +166,7 @@ def test_percentiles_match_sorting_every_value(seed):
         ms = int(rng.lognormvariate(7, 1))
         values[model].append(ms)
         record(first_token_ms=ms, model=model)
-    ttft = dashboard.time_to_first_token(window(30))
+    ttft = usage_stats.time_to_first_token(window(30))
     everything = values[VL] + values[QWQ]
     assert (ttft["all"]["p50"], ttft["all"]["p95"]) == (
         nearest_rank(everything, 50),
@@ -180,14 +180,14 @@ def test_percentiles_match_sorting_every_value(seed):
 
 
 def test_no_records_no_percentiles():
-    assert dashboard.time_to_first_token(window(30)) == {
+    assert usage_stats.time_to_first_token(window(30)) == {
         "all": {"count": 0, "p50": None, "p95": None},
         "models": [],
     }
 
 
 def test_summary_days_are_all_there_zeros_included(people):
-    summary = dashboard.usage_summary(30)
+    summary = usage_stats.usage_summary(30)
     assert summary["calendar"][0] == day(29) and summary["calendar"][-1] == day(0)
     assert len(summary["calendar"]) == 30
     tokens = dict(summary["token_series"])
@@ -200,9 +200,9 @@ def test_summary_days_are_all_there_zeros_included(people):
 def test_side_by_side_gives_what_one_after_another_gives(people, monkeypatch):
     # Outside a transaction the queries run on their own connections, at once.
     try:
-        together = dashboard.usage_summary(90, by="cost")
-        monkeypatch.setattr(dashboard, "SIDE_BY_SIDE", 1)
-        serial = dashboard.usage_summary(90, by="cost")
+        together = usage_stats.usage_summary(90, by="cost")
+        monkeypatch.setattr(usage_stats, "SIDE_BY_SIDE", 1)
+        serial = usage_stats.usage_summary(90, by="cost")
     finally:
         connections.close_all()
     assert together == serial
