@@ -79,20 +79,31 @@ def teams_of(user):
 
 
 def share_link_active(token):
-    """The link for `token` if it still works (not revoked, not expired, its
-    conversation not deleted), else None."""
+    """The link for `token` if it still works, else None."""
     if not isinstance(token, str) or not token or len(token) > 64:
         return None
     link = _get(ShareLink.objects.select_related("conversation", "created_by"), token=token)
-    if link is None or link.revoked_at is not None or link.conversation.deleted_at is not None:
-        return None
+    return link if link is not None and link_works(link) else None
+
+
+def link_works(link):
+    """Not revoked, not expired, its conversation not deleted, and its maker
+    still allowed to share it: the link speaks for whoever made it, so once they
+    may no longer manage the conversation (removed from its team, or it moved
+    away), it stops."""
+    if link.revoked_at is not None or link.conversation.deleted_at is not None:
+        return False
     if link.expires_at is not None and link.expires_at <= timezone.now():
-        return None
-    # The link speaks for whoever made it: once they may no longer manage the
-    # conversation (removed from its team, or it moved away), it stops.
-    if not can_manage_conversation(link.created_by, link.conversation):
-        return None
-    return link
+        return False
+    return can_manage_conversation(link.created_by, link.conversation)
+
+
+def share_links_of(user):
+    """The links the user made, newest first, for conversations they can still
+    open (a removed member sees none of the team's)."""
+    return ShareLink.objects.filter(
+        created_by=user, conversation__in=conversations_visible(user)
+    ).select_related("conversation", "created_by")
 
 
 def shared_image(link, image_id):

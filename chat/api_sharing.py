@@ -4,7 +4,7 @@ from django.http import JsonResponse
 
 from . import access, sharing
 from .api import _json_object, api_view, not_found
-from .models import ShareLink
+from .models import Membership
 
 
 def link_serialize(request, link):
@@ -15,20 +15,17 @@ def link_serialize(request, link):
         "created_at": link.created_at.isoformat(),
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         "revoked": link.revoked_at is not None,
-        "active": access.share_link_active(link.token) is not None,
+        "active": access.link_works(link),
     }
 
 
 @api_view(["GET"])
 def teams(request):
-    mine = access.teams_of(request.user).values("id", "name", "memberships__role")
+    mine = (
+        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    )
     return JsonResponse(
-        {
-            "teams": [
-                {"id": str(t["id"]), "name": t["name"], "role": t["memberships__role"]}
-                for t in mine.filter(memberships__user=request.user)
-            ]
-        }
+        {"teams": [{"id": str(m.team_id), "name": m.team.name, "role": m.role} for m in mine]}
     )
 
 
@@ -52,16 +49,14 @@ def conversation_links(request, conversation_id):
         return JsonResponse(link_serialize(request, link), status=201)
     if not access.can_manage_conversation(request.user, conversation):
         return JsonResponse({"links": []})
-    links = conversation.share_links.select_related("conversation")
+    links = conversation.share_links.select_related("conversation", "created_by")
     return JsonResponse({"links": [link_serialize(request, link) for link in links]})
 
 
 @api_view(["GET"])
 def links(request):
     """Every public link the user made, newest first, live or not."""
-    mine = ShareLink.objects.filter(
-        created_by=request.user, conversation__in=access.conversations_visible(request.user)
-    ).select_related("conversation", "created_by")
+    mine = access.share_links_of(request.user)
     return JsonResponse({"links": [link_serialize(request, link) for link in mine]})
 
 

@@ -7,7 +7,6 @@ from django.views.decorators.http import require_POST
 
 from . import access, selectors, sharing
 from .errors import ServiceError
-from .models import ShareLink
 
 
 def _page(request, conversation, team):
@@ -56,15 +55,12 @@ def conversation_page(request, conversation_id):
 @login_required
 def links_page(request):
     """Every public link the person made, live or not, each revocable."""
-    # Only conversations they can still open: a removed member sees none of the team's.
-    mine = ShareLink.objects.filter(
-        created_by=request.user, conversation__in=access.conversations_visible(request.user)
-    ).select_related("conversation", "created_by")
+    mine = access.share_links_of(request.user)
     rows = [
         {
             "link": link,
             "url": request.build_absolute_uri(link.get_absolute_url()),
-            "active": access.share_link_active(link.token) is not None,
+            "active": access.link_works(link),
         }
         for link in mine
     ]
