@@ -151,13 +151,8 @@ def conversation_detail(request, conversation_id):
         return not_found()
     changing = {"title", "system_prompt", "team"} & set(body)
     changes = request.method == "DELETE" or restore or changing
-    if changes and not access.can_manage_conversation(request.user, conversation):
-        return error_response(
-            "forbidden",
-            "Only the person who started this conversation, or the team's owners and admins, "
-            "can change it.",
-            403,
-        )
+    if changes:
+        sharing.manage_check(request.user, conversation)
     if request.method == "DELETE":
         services.conversation_delete(conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})

@@ -14,7 +14,8 @@ from .models import Conversation, Message, MessageImage, ShareLink
 LINK_DAYS = (None, 1, 7, 30)
 
 
-def _manage_check(user, conversation):
+def manage_check(user, conversation):
+    """Refuse (403) anyone who may read the conversation but not change it."""
     if not access.can_manage_conversation(user, conversation):
         raise ServiceError(
             "forbidden",
@@ -28,7 +29,7 @@ def _manage_check(user, conversation):
 def conversation_move(user, conversation, team_id):
     """Into a team the user belongs to (shared with every member), or back to
     the personal space of the person who started it (`team_id` None)."""
-    _manage_check(user, conversation)
+    manage_check(user, conversation)
     if team_id is None:
         if conversation.owner_id != user.id:
             raise ServiceError(
@@ -85,7 +86,7 @@ def conversation_fork(user, conversation):
 
 
 def share_link_create(user, conversation, days=None):
-    _manage_check(user, conversation)
+    manage_check(user, conversation)
     if days not in LINK_DAYS:
         raise ServiceError("invalid_expiry", "A link lasts 1, 7 or 30 days, or until revoked.")
     expires = timezone.now() + timedelta(days=days) if days else None
