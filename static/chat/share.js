@@ -1,25 +1,16 @@
 // The Share dialog: move the conversation into a team (or back), public
 // read-only links (make, copy, revoke), a copy of one's own, downloads.
 // And the space picker in the sidebar.
-import { $, boot, csrfToken, state } from "./state.js";
+import { $, api, boot, state } from "./state.js";
 
 const dialog = $("share-dialog");
 const error = $("share-error");
 
 async function call(method, url, body) {
-  const res = await fetch(url, {
-    method,
-    headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).catch(() => null);
-  const data = res ? await res.json().catch(() => ({})) : {};
-  if (!res || !res.ok) {
-    error.textContent = data.error ? data.error.message : "Could not reach the server. Try again.";
-    error.hidden = false;
-    return null;
-  }
-  error.hidden = true;
-  return data;
+  const res = await api(method, url, body);
+  error.textContent = res.ok ? "" : res.message;
+  error.hidden = res.ok;
+  return res.ok ? res.data : null;
 }
 
 const base = () => `/api/conversations/${state.conversationId}`;

@@ -1,7 +1,7 @@
 // The conversation sidebar: the list (latest activity first), search, rename in
 // place, and delete with undo. Titles are untrusted: they reach the page through
 // textContent and attributes only, never as HTML.
-import { $, boot, csrfToken, els, state } from "./state.js";
+import { $, api, boot, els, state } from "./state.js";
 
 const UNDO_MS = 8000;
 const RESTORED_MS = 3000;
@@ -20,27 +20,6 @@ let refreshWanted = false; // a refresh held back while a title is being typed
 const deleted = new Set(); // ids deleted from this page: never shown again unless undone
 let current = null; // the toast on show: {undo, timer, remaining, since}
 let goHome = false; // the open conversation was deleted for good: leave once the toast goes
-
-// ---- talking to the server ---------------------------------------------------------
-
-async function api(method, url, body) {
-  let res;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    return { ok: false, status: 0, message: "Could not reach the server. Check your connection." };
-  }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const message = data.error ? data.error.message : "Something went wrong. Try again.";
-    return { ok: false, status: res.status, message };
-  }
-  return { ok: true, data };
-}
 
 const detailUrl = (id) => `/api/conversations/${encodeURIComponent(id)}/`;
 

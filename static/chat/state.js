@@ -63,3 +63,23 @@ export function csrfToken() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
+/** A JSON call to our API: {ok: true, data} or {ok: false, status, message},
+ *  the message fit to show (the server's own, or a plain one). */
+export async function api(method, url, body) {
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    return { ok: false, status: 0, message: "Could not reach the server. Check your connection." };
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const message = data.error ? data.error.message : "Something went wrong. Try again.";
+    return { ok: false, status: res.status, message };
+  }
+  return { ok: true, data };
+}
