@@ -8,6 +8,7 @@ from django.test import Client
 from chat import services, teams
 from chat.errors import ServiceError
 from chat.models import Membership, Message
+from tests.chat.test_sharing import signed_in
 from tests.factories import (
     conversation_factory,
     image_factory,
@@ -21,12 +22,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 DEMO = "visionqa/offline-demo"
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
