@@ -154,3 +154,9 @@ def test_a_member_cannot_undelete_a_team_conversation_they_may_not_manage(owner,
         content_type="application/json",
     )
     assert undo.status_code == 404
+
+
+def test_a_page_that_is_not_there_says_so_in_plain_words(owner):
+    response = signed_in(owner).get("/join/no-such-invite/")
+    assert response.status_code == 404
+    assert "There's nothing here" in response.content.decode()
