@@ -5,40 +5,36 @@ Knows nothing of requests: it takes files and paths, and returns bytes.
 """
 
 import base64
+import contextlib
 import functools
 import io
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pillow_heif import register_heif_opener
+from PIL import Image
 
-register_heif_opener()
+from .image_decode import MAX_ASPECT, ImageBusy, ImageRejected, decoded, to_srgb
+
+# The decoding errors are part of this module's interface.
+__all__ = ["ImageBusy", "ImageRejected", "cached_data_url", "encode_for_model", "process_upload"]
 
 # Qwen3-VL reads one visual token per 32×32 pixel patch.
 PATCH = 32
 TOKEN_BUDGET = {"low": 256, "auto": 1280, "high": 4096}
-# The provider's limits on what it is sent.
+# The provider's limits on what it is sent: sides over 10 px, at most 7,680 px.
+MIN_SIDE = 11
 MAX_SIDE = 7680
-MAX_ASPECT = 200
 MAX_DATA_URL_BYTES = 10 * 1024 * 1024
-# Ours: nothing a phone makes comes near this (a 200 MP photo is 200 million).
-MAX_PIXELS = 120_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses bombs above twice this
-FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "BMP", "TIFF", "MPO"}
 THUMB_SIDE = 320
+METADATA_KEYS = {"exif", "xmp", "icc_profile", "comment", "XML:com.adobe.xmp", "photoshop"}
 JPEG_QUALITY = 85  # no visible loss on photos, about a third of the bytes of 95
-NOT_A_PHOTO = "This file isn't a photo we can read."
 # Resizes to a megapixel or more are split across the cores (at most four bands).
 BANDS = max(1, min(4, os.cpu_count() or 1))
 BANDED_FROM_PIXELS = 1_000_000
-
-
-class ImageRejected(ValueError):
-    """The upload is not a photo we can use. The message is shown to the user."""
 
 
 @dataclass
@@ -82,154 +78,141 @@ def _resize_pool():
     return ThreadPoolExecutor(max_workers=BANDS, thread_name_prefix="resize")
 
 
-def _has_alpha(img):
-    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-
-
-def _normalise(img):
-    """RGB or RGBA, whatever the source mode (CMYK, palette, 16-bit, grey…)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit samples: scale to 8 bits instead of clipping to white.
-        img = img.point(lambda v: v / 256).convert("L")
-    if img.mode in ("RGB", "RGBA"):
-        return img
-    if _has_alpha(img):
-        return img.convert("RGBA")
-    return img.convert("RGB")
-
-
-def _flatten(img):
+def _flatten(img: Image.Image) -> Image.Image:
     """Alpha composited on white: JPEG has no transparency."""
     if img.mode != "RGBA":
-        return img.convert("RGB")
+        return img if img.mode == "RGB" else img.convert("RGB")
     background = Image.new("RGB", img.size, (255, 255, 255))
     background.paste(img, mask=img.getchannel("A"))
     return background
 
 
-def process_upload(fileobj):
-    """Decode an uploaded file and return it re-encoded upright, without metadata,
-    no larger than the "high" detail sends (nothing above that reaches the model)."""
-    try:
-        with Image.open(fileobj) as img:
-            if img.format not in FORMATS:
-                raise ImageRejected(NOT_A_PHOTO)
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise ImageRejected("This photo has too many pixels for us to handle.")
-            if max(width, height) > MAX_ASPECT * min(width, height):
-                raise ImageRejected(
-                    "This picture is too long and thin for the AI to read "
-                    f"(more than {MAX_ASPECT}:1). Crop it and try again."
-                )
-            img.seek(0)  # the first frame of an animation
-            img.load()
-            # Transposing copies the pixels: only when there is something to turn.
-            turned = img.getexif().get(0x0112, 1) not in (0, 1)
-            upright = _normalise(ImageOps.exif_transpose(img) if turned else img)
-    except ImageRejected:
-        raise
-    except Image.DecompressionBombError:
-        raise ImageRejected("This photo has too many pixels for us to handle.") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
-        raise ImageRejected(NOT_A_PHOTO) from None
-    if _over_budget(upright.width, upright.height, "high"):
-        upright = _resize(upright, target_size(upright.width, upright.height, "high"))
+def _encoded(img: Image.Image, fmt: str, **params) -> bytes:
+    """The picture saved with nothing but its pixels. Pillow copies some of
+    `info` into what it saves (a PNG's ICC profile, a JPEG's or GIF's comment,
+    XMP): emptied here, the one place every stored or sent picture is written."""
+    img.info = {}
     buffer = io.BytesIO()
-    # Saved without exif/icc/xmp arguments: the metadata (GPS above all) is gone.
-    if upright.mode == "RGBA" or _is_line_art(upright):
-        upright.save(buffer, "PNG")
-        ctype, ext = "image/png", "png"
-    else:
-        # The quality sent at "high", so that detail can send these bytes as they are.
-        upright.save(buffer, "JPEG", quality=JPEG_QUALITY)
-        ctype, ext = "image/jpeg", "jpg"
-    return StoredPhoto(
-        content=buffer.getvalue(),
-        content_type=ctype,
-        extension=ext,
-        width=upright.width,
-        height=upright.height,
-        thumbnail=_thumbnail(upright),
-    )
-
-
-def _thumbnail(img):
-    thumb = img.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
-    buffer = io.BytesIO()
-    _flatten(thumb).save(buffer, "JPEG", quality=80)
+    img.save(buffer, fmt, **params)
     return buffer.getvalue()
 
 
-def target_size(width, height, detail):
-    """The size to send at: within the detail's token budget, sides multiples of 32, aspect kept."""
+def process_upload(fileobj) -> StoredPhoto:
+    """Decode an uploaded file and return it re-encoded upright, in sRGB, without
+    metadata, no larger than the "high" detail sends (nothing above that
+    reaches the model). Raises ImageRejected (the user's file) or ImageBusy."""
+    with decoded(fileobj, fit=functools.partial(target_size, detail="high")) as photo:
+        upright = photo.image
+        if _over_budget(upright.width, upright.height, "high"):
+            upright = _resize(upright, target_size(upright.width, upright.height, "high"))
+        upright = to_srgb(upright, photo.icc_profile)
+        if upright.mode == "RGBA" or _is_line_art(upright):
+            content, ctype, ext = _encoded(upright, "PNG"), "image/png", "png"
+        else:
+            # The quality sent at "high", so that detail can send these bytes as they are.
+            content = _encoded(upright, "JPEG", quality=JPEG_QUALITY)
+            ctype, ext = "image/jpeg", "jpg"
+        return StoredPhoto(
+            content=content,
+            content_type=ctype,
+            extension=ext,
+            width=upright.width,
+            height=upright.height,
+            thumbnail=_thumbnail(upright),
+        )
+
+
+def _thumbnail(img: Image.Image) -> bytes:
+    scale = min(1.0, THUMB_SIDE / max(img.size))
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    thumb = img.resize(size, Image.Resampling.BOX, reducing_gap=2.0) if scale < 1 else img
+    return _encoded(_flatten(thumb), "JPEG", quality=80)
+
+
+def _side(length: float) -> int:
+    """A side in whole patches; a side shorter than one patch stays as it is."""
+    length = math.floor(length + 1e-6)
+    return length if length < PATCH else length // PATCH * PATCH
+
+
+def target_size(width: int, height: int, detail: str) -> tuple[int, int]:
+    """The size to send at: within the detail's token budget, sides multiples of
+    32 (or the photo's own, when shorter), aspect kept, within the provider's limits."""
     budget = TOKEN_BUDGET.get(detail, TOKEN_BUDGET["auto"])
+    short = min(width, height)
     scale = min(
         1.0, math.sqrt(budget * PATCH * PATCH / (width * height)), MAX_SIDE / max(width, height)
     )
-    w = max(PATCH, int(width * scale) // PATCH * PATCH)
-    h = max(PATCH, int(height * scale) // PATCH * PATCH)
-    return w, h
+    if short * scale < MIN_SIDE:
+        # Too thin for the provider: enlarge until the short side is one patch
+        # (aspect ≤ 200:1 keeps the long side within 6,400 px and 200 tokens).
+        scale = PATCH / short
+    w, h = _side(width * scale), _side(height * scale)
+    # Rounding the short side down may stretch the aspect past the provider's 200:1.
+    longest = max(PATCH, math.floor(min(w, h) * MAX_ASPECT) // PATCH * PATCH)
+    return (min(w, longest), h) if w >= h else (w, min(h, longest))
 
 
-def _over_budget(width, height, detail):
+def _over_budget(width: int, height: int, detail: str) -> bool:
     return width * height > TOKEN_BUDGET[detail] * PATCH * PATCH or max(width, height) > MAX_SIDE
 
 
-def visual_tokens(width, height, detail):
+def visual_tokens(width: int, height: int, detail: str) -> int:
+    """Tokens the model reads for the photo at `detail` (a side under one patch
+    is padded to one)."""
     w, h = target_size(width, height, detail)
-    return (w // PATCH) * (h // PATCH)
+    return math.ceil(w / PATCH) * math.ceil(h / PATCH)
 
 
-def _is_line_art(img):
+def _is_line_art(img: Image.Image) -> bool:
     """Very few distinct colours (a diagram, a chart, a scanned form): PNG keeps it
     crisp. Photos, even of a plain wall, have far more once sensor noise counts."""
-    sample = img.copy()
-    sample.thumbnail((256, 256), Image.Resampling.NEAREST)
-    return sample.getcolors(maxcolors=32) is not None
+    scale = min(1.0, 256 / max(img.size))
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(size, Image.Resampling.NEAREST).getcolors(maxcolors=32) is not None
 
 
-def encode_for_model(path, detail):
+def encode_for_model(path, detail: str) -> tuple[str, bytes]:
     """(mime type, bytes) of the stored photo, resized to the detail's budget."""
-    with Image.open(path) as img:
-        as_png = img.format == "PNG"  # transparency or line art, decided at upload
-        size = target_size(img.width, img.height, detail)
-        if img.size == size and img.format == "JPEG":
-            # Stored at exactly this size and quality: send the file as it is.
-            img.close()
-            return "image/jpeg", Path(path).read_bytes()
-        if img.format == "JPEG":
-            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT: the main
-            # saving for big photos; the resize below finishes the job.
-            img.draft("RGB", size)
-        img = _normalise(img)
+    with Image.open(path) as probe:  # the header only: is the stored file already right?
+        stored_format, stored_size = probe.format, probe.size
+        # Photos stored before metadata was stripped whole may still carry some.
+        clean = not METADATA_KEYS.intersection(probe.info)
+    size = target_size(*stored_size, detail)
+    if stored_size == size and stored_format == "JPEG" and clean:
+        # Stored at exactly this size and quality, clean: send the file as it is.
+        return "image/jpeg", Path(path).read_bytes()
+    with decoded(path, fit=lambda *_: size) as photo:
+        img = photo.image
         if img.size != size:
             img = _resize(img, size)
-    buffer = io.BytesIO()
-    if as_png:
-        img.save(buffer, "PNG")
-        mime = "image/png"
-    else:
-        quality = JPEG_QUALITY
-        img.save(buffer, "JPEG", quality=quality)
-        while _data_url_length(buffer) > MAX_DATA_URL_BYTES and quality > 40:
-            quality -= 15
-            buffer = io.BytesIO()
-            img.save(buffer, "JPEG", quality=quality)
-        mime = "image/jpeg"
-    return mime, buffer.getvalue()
+        img = to_srgb(img, photo.icc_profile)
+        if stored_format == "PNG":  # transparency or line art, decided at upload
+            content = _encoded(img, "PNG")
+            if _data_url_length(len(content)) <= MAX_DATA_URL_BYTES:
+                return "image/png", content
+            img = _flatten(img)  # a noisy PNG too big to send: as a photo
+        return "image/jpeg", _jpeg_within_limit(img)
 
 
-def _data_url_length(buffer):
-    return len("data:image/jpeg;base64,") + 4 * math.ceil(buffer.tell() / 3)
+def _jpeg_within_limit(img: Image.Image) -> bytes:
+    quality = JPEG_QUALITY
+    content = _encoded(_flatten(img), "JPEG", quality=quality)
+    while _data_url_length(len(content)) > MAX_DATA_URL_BYTES and quality > 40:
+        quality -= 15
+        content = _encoded(_flatten(img), "JPEG", quality=quality)
+    return content
 
 
-def data_url(mime, content):
+def _data_url_length(size: int) -> int:
+    return len("data:image/jpeg;base64,") + 4 * math.ceil(size / 3)
+
+
+def data_url(mime: str, content: bytes) -> str:
     return f"data:{mime};base64," + base64.b64encode(content).decode("ascii")
 
 
-def cached_data_url(path, detail, cache_dir):
+def cached_data_url(path, detail: str, cache_dir) -> str:
     """The photo's data URL at a detail, encoded once and kept beside the photos."""
     os.makedirs(cache_dir, exist_ok=True)
     stem = os.path.join(cache_dir, f"{os.path.splitext(os.path.basename(path))[0]}.{detail}")
@@ -239,8 +222,13 @@ def cached_data_url(path, detail, cache_dir):
                 return data_url(mime, cached.read())
     mime, content = encode_for_model(path, detail)
     ext = "png" if mime == "image/png" else "jpg"
-    temporary = f"{stem}.{ext}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as out:
-        out.write(content)
-    os.replace(temporary, f"{stem}.{ext}")  # atomic: another process may race us
+    temporary = f"{stem}.{ext}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        with open(temporary, "wb") as out:
+            out.write(content)
+        os.replace(temporary, f"{stem}.{ext}")  # atomic: another process may race us
+    except OSError:
+        # A full disk costs the cache, not the answer.
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
     return data_url(mime, content)

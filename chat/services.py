@@ -98,6 +98,8 @@ def image_create(user, upload):
         stored = photo.process_upload(upload)
     except photo.ImageRejected as exc:
         raise ServiceError("not_an_image", str(exc), status=415) from None
+    except photo.ImageBusy as exc:
+        raise ServiceError("busy", str(exc), status=503) from None
     image = Image(
         owner=user,
         width=stored.width,

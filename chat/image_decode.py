@@ -1,0 +1,280 @@
+"""Opening an untrusted photo: check it, decode its first frame whole while its
+file is still open, turn it upright and into RGB or RGBA, within a memory bound.
+
+Everything a decoder can trip over becomes an `ImageRejected` with a message a
+person understands; the pipeline built on this never sees a lazy image.
+"""
+
+import functools
+import io
+import logging
+import struct
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageOps
+from pillow_heif import register_heif_opener
+
+register_heif_opener()
+
+logger = logging.getLogger(__name__)
+
+# What a file may declare. A JPEG is decoded at 1/2, 1/4 or 1/8 scale straight
+# from its DCT (see `fit`), so it can be this large and still cost little.
+MAX_PIXELS = 120_000_000
+# Every other format is decoded whole (4 bytes a pixel in memory, more while
+# converting): a 50 MP phone photo (8160×6120) still fits, a PNG bomb does not.
+FULL_DECODE_PIXELS = 50_000_000
+# Decoded pixels held at once by this process; a decode waits for room, so a
+# burst of big uploads queues instead of taking gigabytes.
+DECODE_BUDGET_PIXELS = 100_000_000
+DECODE_WAIT_S = 30.0
+MAX_ASPECT = 200
+FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "BMP", "TIFF", "MPO"}
+REDUCIBLE = {"JPEG", "MPO"}
+# HEIF and AVIF are ISO base media files: a box that runs past the end of the
+# file means it was cut short, even where libheif decodes what is left.
+CONTAINERS = {"HEIF", "AVIF"}
+NOT_A_PHOTO = "This file isn't a photo we can read."
+TRUNCATED = "This photo is incomplete (the file was cut short). Try sending it again."
+FORMAT_NAMES = {"HEIF": "HEIC", "MPO": "JPEG"}
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses bombs above twice this
+# We refuse large pictures ourselves, with a message; Pillow's warning is noise.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+# What decoders raise on a hostile or broken file, beside OSError.
+_DECODER_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    RuntimeError,
+    MemoryError,
+)
+
+
+class ImageRejected(ValueError):
+    """The upload is not a photo we can use. The message is shown to the user."""
+
+
+class ImageBusy(RuntimeError):
+    """Too many large photos are being opened at once here; worth retrying."""
+
+
+@dataclass
+class Decoded:
+    """A photo's pixels, upright, RGB or RGBA, with the colour profile they are in."""
+
+    image: Image.Image
+    format: str
+    icc_profile: bytes | None
+
+
+class _PixelBudget:
+    """A semaphore weighted by pixels: decodes run together while they fit."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int, timeout: float) -> Iterator[None]:
+        want = min(pixels, self.total)
+        with self._room:
+            if not self._room.wait_for(lambda: self.used + want <= self.total, timeout):
+                raise ImageBusy("We're opening a lot of large photos right now. Try again.")
+            self.used += want
+        try:
+            yield
+        finally:
+            with self._room:
+                self.used -= want
+                self._room.notify_all()
+
+
+decode_budget = _PixelBudget(DECODE_BUDGET_PIXELS)
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 10e6 else f"{pixels / 1e6:.1f}"
+
+
+def _check_declared(img: Image.Image) -> None:
+    if img.format not in FORMATS:
+        raise ImageRejected(NOT_A_PHOTO)
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageRejected(NOT_A_PHOTO)
+    pixels = width * height
+    limit = MAX_PIXELS if img.format in REDUCIBLE else FULL_DECODE_PIXELS
+    if pixels > limit:
+        name = FORMAT_NAMES.get(img.format, img.format)
+        raise ImageRejected(
+            f"This photo is {_megapixels(pixels)} megapixels; the most we can take as "
+            f"{name} is {limit // 1_000_000}. Save a smaller copy (or set your camera to "
+            "12 MP) and try again."
+        )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageRejected(
+            "This picture is too long and thin for the AI to read "
+            f"(more than {MAX_ASPECT}:1). Crop it and try again."
+        )
+
+
+def _container_complete(fileobj) -> bool:
+    """Whether every top-level ISO BMFF box ends within the file."""
+    start = fileobj.tell()
+    try:
+        end = fileobj.seek(0, io.SEEK_END)
+        offset = 0
+        while offset + 8 <= end:
+            fileobj.seek(offset)
+            size, _kind = struct.unpack(">I4s", fileobj.read(8))
+            header = 8
+            if size == 1:
+                (size,) = struct.unpack(">Q", fileobj.read(8))
+                header = 16
+            elif size == 0:  # "to the end of the file"
+                return True
+            if size < header:
+                return False
+            offset += size
+        return offset == end
+    finally:
+        fileobj.seek(start)
+
+
+def _as_file(source):
+    """A seekable file object for a path or an upload (Django's or a BytesIO)."""
+    if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
+        return open(source, "rb")  # noqa: SIM115 - closed by the caller's `with`
+    source.seek(0)
+    return source
+
+
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """Whatever a decoder raises on a broken or hostile file becomes a refusal."""
+    try:
+        yield
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageRejected("This photo has too many pixels for us to handle.") from None
+    except _DECODER_ERRORS as exc:
+        # The client's file, not our fault: one line, no traceback.
+        logger.info("photo refused: %s: %s", type(exc).__name__, exc)
+        raise ImageRejected(NOT_A_PHOTO) from None
+
+
+@contextmanager
+def decoded(source, fit: Callable[[int, int], tuple[int, int]] | None = None) -> Iterator[Decoded]:
+    """The photo in `source` (a path or a file), fully decoded, upright, RGB(A).
+
+    `fit(width, height)`: the size it will be shrunk to, so that a JPEG can be
+    decoded at a fraction of its size. The pixels count against the process's
+    decode budget until the block ends: do the work on them inside it. (Errors
+    inside the block are the caller's own, not turned into refusals.)"""
+    fileobj = _as_file(source)
+    try:
+        with _refusing():
+            img = Image.open(fileobj)
+        with img:
+            with _refusing():
+                _check_declared(img)
+                if img.format in CONTAINERS and not _container_complete(fileobj):
+                    raise ImageRejected(TRUNCATED)
+                if fit and img.format in REDUCIBLE:
+                    img.draft("RGB", fit(*img.size))
+            with decode_budget.hold(img.width * img.height, DECODE_WAIT_S):
+                with _refusing():
+                    photo = _decode(img)
+                yield photo
+    finally:
+        if fileobj is not source:
+            fileobj.close()
+
+
+def _decode(img: Image.Image) -> Decoded:
+    img.seek(0)  # the first frame of an animation or a burst
+    img.load()
+    fmt = img.format
+    icc = img.info.get("icc_profile") or None
+    # Transposing copies the pixels: only when there is something to turn.
+    if img.getexif().get(0x0112, 1) not in (0, 1):
+        img = ImageOps.exif_transpose(img)
+    if img.mode == "CMYK":
+        img, icc = _cmyk_to_rgb(img, icc), None
+    return Decoded(image=_normalise(img), format=fmt, icc_profile=icc)
+
+
+def has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        img.mode == "P" and "transparency" in img.info
+    )
+
+
+def _normalise(img: Image.Image) -> Image.Image:
+    """RGB or RGBA, whatever the source mode (palette, 16-bit, grey, float…)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit samples: scale to 8 bits instead of clipping to white.
+        img = img.point(lambda v: v / 256).convert("L")
+    if img.mode in ("RGB", "RGBA"):
+        return img
+    if has_alpha(img):
+        return img.convert("RGBA")
+    return img.convert("RGB")
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@functools.lru_cache(maxsize=32)
+def _transform(icc: bytes, in_mode: str, out_mode: str):
+    """A transform from the embedded profile to sRGB, or None for sRGB itself
+    or a profile that does not fit the pixels."""
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    space = profile.profile.xcolor_space.strip()
+    if space != {"CMYK": "CMYK"}.get(in_mode, "RGB"):
+        return None
+    if space == "RGB" and "sRGB" in (profile.profile.profile_description or ""):
+        return None
+    return ImageCms.buildTransform(
+        profile, _SRGB, in_mode, out_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL
+    )
+
+
+def _colour_transform(icc: bytes, in_mode: str, out_mode: str):
+    try:
+        return _transform(icc, in_mode, out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        logger.info("colour profile ignored: %s", exc)
+        return None
+
+
+def _cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    transform = _colour_transform(icc, "CMYK", "RGB") if icc else None
+    if transform is None:
+        return img.convert("RGB")
+    return ImageCms.applyTransform(img, transform)
+
+
+def to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """The pixels in sRGB, the colours a model and a browser assume once the
+    profile itself is gone (a Display P3 iPhone photo would look washed out)."""
+    if not icc or img.mode not in ("RGB", "RGBA"):
+        return img
+    transform = _colour_transform(icc, img.mode, img.mode)
+    if transform is None:
+        return img
+    return ImageCms.applyTransform(img, transform)
