@@ -44,6 +44,15 @@ def test_tiny_photo_still_meets_the_providers_minimum_side():
     assert min(target_size(5, 5, "low")) > 10
 
 
+def test_side_shorter_than_a_patch_is_kept_as_it_is():
+    assert target_size(1000, 20, "high") == (992, 20)
+
+
+def test_rounding_never_stretches_a_long_picture_past_200_to_1():
+    w, h = target_size(8000, 40, "high")
+    assert w / h <= 200 and w % 32 == 0 and h % 32 == 0
+
+
 def test_huge_photo_keeps_within_the_providers_longest_side():
     assert max(target_size(7000, 7000, "high")) <= 7680
 
@@ -171,6 +180,74 @@ def png_header_only(width, height):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
+SECRET = "John Doe 51.50N"
+
+
+def with_metadata(fmt):
+    """A picture carrying the kinds of metadata each format lets Pillow keep."""
+    picture = photo((640, 480))
+    params = {}
+    if fmt == "PNG":
+        from PIL import ImageCms, PngImagePlugin
+
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Comment", SECRET)
+        text.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{SECRET}</x:xmpmeta>")
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        params = {"pnginfo": text, "icc_profile": profile.tobytes()}
+    elif fmt == "JPEG":
+        params = {"comment": SECRET, "xmp": f"<x:xmpmeta>{SECRET}</x:xmpmeta>".encode()}
+    elif fmt == "GIF":
+        picture = picture.convert("P")
+        params = {"comment": SECRET}
+    return saved(picture, fmt, **params)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF"])
+def test_no_metadata_reaches_the_stored_photo_thumbnail_or_model(tmp_path, fmt):
+    stored = process_upload(with_metadata(fmt))
+    path = tmp_path / f"kept.{stored.extension}"
+    path.write_bytes(stored.content)
+    sent = [encode_for_model(path, detail)[1] for detail in images.TOKEN_BUDGET]
+    for content in [stored.content, stored.thumbnail, *sent]:
+        assert SECRET.encode() not in content
+        with PILImage.open(io.BytesIO(content)) as img:
+            assert not {"icc_profile", "comment", "xmp", "exif"}.intersection(img.info)
+
+
+def test_photo_stored_with_metadata_before_the_fix_is_sent_clean(tmp_path):
+    # Stored at exactly the "high" size: the one path that sends the file as it is.
+    path = tmp_path / "old.jpg"
+    photo((2336, 1760)).save(path, "JPEG", quality=85, comment=SECRET)
+    assert SECRET.encode() not in encode_for_model(path, "high")[1]
+
+
+def test_png_declaring_a_huge_size_is_refused_before_it_is_decoded(monkeypatch):
+    from chat import image_decode
+
+    decodes = []
+    monkeypatch.setattr(image_decode.decode_budget, "hold", lambda *a: decodes.append(a))
+    with pytest.raises(ImageRejected, match="120 megapixels; the most we can take as PNG is 50"):
+        process_upload(io.BytesIO(png_header_only(10900, 11000)))
+    assert decodes == []
+
+
+def test_big_jpeg_is_decoded_at_a_fraction_of_its_size(monkeypatch):
+    from chat import image_decode
+
+    held = []
+    real = image_decode.decode_budget.hold
+
+    def hold(pixels, timeout):
+        held.append(pixels)
+        return real(pixels, timeout)
+
+    monkeypatch.setattr(image_decode.decode_budget, "hold", hold)
+    stored = process_upload(io.BytesIO(jpeg_bytes((6000, 4500))))
+    assert (stored.width, stored.height) == target_size(6000, 4500, "high")
+    assert held == [3000 * 2250]  # DCT-scaled by 1/2 while decoding, never 27 MP
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -178,13 +255,14 @@ def png_header_only(width, height):
         (b"hello, I am text", "isn't a photo"),
         (jpeg_bytes((800, 600))[:400], "isn't a photo"),
         (png_header_only(30000, 30000), "too many pixels"),
+        (png_header_only(10900, 11000), "120 megapixels"),
         (
             b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
             "isn't a photo",
         ),
         (b"%PDF-1.4\n1 0 obj<<>>endobj", "isn't a photo"),
     ],
-    ids=["empty", "text", "truncated", "30000x30000", "svg", "pdf"],
+    ids=["empty", "text", "truncated", "30000x30000", "png-bomb", "svg", "pdf"],
 )
 def test_bad_files_are_refused_with_a_plain_message(data, message):
     with pytest.raises(ImageRejected, match=message):
