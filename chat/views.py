@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import access, selectors, sharing
+from . import access, images, selectors, sharing
 from .errors import ServiceError
 
 
@@ -31,6 +31,11 @@ def _page(request, conversation, team):
                 "models": selectors.model_catalog(),
                 "hasApiKey": bool(settings.AIMLAPI_KEY),
                 "maxImages": settings.VISIONQA["MAX_IMAGES_PER_QUESTION"],
+                "photoLimits": {
+                    "patch": images.PATCH,
+                    "highTokens": images.TOKEN_BUDGET["high"],
+                    "maxSide": images.MAX_SIDE,
+                },
                 "preference": selectors.preference_get(request.user),
             },
         },

@@ -1,4 +1,5 @@
 // Photos: pick, take, drop or paste them; upload with progress; what they will cost.
+import { shrinkForUpload } from "./shrink.js";
 import { $, boot, csrfToken, currentModel, els, hideError, shortName, showError, state } from "./state.js";
 
 export function checkVision() {
@@ -64,7 +65,7 @@ export function addSavedPhoto(image) {
   li.dataset.imageId = image.id;
 }
 
-function addPhoto(file) {
+async function addPhoto(file) {
   if (state.photos.length >= boot.maxImages) {
     showError(`At most ${boot.maxImages} photos per question.`);
     return;
@@ -78,8 +79,9 @@ function addPhoto(file) {
   progress.setAttribute("aria-label", `Uploading ${file.name}`);
   li.append(progress);
 
+  const upload = await shrinkForUpload(file);
   const body = new FormData();
-  body.append("file", file);
+  body.append("file", upload);
   const xhr = new XMLHttpRequest(); // fetch cannot report upload progress
   xhr.open("POST", "/api/images/");
   xhr.setRequestHeader("X-CSRFToken", csrfToken());

@@ -5,11 +5,13 @@ import io
 
 import pytest
 from PIL import Image as PILImage
+from PIL import ImageChops, ImageStat
 from playwright.async_api import expect
 
 from chat.images import target_size
 from tests.e2e.conftest import screenshot
 from tests.factories import jpeg_bytes, photo
+from tests.realphotos import real_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +104,69 @@ async def test_a_file_that_is_not_a_photo_is_refused_by_name(signed_in, tmp_path
         "holiday.jpg: This file isn't a photo we can read."
     )
     await expect(page.locator(".preview[data-image-id]")).to_have_count(0)
+
+
+def phone_jpeg(path):
+    """A 12 MP phone JPEG made from a real iPhone photo: held sideways (pixels
+    turned, EXIF orientation 6), with GPS and the camera's name; and the upright
+    picture a person saw."""
+    with PILImage.open(real_photo("pug.heic")) as iphone:
+        upright = iphone.convert("RGB")
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    exif[0x0110] = "iPhone 13 Pro"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    upright.transpose(PILImage.Transpose.ROTATE_90).save(
+        path, "JPEG", quality=92, exif=exif.tobytes()
+    )
+    return upright
+
+
+async def uploaded_bytes(page, action):
+    """Run `action` and return how many bytes the page posted to /api/images/."""
+    async with page.expect_request_finished(lambda r: r.url.endswith("/api/images/")) as request:
+        await action()
+    return (await (await request.value).sizes())["requestBodySize"]
+
+
+async def test_big_phone_jpeg_is_shrunk_upright_in_the_page_before_upload(
+    signed_in, fake_upstream_server, tmp_path
+):
+    page = signed_in
+    path = tmp_path / "IMG_1234.jpg"
+    upright = phone_jpeg(path)
+    await page.get_by_label("Model").select_option("alibaba/qwen3-vl-32b-thinking")
+    await page.get_by_label("Photo detail").select_option("high")
+    posted = await uploaded_bytes(page, lambda: page.locator("#photo-input").set_input_files(path))
+    await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
+    assert posted < path.stat().st_size / 2
+    await page.get_by_label("Your question").fill("What breed?")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
+
+    part, picture = sent_picture(fake_upstream_server.requests[-1])
+    assert picture.size == target_size(*upright.size, "high")
+    difference = ImageChops.difference(
+        picture.convert("L").resize((64, 48)), upright.convert("L").resize((64, 48))
+    )
+    assert ImageStat.Stat(difference).mean[0] < 6  # upright, not turned or mirrored
+    content = base64.b64decode(part["url"].split(",", 1)[1])
+    assert b"iPhone" not in content and not picture.getexif()
+
+
+async def test_big_transparent_png_is_shrunk_and_still_sent_as_png(
+    signed_in, fake_upstream_server, tmp_path
+):
+    page = signed_in
+    path = tmp_path / "logo.png"
+    logo = photo((3000, 3000)).convert("RGBA")
+    logo.putalpha(PILImage.linear_gradient("L").resize((3000, 3000)))
+    logo.save(path)
+    posted = await uploaded_bytes(page, lambda: page.locator("#photo-input").set_input_files(path))
+    await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
+    assert posted < path.stat().st_size
+    await page.get_by_label("Your question").fill("Is the background see-through?")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
+    part = fake_upstream_server.requests[-1]["json"]["messages"][-1]["content"][1]["image_url"]
+    assert part["url"].startswith("data:image/png;base64,")
