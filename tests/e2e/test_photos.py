@@ -5,7 +5,7 @@ import io
 
 import pytest
 from PIL import Image as PILImage
-from PIL import ImageChops, ImageStat
+from PIL import ImageChops, ImageDraw, ImageStat
 from playwright.async_api import expect
 
 from chat.images import target_size
@@ -117,7 +117,7 @@ def phone_jpeg(path):
     exif[0x0110] = "iPhone 13 Pro"
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}
     upright.transpose(PILImage.Transpose.ROTATE_90).save(
-        path, "JPEG", quality=92, exif=exif.tobytes()
+        path, "JPEG", quality=95, exif=exif.tobytes()
     )
     return upright
 
@@ -126,7 +126,8 @@ async def uploaded_bytes(page, action):
     """Run `action` and return how many bytes the page posted to /api/images/."""
     async with page.expect_request_finished(lambda r: r.url.endswith("/api/images/")) as request:
         await action()
-    return (await (await request.value).sizes())["requestBodySize"]
+    # Chromium reports no body size for a posted Blob; its Content-Length is exact.
+    return int((await (await request.value).all_headers())["content-length"])
 
 
 async def test_big_phone_jpeg_is_shrunk_upright_in_the_page_before_upload(
@@ -158,10 +159,13 @@ async def test_big_transparent_png_is_shrunk_and_still_sent_as_png(
     signed_in, fake_upstream_server, tmp_path
 ):
     page = signed_in
-    path = tmp_path / "logo.png"
-    logo = photo((3000, 3000)).convert("RGBA")
-    logo.putalpha(PILImage.linear_gradient("L").resize((3000, 3000)))
-    logo.save(path)
+    path = tmp_path / "cutout.png"
+    # A product cut out of its photo: 20 MP, the background transparent.
+    cutout = photo((5000, 4000)).convert("RGBA")
+    mask = PILImage.new("L", cutout.size, 0)
+    ImageDraw.Draw(mask).ellipse((500, 400, 4500, 3600), fill=255)
+    cutout.putalpha(mask)
+    cutout.save(path)
     posted = await uploaded_bytes(page, lambda: page.locator("#photo-input").set_input_files(path))
     await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
     assert posted < path.stat().st_size
