@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/images.py [--runs N]
 
-Cases: a 12-megapixel JPEG and HEIC (4032×3024, photo-like noise) taken from
-upload to stored photo, and from stored photo to the data URL sent at each
-detail. Time is the median of N runs; memory is how far the resident size of
-a fresh process rose above where it started while doing the case once (Linux).
+Cases: the upload step (decode, orient, strip, cap, thumbnail) of a 12-megapixel
+JPEG and HEIC (4032×3024, photo-like noise) and of the JPEG the page uploads
+after shrinking it; and each detail's send from the stored photo (before the
+per-detail cache makes it a file read). Time is the median of N runs, beside
+the bare decode of the same file in the same run and the ratio of the two;
+memory is how far the resident size of a fresh process rose above where it
+started while doing the case once (Linux).
 """
 
 import argparse
@@ -26,10 +29,18 @@ from pillow_heif import register_heif_opener  # noqa: E402
 register_heif_opener()
 
 SIZE = (4032, 3024)  # a 12 MP phone camera
-# "jpeg → …" and "heic → …" are the whole path from the uploaded file to the
-# data URL; "stored → …" is what each later turn of a conversation pays
-# (before the per-detail cache, which makes it a file read).
-TARGETS_MS = {"jpeg → high": 150, "jpeg → low": 40, "heic → high": 400}
+# The issue's targets (ms, medians on this 2-core machine). The machine is
+# shared and noisy, so each case is also timed against the same file's bare
+# decode in the same run ("× decode"): that ratio is what to compare over time.
+TARGETS_MS = {
+    "upload: 12 MP JPEG": 150,
+    "upload: 12 MP HEIC": 450,
+    "upload: browser-shrunk 12 MP JPEG": 60,
+    "send after upload (warmed) → auto": 40,
+    "send stored, cache lost → low": 40,
+    "send stored, cache lost → auto": 40,
+    "send stored, cache lost → high": 40,
+}
 
 
 def photo_like(size):
@@ -39,65 +50,65 @@ def photo_like(size):
     return Image.merge("RGB", [Image.blend(b, fine, 0.08) for b in base])
 
 
+FILES = {"jpeg": "photo.jpg", "heic": "photo.heic", "shrunk": "shrunk.jpg", "stored": "stored.jpg"}
+
+
 def make_inputs(folder):
+    from chat.images import process_upload, target_size
+
     picture = photo_like(SIZE)
-    jpeg = Path(folder) / "photo.jpg"
+    jpeg = Path(folder) / FILES["jpeg"]
     picture.save(jpeg, "JPEG", quality=92)
-    heic = Path(folder) / "photo.heic"
+    heic = Path(folder) / FILES["heic"]
     # As an iPhone stores it: a grid of 512×512 tiles, 2–3 MB for 12 MP.
     # Decoding time follows the bit rate, so a smaller file would flatter us.
     picture.save(heic, "HEIF", quality=70, tile_size=512)
-    return {"jpeg": jpeg, "heic": heic}
+    # What the page uploads after shrinking it (a canvas's JPEG at 0.92).
+    shrunk = Path(folder) / FILES["shrunk"]
+    picture.resize(target_size(*SIZE, "high"), Image.Resampling.BOX).save(shrunk, quality=92)
+    stored = Path(folder) / FILES["stored"]
+    stored.write_bytes(process_upload(io.BytesIO(jpeg.read_bytes())).content)
+    return {"jpeg": jpeg, "heic": heic, "shrunk": shrunk, "stored": stored}
 
 
 def cases(inputs):
-    from chat.images import data_url, encode_for_model, process_upload
+    """name → (the app's work, the same file's bare decode)."""
+    from chat.images import cached_data_url, encode_for_model, process_upload, warm
+
+    def decode(path):
+        def run():
+            with Image.open(path) as img:
+                img.load()
+
+        return run
 
     def upload(path):
         return lambda: process_upload(io.BytesIO(path.read_bytes()))
 
-    def stored(path):
-        """The photo as the app keeps it after upload."""
-        kept = path.with_suffix(path.suffix + ".stored.jpg")
-        if not kept.exists():
-            kept.write_bytes(process_upload(io.BytesIO(path.read_bytes())).content)
-        return kept
+    def send(detail):
+        return lambda: encode_for_model(inputs["stored"], detail)
 
-    def whole(path, detail):
-        # Upload to data URL, as a photo goes the first time it is sent.
-        return lambda: data_url(*encode_for_model(write(path), detail))
-
-    def write(path):
-        kept = path.with_suffix(path.suffix + ".once.jpg")
-        kept.write_bytes(process_upload(io.BytesIO(path.read_bytes())).content)
-        return kept
-
-    def send(path, detail):
-        kept = stored(path)
-        return lambda: data_url(*encode_for_model(kept, detail))
-
-    def original(path, detail):
-        return lambda: data_url(*encode_for_model(path, detail))
+    def warmed(detail):
+        """As the first question after an upload finds it: warmed in the background."""
+        cache = inputs["stored"].parent / "encoded"
+        stored = process_upload(io.BytesIO(inputs["jpeg"].read_bytes()))
+        warm(stored, inputs["stored"], cache).result()
+        return lambda: cached_data_url(inputs["stored"], detail, cache)
 
     return {
-        "jpeg → low": original(inputs["jpeg"], "low"),
-        "jpeg → auto": original(inputs["jpeg"], "auto"),
-        "jpeg → high": original(inputs["jpeg"], "high"),
-        "heic → high": original(inputs["heic"], "high"),
-        "jpeg upload (decode, orient, strip, cap, thumb)": upload(inputs["jpeg"]),
-        "jpeg stored → low": send(inputs["jpeg"], "low"),
-        "jpeg stored → auto": send(inputs["jpeg"], "auto"),
-        "jpeg stored → high": send(inputs["jpeg"], "high"),
-        "heic upload (decode, orient, strip, cap, thumb)": upload(inputs["heic"]),
-        "jpeg upload, then → high (first send)": whole(inputs["jpeg"], "high"),
-        "heic upload, then → high (first send)": whole(inputs["heic"], "high"),
+        "upload: 12 MP JPEG": (upload(inputs["jpeg"]), decode(inputs["jpeg"])),
+        "upload: 12 MP HEIC": (upload(inputs["heic"]), decode(inputs["heic"])),
+        "upload: browser-shrunk 12 MP JPEG": (upload(inputs["shrunk"]), decode(inputs["shrunk"])),
+        "send after upload (warmed) → auto": (warmed("auto"), decode(inputs["stored"])),
+        "send stored, cache lost → low": (send("low"), decode(inputs["stored"])),
+        "send stored, cache lost → auto": (send("auto"), decode(inputs["stored"])),
+        "send stored, cache lost → high": (send("high"), decode(inputs["stored"])),
     }
 
 
 def _peak_rss(name, folder, queue):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionqa.test_settings")
-    inputs = {"jpeg": Path(folder) / "photo.jpg", "heic": Path(folder) / "photo.heic"}
-    run = cases(inputs)[name]
+    run = cases({key: Path(folder) / file for key, file in FILES.items()})[name][0]
     # The peak resident size survives fork and exec (the parent made 12 MP
     # pictures): reset it, then read the peak of this case alone.
     Path("/proc/self/clear_refs").write_text("5")
@@ -123,6 +134,16 @@ def peak_memory_mb(name, folder):
     return queue.get() / 1024
 
 
+def median_ms(run, runs):
+    run()  # warm up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -130,26 +151,21 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionqa.test_settings")
     with tempfile.TemporaryDirectory() as folder:
         inputs = make_inputs(folder)
-        print(
-            f"inputs: {SIZE[0]}×{SIZE[1]} JPEG {inputs['jpeg'].stat().st_size / 1e6:.1f} MB, "
-            f"HEIC {inputs['heic'].stat().st_size / 1e6:.1f} MB; {os.cpu_count()} cores; "
-            f"median of {args.runs} runs"
-        )
-        print(f"{'case':48} {'ms':>8} {'target':>8} {'peak +MB':>9}")
+        sizes = ", ".join(f"{k} {p.stat().st_size / 1e6:.1f} MB" for k, p in inputs.items())
+        print(f"inputs: {sizes}; {os.cpu_count()} cores; median of {args.runs} runs")
+        header = ("case", "ms", "target", "decode ms", "× decode", "peak +MB")
+        print("{:38} {:>6} {:>7} {:>10} {:>9} {:>9}".format(*header))
         failed = False
-        for name, run in cases(inputs).items():
-            run()  # warm up
-            times = []
-            for _ in range(args.runs):
-                start = time.perf_counter()
-                run()
-                times.append((time.perf_counter() - start) * 1000)
-            median = statistics.median(times)
+        for name, (run, decode) in cases(inputs).items():
+            app, bare = median_ms(run, args.runs), median_ms(decode, args.runs)
             target = TARGETS_MS.get(name)
-            mark = "" if target is None else (" ok" if median <= target else " SLOW")
+            mark = "" if target is None else (" ok" if app <= target else " SLOW")
             failed |= mark == " SLOW"
             peak = peak_memory_mb(name, folder)
-            print(f"{name:48} {median:8.0f} {target or '':>8} {peak:9.0f}{mark}")
+            print(
+                f"{name:38} {app:6.0f} {target or '':>7} {bare:10.0f} {app / bare:9.2f} "
+                f"{peak:9.0f}{mark}"
+            )
     return 1 if failed else 0
 
 

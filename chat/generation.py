@@ -8,7 +8,6 @@ about once a second, never per token.
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass
 
@@ -166,7 +165,7 @@ def _load_job(reply_id):
         "group": group_name(reply.conversation_id),
         "message": selectors.message_serialize(reply),
         "notice": notice,
-        "cache_dir": os.path.join(settings.MEDIA_ROOT, "encoded"),
+        "cache_dir": services.encoded_cache_dir(),
     }
 
 

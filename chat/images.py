@@ -11,8 +11,8 @@ import io
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -45,6 +45,9 @@ class StoredPhoto:
     width: int
     height: int
     thumbnail: bytes
+    # The pixels, upright and clean, for `warm` to make each detail's picture
+    # from without decoding the stored file again.
+    pixels: Image.Image | None = field(default=None, repr=False)
 
 
 def _resize(img, size):
@@ -100,7 +103,8 @@ def _encoded(img: Image.Image, fmt: str, **params) -> bytes:
 def process_upload(fileobj) -> StoredPhoto:
     """Decode an uploaded file and return it re-encoded upright, in sRGB, without
     metadata, no larger than the "high" detail sends (nothing above that
-    reaches the model). Raises ImageRejected (the user's file) or ImageBusy."""
+    reaches the model), with its thumbnail. Raises ImageRejected (the user's
+    file) or ImageBusy."""
     with decoded(fileobj, fit=functools.partial(target_size, detail="high")) as photo:
         upright = photo.image
         if _over_budget(upright.width, upright.height, "high"):
@@ -119,7 +123,32 @@ def process_upload(fileobj) -> StoredPhoto:
             width=upright.width,
             height=upright.height,
             thumbnail=_thumbnail(upright),
+            pixels=upright,
         )
+
+
+def warm(stored: StoredPhoto, path, cache_dir) -> Future:
+    """Make and cache what each detail sends of a photo just stored at `path`,
+    in the background: the upload answers without waiting for it, and the
+    question that follows finds its pictures ready instead of decoding."""
+    return _warm_pool().submit(_warm, stored.pixels, stored.content_type, path, cache_dir)
+
+
+def _warm(pixels: Image.Image, content_type: str, path, cache_dir) -> None:
+    sizes = {detail: target_size(*pixels.size, detail) for detail in TOKEN_BUDGET}
+    made = {}
+    for detail, size in sizes.items():
+        if size == pixels.size and content_type == "image/jpeg":
+            continue  # the stored file itself is what this detail sends
+        if size not in made:
+            made[size] = _for_model(pixels, size, as_png=content_type == "image/png")
+        cache_put(path, detail, *made[size], cache_dir)
+
+
+@functools.cache
+def _warm_pool():
+    # One thread: warming is never urgent, and must not crowd out the uploads.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
 
 
 def _thumbnail(img: Image.Image) -> bytes:
@@ -183,16 +212,20 @@ def encode_for_model(path, detail: str) -> tuple[str, bytes]:
         # Stored at exactly this size and quality, clean: send the file as it is.
         return "image/jpeg", Path(path).read_bytes()
     with decoded(path, fit=lambda *_: size) as photo:
-        img = photo.image
-        if img.size != size:
-            img = _resize(img, size)
-        img = to_srgb(img, photo.icc_profile)
-        if stored_format == "PNG":  # transparency or line art, decided at upload
-            content = _encoded(img, "PNG")
-            if _data_url_length(len(content)) <= MAX_DATA_URL_BYTES:
-                return "image/png", content
-            img = _flatten(img)  # a noisy PNG too big to send: as a photo
-        return "image/jpeg", _jpeg_within_limit(img)
+        img = to_srgb(photo.image, photo.icc_profile)
+        return _for_model(img, size, as_png=stored_format == "PNG")
+
+
+def _for_model(img: Image.Image, size: tuple[int, int], as_png: bool) -> tuple[str, bytes]:
+    """The picture at `size`, as the model is sent it: PNG for transparency and
+    line art (decided at upload) unless that is too big to send, else JPEG."""
+    if img.size != size:
+        img = _resize(img, size)
+    if as_png:
+        content = _encoded(img, "PNG")
+        if _data_url_length(len(content)) <= MAX_DATA_URL_BYTES:
+            return "image/png", content
+    return "image/jpeg", _jpeg_within_limit(img)
 
 
 def _jpeg_within_limit(img: Image.Image) -> bytes:
@@ -212,23 +245,31 @@ def data_url(mime: str, content: bytes) -> str:
     return f"data:{mime};base64," + base64.b64encode(content).decode("ascii")
 
 
-def cached_data_url(path, detail: str, cache_dir) -> str:
-    """The photo's data URL at a detail, encoded once and kept beside the photos."""
+def _cache_stem(path, detail: str, cache_dir) -> str:
+    return os.path.join(cache_dir, f"{os.path.splitext(os.path.basename(path))[0]}.{detail}")
+
+
+def cache_put(path, detail: str, mime: str, content: bytes, cache_dir) -> None:
+    """Keep what `detail` sends of the photo at `path`, for cached_data_url."""
     os.makedirs(cache_dir, exist_ok=True)
-    stem = os.path.join(cache_dir, f"{os.path.splitext(os.path.basename(path))[0]}.{detail}")
-    for mime, ext in (("image/jpeg", "jpg"), ("image/png", "png")):
-        if os.path.exists(f"{stem}.{ext}"):
-            with open(f"{stem}.{ext}", "rb") as cached:
-                return data_url(mime, cached.read())
-    mime, content = encode_for_model(path, detail)
-    ext = "png" if mime == "image/png" else "jpg"
-    temporary = f"{stem}.{ext}.{os.getpid()}.{threading.get_ident()}.tmp"
+    final = f"{_cache_stem(path, detail, cache_dir)}.{'png' if mime == 'image/png' else 'jpg'}"
+    temporary = f"{final}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         with open(temporary, "wb") as out:
             out.write(content)
-        os.replace(temporary, f"{stem}.{ext}")  # atomic: another process may race us
+        os.replace(temporary, final)  # atomic: another process may race us
     except OSError:
         # A full disk costs the cache, not the answer.
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+
+
+def cached_data_url(path, detail: str, cache_dir) -> str:
+    """The photo's data URL at a detail, encoded once and kept beside the photos."""
+    stem = _cache_stem(path, detail, cache_dir)
+    for mime, ext in (("image/jpeg", "jpg"), ("image/png", "png")):
+        with contextlib.suppress(FileNotFoundError), open(f"{stem}.{ext}", "rb") as cached:
+            return data_url(mime, cached.read())
+    mime, content = encode_for_model(path, detail)
+    cache_put(path, detail, mime, content, cache_dir)
     return data_url(mime, content)

@@ -1,6 +1,7 @@
 """Writes. Plain functions named <thing>_<action>; no requests, no sockets."""
 
 import logging
+import os
 import uuid
 from datetime import timedelta
 
@@ -111,7 +112,14 @@ def image_create(user, upload):
     image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
     image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
     image.save()
+    # A Future, done once each detail's picture is cached (tests wait on it).
+    image.warmed = photo.warm(stored, image.file.path, encoded_cache_dir())
     return image
+
+
+def encoded_cache_dir() -> str:
+    """Where each photo's picture per detail is kept once encoded."""
+    return os.path.join(settings.MEDIA_ROOT, "encoded")
 
 
 def replies_mark_interrupted(conversation):

@@ -1,3 +1,4 @@
+import base64
 import io
 import struct
 import zlib
@@ -105,6 +106,20 @@ def test_data_url_is_encoded_once_per_detail(tmp_path, monkeypatch):
     cached_data_url(str(path), "high", tmp_path / "cache")
     assert first == again and first.startswith("data:image/jpeg;base64,")
     assert [detail for _, detail in calls] == ["low", "high"]
+
+
+@pytest.mark.django_db
+def test_photo_just_uploaded_is_sent_at_every_detail_without_a_decode(monkeypatch):
+    from chat import services
+    from tests.factories import image_factory
+
+    image = image_factory(size=(4032, 3024))
+    image.warmed.result(timeout=30)
+    monkeypatch.setattr(images, "decoded", None)  # any decode now would fail
+    for detail in images.TOKEN_BUDGET:
+        url = cached_data_url(image.file.path, detail, services.encoded_cache_dir())
+        with PILImage.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
+            assert sent.size == target_size(image.width, image.height, detail)
 
 
 def test_exif_rotation_is_applied_and_metadata_dropped():
