@@ -245,6 +245,24 @@ def data_url(mime: str, content: bytes) -> str:
     return f"data:{mime};base64," + base64.b64encode(content).decode("ascii")
 
 
+def restrip(path) -> bool:
+    """Rewrite a stored photo or thumbnail that still carries metadata (stored
+    before it was all stripped) with its pixels alone; whether it had to."""
+    with Image.open(path) as img:
+        if not METADATA_KEYS.intersection(img.info):
+            return False
+        img.load()
+        fmt = img.format
+        # A JPEG keeps its own quantisation: re-saved without a further loss.
+        params = {"quality": "keep", "subsampling": "keep"} if fmt == "JPEG" else {}
+        content = _encoded(img, fmt, **params)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as out:
+        out.write(content)
+    os.replace(temporary, path)
+    return True
+
+
 def _cache_stem(path, detail: str, cache_dir) -> str:
     return os.path.join(cache_dir, f"{os.path.splitext(os.path.basename(path))[0]}.{detail}")
 

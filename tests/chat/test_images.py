@@ -2,6 +2,7 @@ import base64
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
@@ -293,3 +294,33 @@ def test_html_gif_polyglot_is_stored_as_a_clean_re_encoded_picture():
     gif = saved(PILImage.new("P", (10, 10), 3), "GIF").getvalue()
     stored = process_upload(io.BytesIO(gif + b"<html><script>alert(1)</script></html>"))
     assert b"<script" not in stored.content and stored.content_type in {"image/jpeg", "image/png"}
+
+
+def test_restrip_removes_metadata_from_a_photo_stored_before_the_fix(tmp_path):
+    path = tmp_path / "old.jpg"
+    photo((640, 480)).save(path, "JPEG", quality=85, comment=SECRET)
+    assert images.restrip(path) is True
+    assert SECRET.encode() not in path.read_bytes()
+    with PILImage.open(path) as img:
+        assert img.size == (640, 480) and "comment" not in img.info
+    assert images.restrip(path) is False  # clean now: left as it is
+
+
+@pytest.mark.django_db
+def test_migration_strips_leftover_metadata_and_drops_its_cached_pictures():
+    import importlib
+
+    from django.apps import apps
+
+    from chat import services
+    from tests.factories import image_factory
+
+    image = image_factory(size=(800, 600))
+    image.warmed.result(timeout=30)
+    photo((800, 600)).save(image.file.path, "JPEG", comment=SECRET)
+    cached = list(Path(services.encoded_cache_dir()).glob(f"{image.id}.*"))
+    assert cached
+    migration = importlib.import_module("chat.migrations.0009_strip_leftover_photo_metadata")
+    migration.strip_leftovers(apps, None)
+    assert SECRET.encode() not in Path(image.file.path).read_bytes()
+    assert not any(path.exists() for path in cached)
