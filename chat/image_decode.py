@@ -174,7 +174,8 @@ def _refusing() -> Iterator[None]:
     except _DECODER_ERRORS as exc:
         # The client's file, not our fault: one line, no traceback.
         logger.info("photo refused: %s: %s", type(exc).__name__, exc)
-        raise ImageRejected(NOT_A_PHOTO) from None
+        cut_short = isinstance(exc, OSError) and "truncated" in str(exc).lower()
+        raise ImageRejected(TRUNCATED if cut_short else NOT_A_PHOTO) from None
 
 
 @contextmanager

@@ -269,7 +269,8 @@ def test_big_jpeg_is_decoded_at_a_fraction_of_its_size(monkeypatch):
     [
         (b"", "isn't a photo"),
         (b"hello, I am text", "isn't a photo"),
-        (jpeg_bytes((800, 600))[:400], "isn't a photo"),
+        (jpeg_bytes((800, 600))[:400], "cut short"),
+        (jpeg_bytes((800, 600))[:-2000], "cut short"),
         (png_header_only(30000, 30000), "too many pixels"),
         (png_header_only(10900, 11000), "120 megapixels"),
         (
@@ -278,7 +279,7 @@ def test_big_jpeg_is_decoded_at_a_fraction_of_its_size(monkeypatch):
         ),
         (b"%PDF-1.4\n1 0 obj<<>>endobj", "isn't a photo"),
     ],
-    ids=["empty", "text", "truncated", "30000x30000", "png-bomb", "svg", "pdf"],
+    ids=["empty", "text", "truncated-header", "truncated", "30000x30000", "png-bomb", "svg", "pdf"],
 )
 def test_bad_files_are_refused_with_a_plain_message(data, message):
     with pytest.raises(ImageRejected, match=message):
