@@ -5,7 +5,7 @@ Everything a decoder can trip over becomes an `ImageRejected` with a message a
 person understands; the pipeline built on this never sees a lazy image.
 """
 
-import functools
+import hashlib
 import io
 import logging
 import struct
@@ -197,7 +197,8 @@ def decoded(source, fit: Callable[[int, int], tuple[int, int]] | None = None) ->
                     raise ImageRejected(TRUNCATED)
                 if fit and img.format in REDUCIBLE:
                     img.draft("RGB", fit(*img.size))
-            with decode_budget.hold(img.width * img.height, DECODE_WAIT_S):
+                weight = _weight(img)
+            with decode_budget.hold(weight, DECODE_WAIT_S):
                 with _refusing():
                     photo = _decode(img)
                 yield photo
@@ -206,31 +207,58 @@ def decoded(source, fit: Callable[[int, int], tuple[int, int]] | None = None) ->
             fileobj.close()
 
 
+def _weight(img: Image.Image) -> int:
+    """What decoding costs, counted in pixels held: a picture that must be
+    converted or turned holds two copies at the moment one becomes the other."""
+    if img.format == "PNG":
+        # Its EXIF may come after the pixels: reading it would decode them now.
+        return img.width * img.height * 2
+    turned = img.getexif().get(0x0112, 1) not in (0, 1)
+    copies = 1 + (img.mode not in ("RGB", "RGBA") or turned)
+    return img.width * img.height * copies
+
+
 def _decode(img: Image.Image) -> Decoded:
-    img.seek(0)  # the first frame of an animation or a burst
+    # Already on the picture to use: the first frame of an animation or a
+    # burst, and a HEIF's primary picture (seeking would move to its first).
+    size = img.size
     img.load()
+    if img.size != size:  # the pixels are not the picture that was checked
+        raise ImageRejected(NOT_A_PHOTO)
     fmt = img.format
     icc = img.info.get("icc_profile") or None
     # Transposing copies the pixels: only when there is something to turn.
     if img.getexif().get(0x0112, 1) not in (0, 1):
-        img = ImageOps.exif_transpose(img)
+        img = _replaced(img, ImageOps.exif_transpose(img))
     if img.mode == "CMYK":
-        img, icc = _cmyk_to_rgb(img, icc), None
-    return Decoded(image=_normalise(img), format=fmt, icc_profile=icc)
+        img, icc = _replaced(img, _cmyk_to_rgb(img, icc)), None
+    return Decoded(image=_replaced(img, _normalise(img)), format=fmt, icc_profile=icc)
+
+
+def _replaced(old: Image.Image, new: Image.Image) -> Image.Image:
+    """`new`, the pixels of `old` let go at once: two copies at most, never three."""
+    if new is not old:
+        old.close()
+    return new
 
 
 def has_alpha(img: Image.Image) -> bool:
-    return img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        img.mode == "P" and "transparency" in img.info
-    )
+    # A palette, grey or RGB picture may name one colour as transparent.
+    return img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
 
 
 def _normalise(img: Image.Image) -> Image.Image:
     """RGB or RGBA, whatever the source mode (palette, 16-bit, grey, float…)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if img.mode.startswith("I;16"):
+        img = img.convert("I")  # any byte order
+    if img.mode == "I":
         # 16-bit samples: scale to 8 bits instead of clipping to white.
         img = img.point(lambda v: v / 256).convert("L")
-    if img.mode in ("RGB", "RGBA"):
+    elif img.mode == "F":
+        # Floating-point samples are mostly 0–1 (or already 0–255).
+        low, high = img.getextrema()
+        img = img.point(lambda v: v * 255 if high <= 1.0 else v).convert("L")
+    if img.mode == "RGBA" or (img.mode == "RGB" and not has_alpha(img)):
         return img
     if has_alpha(img):
         return img.convert("RGBA")
@@ -240,7 +268,13 @@ def _normalise(img: Image.Image) -> Image.Image:
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-@functools.lru_cache(maxsize=32)
+# Real profiles are at most a few hundred KB (a printer's CMYK); a bigger one is
+# not worth its memory, and none is kept by its bytes.
+MAX_ICC_BYTES = 1_000_000
+_transforms: dict[tuple[bytes, str, str], object] = {}
+_transforms_lock = threading.Lock()
+
+
 def _transform(icc: bytes, in_mode: str, out_mode: str):
     """A transform from the embedded profile to sRGB, or None for sRGB itself
     or a profile that does not fit the pixels."""
@@ -256,11 +290,23 @@ def _transform(icc: bytes, in_mode: str, out_mode: str):
 
 
 def _colour_transform(icc: bytes, in_mode: str, out_mode: str):
+    """`_transform`, built once per profile (phones embed the same few)."""
+    if len(icc) > MAX_ICC_BYTES:
+        return None
+    key = (hashlib.sha256(icc).digest(), in_mode, out_mode)
+    with _transforms_lock:
+        if key in _transforms:
+            return _transforms[key]
     try:
-        return _transform(icc, in_mode, out_mode)
+        transform = _transform(icc, in_mode, out_mode)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
         logger.info("colour profile ignored: %s", exc)
-        return None
+        transform = None
+    with _transforms_lock:
+        if len(_transforms) >= 32:
+            _transforms.pop(next(iter(_transforms)))
+        _transforms[key] = transform
+    return transform
 
 
 def _cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> Image.Image:

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import functools
 import io
+import logging
 import math
 import os
 import threading
@@ -22,6 +23,8 @@ from .image_decode import MAX_ASPECT, ImageBusy, ImageRejected, decoded, to_srgb
 # The decoding errors are part of this module's interface.
 __all__ = ["ImageBusy", "ImageRejected", "cached_data_url", "encode_for_model", "process_upload"]
 
+logger = logging.getLogger(__name__)
+
 # Qwen3-VL reads one visual token per 32×32 pixel patch.
 PATCH = 32
 TOKEN_BUDGET = {"low": 256, "auto": 1280, "high": 4096}
@@ -30,7 +33,11 @@ MIN_SIDE = 11
 MAX_SIDE = 7680
 MAX_DATA_URL_BYTES = 10 * 1024 * 1024
 THUMB_SIDE = 320
-METADATA_KEYS = {"exif", "xmp", "icc_profile", "comment", "XML:com.adobe.xmp", "photoshop"}
+# All that a file we wrote ourselves carries beside its pixels (JPEG's JFIF
+# header); anything else is metadata (a PNG's text chunks have any name).
+OWN_KEYS = {"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi"}
+# Photos waiting to be warmed at most; past that, a send encodes its own.
+MAX_WARMING = 4
 JPEG_QUALITY = 85  # no visible loss on photos, about a third of the bytes of 95
 # Resizes to a megapixel or more are split across the cores (at most four bands).
 BANDS = max(1, min(4, os.cpu_count() or 1))
@@ -127,21 +134,49 @@ def process_upload(fileobj) -> StoredPhoto:
         )
 
 
-def warm(stored: StoredPhoto, path, cache_dir) -> Future:
+_warming = threading.BoundedSemaphore(MAX_WARMING)
+
+
+def warm(stored: StoredPhoto, path, cache_dir) -> Future | None:
     """Make and cache what each detail sends of a photo just stored at `path`,
     in the background: the upload answers without waiting for it, and the
-    question that follows finds its pictures ready instead of decoding."""
-    return _warm_pool().submit(_warm, stored.pixels, stored.content_type, path, cache_dir)
+    question that follows finds its pictures ready instead of decoding. Under
+    a burst of uploads it does nothing (None): each queued photo holds its
+    pixels, and a send can always encode its own."""
+    if not _warming.acquire(blocking=False):
+        return None
+    try:
+        return _warm_pool().submit(_warm_then_release, stored, path, cache_dir)
+    except RuntimeError:  # the interpreter is shutting down
+        _warming.release()
+        return None
 
 
-def _warm(pixels: Image.Image, content_type: str, path, cache_dir) -> None:
-    sizes = {detail: target_size(*pixels.size, detail) for detail in TOKEN_BUDGET}
+def _warm_then_release(stored: StoredPhoto, path, cache_dir):
+    try:
+        return _warm(stored, path, cache_dir)
+    except Exception:
+        # Our own bug (the pixels were decoded and checked): say so, and let
+        # the send encode its own.
+        logger.exception("warming %s failed", path)
+        return None
+    finally:
+        _warming.release()  # before the Future is done: whoever waits on it finds room
+
+
+def _warm(stored: StoredPhoto, path, cache_dir) -> None:
+    pixels = stored.pixels
+    as_png = stored.content_type == "image/png"
     made = {}
-    for detail, size in sizes.items():
-        if size == pixels.size and content_type == "image/jpeg":
+    for detail in TOKEN_BUDGET:
+        size = target_size(*pixels.size, detail)
+        if size == pixels.size and not as_png:
             continue  # the stored file itself is what this detail sends
         if size not in made:
-            made[size] = _for_model(pixels, size, as_png=content_type == "image/png")
+            if size == pixels.size and _data_url_length(len(stored.content)) <= MAX_DATA_URL_BYTES:
+                made[size] = ("image/png", stored.content)  # the stored PNG as it is
+            else:
+                made[size] = _for_model(pixels, size, as_png=as_png)
         cache_put(path, detail, *made[size], cache_dir)
 
 
@@ -206,11 +241,16 @@ def encode_for_model(path, detail: str) -> tuple[str, bytes]:
     with Image.open(path) as probe:  # the header only: is the stored file already right?
         stored_format, stored_size = probe.format, probe.size
         # Photos stored before metadata was stripped whole may still carry some.
-        clean = not METADATA_KEYS.intersection(probe.info)
+        clean = set(probe.info) <= OWN_KEYS
     size = target_size(*stored_size, detail)
-    if stored_size == size and stored_format == "JPEG" and clean:
-        # Stored at exactly this size and quality, clean: send the file as it is.
-        return "image/jpeg", Path(path).read_bytes()
+    if stored_size == size and clean:
+        # Stored at exactly this size (and a JPEG at the quality sent), clean:
+        # send the file as it is.
+        content = Path(path).read_bytes()
+        if stored_format == "JPEG":
+            return "image/jpeg", content
+        if stored_format == "PNG" and _data_url_length(len(content)) <= MAX_DATA_URL_BYTES:
+            return "image/png", content
     with decoded(path, fit=lambda *_: size) as photo:
         img = to_srgb(photo.image, photo.icc_profile)
         return _for_model(img, size, as_png=stored_format == "PNG")
@@ -249,7 +289,7 @@ def restrip(path) -> bool:
     """Rewrite a stored photo or thumbnail that still carries metadata (stored
     before it was all stripped) with its pixels alone; whether it had to."""
     with Image.open(path) as img:
-        if not METADATA_KEYS.intersection(img.info):
+        if set(img.info) <= OWN_KEYS:
             return False
         img.load()
         fmt = img.format

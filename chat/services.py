@@ -112,7 +112,7 @@ def image_create(user, upload):
     image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
     image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
     image.save()
-    # A Future, done once each detail's picture is cached (tests wait on it).
+    # A Future, done once each detail's picture is cached (None if it won't be).
     image.warmed = photo.warm(stored, image.file.path, encoded_cache_dir())
     return image
 

@@ -35,6 +35,7 @@ def _page(request, conversation, team):
                     "patch": images.PATCH,
                     "highTokens": images.TOKEN_BUDGET["high"],
                     "maxSide": images.MAX_SIDE,
+                    "maxAspect": images.MAX_ASPECT,
                 },
                 "preference": selectors.preference_get(request.user),
             },

@@ -43,6 +43,17 @@ def image_factory(owner=None, size=(640, 480), name="photo.jpg"):
     return services.image_create(owner or user_factory(), upload)
 
 
+def warmed_image_factory(owner=None, size=(640, 480)):
+    """A photo whose pictures per detail are already cached, as they are soon
+    after a real upload."""
+    from chat import images
+
+    images._warm_pool().submit(lambda: None).result()  # earlier uploads' warming first
+    image = image_factory(owner, size)
+    image.warmed.result(timeout=30)
+    return image
+
+
 def team_factory(owner=None, name="Garden club"):
     """A team; `owner`, if given, is its owner."""
     team = Team.objects.create(name=name)

@@ -4,19 +4,27 @@
 // whatever arrives, and decides photo (JPEG) or line art and transparency (PNG).
 import { boot } from "./state.js";
 
-// What browsers decode themselves; HEIC and the rest go to the server as they are.
-const SHRINKABLE = { "image/jpeg": "image/jpeg", "image/png": "image/png", "image/webp": "image/png" };
+// What browsers decode themselves and can write back smaller. (A WEBP would
+// come back as a bigger PNG; HEIC and the rest go up as they are.)
+const SHRINKABLE = { "image/jpeg": "image/jpeg", "image/png": "image/png" };
 
-// The server's "high" size: within its token budget, sides in whole patches.
-function highSize(width, height) {
-  const { patch, highTokens, maxSide } = boot.photoLimits;
+// The server's "high" size (chat/images.py target_size): within the token
+// budget, sides in whole patches, at most maxAspect:1. Null when the photo is
+// no bigger, or so long and thin that the server should judge it whole.
+export function highSize(width, height) {
+  const { patch, highTokens, maxSide, maxAspect } = boot.photoLimits;
   const scale = Math.min(
     Math.sqrt((highTokens * patch * patch) / (width * height)),
     maxSide / Math.max(width, height),
   );
-  if (scale >= 1) return null;
-  const side = (n) => Math.max(patch, Math.floor((n * scale) / patch) * patch);
-  return [side(width), side(height)];
+  if (scale >= 1 || Math.max(width, height) > maxAspect * Math.min(width, height)) return null;
+  const side = (n) => Math.floor(Math.floor(n * scale + 1e-6) / patch) * patch;
+  let [w, h] = [side(width), side(height)];
+  if (Math.min(w, h) < patch) return null;
+  const longest = Math.floor((Math.min(w, h) * maxAspect) / patch) * patch;
+  if (w >= h) w = Math.min(w, longest);
+  else h = Math.min(h, longest);
+  return [w, h];
 }
 
 export async function shrinkForUpload(file) {

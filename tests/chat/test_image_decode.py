@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
+from PIL import ImageChops, ImageStat
 
 from chat import image_decode
 from chat.image_decode import ImageBusy, ImageRejected, decoded
@@ -63,7 +64,7 @@ def test_a_photo_bigger_than_the_whole_budget_still_runs_alone():
 
 def test_decoded_photo_holds_its_pixels_until_the_block_ends():
     buffer = io.BytesIO()
-    photo((200, 100)).save(buffer, "PNG")
+    photo((200, 100)).save(buffer, "JPEG")
     with decoded(buffer) as got:
         assert image_decode.decode_budget.used == 200 * 100
         assert got.image.mode == "RGB" and got.image.size == (200, 100)
@@ -109,3 +110,91 @@ def test_a_damaged_real_photo_is_stored_or_refused_never_a_crash(name, data):
     else:
         with PILImage.open(io.BytesIO(stored.content)) as img:
             assert img.size == (stored.width, stored.height)
+
+
+def heif_with_primary_second(first_size):
+    """A HEIF whose primary picture (64×64) is its second, after `first_size`."""
+    buffer = io.BytesIO()
+    first = PILImage.new("RGB", first_size, (200, 30, 30))
+    primary = PILImage.new("RGB", (64, 64), (30, 30, 200))
+    first.save(buffer, "HEIF", save_all=True, append_images=[primary], primary_index=1)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("first_size", [(200, 100), (16000, 64)], ids=["small", "too-thin"])
+def test_a_heif_is_checked_and_decoded_as_its_primary_picture(first_size):
+    stored = process_upload(io.BytesIO(heif_with_primary_second(first_size)))
+    assert (stored.width, stored.height) == (64, 64)
+    with PILImage.open(io.BytesIO(stored.content)) as img:
+        red, _green, blue = img.convert("RGB").getpixel((32, 32))
+        assert blue > red  # the primary's blue, not the first picture's red
+
+
+def test_real_heif_whose_primary_is_not_its_first_picture_gives_the_primary():
+    path = real_photo("alpha.heic")
+    with PILImage.open(path) as primary:
+        primary = primary.convert("RGB").resize((64, 64))
+    with decoded(path) as got:
+        difference = ImageChops.difference(got.image.convert("RGB").resize((64, 64)), primary)
+    assert max(ImageStat.Stat(difference).mean) < 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "turned", "copies"),
+    [("RGB", False, 1), ("RGB", True, 2), ("LA", False, 2), ("P", True, 2)],
+)
+# TIFF: its EXIF is read from the header (a PNG's may follow the pixels: always two).
+def test_a_decode_counts_the_copies_it_makes_against_the_budget(monkeypatch, mode, turned, copies):
+    held = []
+    real = image_decode.decode_budget.hold
+
+    def hold(pixels, timeout):
+        held.append(pixels)
+        return real(pixels, timeout)
+
+    monkeypatch.setattr(image_decode.decode_budget, "hold", hold)
+    exif = PILImage.Exif()
+    exif[0x0112] = 6 if turned else 1
+    buffer = io.BytesIO()
+    photo((300, 200)).convert(mode).save(buffer, "TIFF", exif=exif.tobytes())
+    with decoded(buffer):
+        pass
+    assert held == [300 * 200 * copies]
+
+
+def test_colour_transforms_are_kept_by_digest_never_by_the_profiles_bytes():
+    from PIL import ImageCms
+
+    p3 = PILImage.open(real_photo("pug.heic")).info["icc_profile"]
+    image_decode._colour_transform(p3, "RGB", "RGB")
+    padded = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes() + b"\0" * 2_000_000
+    assert image_decode._colour_transform(padded, "RGB", "RGB") is None
+    assert all(len(key[0]) == 32 for key in image_decode._transforms)
+
+
+def test_sixteen_bit_big_endian_grey_tiff_is_accepted_with_its_brightness():
+    buffer = io.BytesIO()
+    PILImage.new("I;16B", (64, 48), 32768).save(buffer, "TIFF")
+    stored = process_upload(io.BytesIO(buffer.getvalue()))
+    with PILImage.open(io.BytesIO(stored.content)) as img:
+        assert 100 < img.convert("L").getpixel((10, 10)) < 160
+
+
+def test_floating_point_tiff_with_values_from_0_to_1_is_not_black():
+    buffer = io.BytesIO()
+    PILImage.new("F", (64, 48), 0.5).save(buffer, "TIFF")
+    stored = process_upload(io.BytesIO(buffer.getvalue()))
+    with PILImage.open(io.BytesIO(stored.content)) as img:
+        assert 100 < img.convert("L").getpixel((10, 10)) < 160
+
+
+@pytest.mark.parametrize(("mode", "fmt"), [("RGB", "PNG"), ("L", "PNG"), ("L", "GIF")])
+def test_one_colour_named_transparent_stays_transparent_outside_a_palette(mode, fmt):
+    picture = photo((64, 48)).convert(mode)
+    picture.paste(0 if mode == "L" else (0, 0, 0), (0, 0, 32, 48))
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt, transparency=0 if mode == "L" else (0, 0, 0))
+    stored = process_upload(io.BytesIO(buffer.getvalue()))
+    assert stored.content_type == "image/png"
+    with PILImage.open(io.BytesIO(stored.thumbnail)) as thumb:
+        assert thumb.convert("RGB").getpixel((5, 5)) == (255, 255, 255)

@@ -1,6 +1,7 @@
 import base64
 import io
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -112,10 +113,9 @@ def test_data_url_is_encoded_once_per_detail(tmp_path, monkeypatch):
 @pytest.mark.django_db
 def test_photo_just_uploaded_is_sent_at_every_detail_without_a_decode(monkeypatch):
     from chat import services
-    from tests.factories import image_factory
+    from tests.factories import warmed_image_factory
 
-    image = image_factory(size=(4032, 3024))
-    image.warmed.result(timeout=30)
+    image = warmed_image_factory(size=(4032, 3024))
     monkeypatch.setattr(images, "decoded", None)  # any decode now would fail
     for detail in images.TOKEN_BUDGET:
         url = cached_data_url(image.file.path, detail, services.encoded_cache_dir())
@@ -314,10 +314,9 @@ def test_migration_strips_leftover_metadata_and_drops_its_cached_pictures():
     from django.apps import apps
 
     from chat import services
-    from tests.factories import image_factory
+    from tests.factories import warmed_image_factory
 
-    image = image_factory(size=(800, 600))
-    image.warmed.result(timeout=30)
+    image = warmed_image_factory(size=(800, 600))
     photo((800, 600)).save(image.file.path, "JPEG", comment=SECRET)
     cached = list(Path(services.encoded_cache_dir()).glob(f"{image.id}.*"))
     assert cached
@@ -325,3 +324,26 @@ def test_migration_strips_leftover_metadata_and_drops_its_cached_pictures():
     migration.strip_leftovers(apps, None)
     assert SECRET.encode() not in Path(image.file.path).read_bytes()
     assert not any(path.exists() for path in cached)
+
+
+def test_restrip_removes_a_pngs_text_chunks_whatever_their_name(tmp_path):
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Location", SECRET)
+    path = tmp_path / "old.png"
+    photo((64, 48)).save(path, "PNG", pnginfo=text)
+    assert images.restrip(path) is True
+    assert SECRET.encode() not in path.read_bytes()
+
+
+def test_warming_gives_way_under_a_burst_of_uploads(monkeypatch, tmp_path):
+    release = threading.Event()
+    monkeypatch.setattr(images, "_warm", lambda *args: release.wait(10))
+    stored = process_upload(saved(photo((64, 48)), "JPEG"))
+    queued = [images.warm(stored, tmp_path / "p.jpg", tmp_path) for _ in range(images.MAX_WARMING)]
+    assert all(queued) and images.warm(stored, tmp_path / "p.jpg", tmp_path) is None
+    release.set()
+    for future in queued:
+        future.result(timeout=10)
+    assert images.warm(stored, tmp_path / "p.jpg", tmp_path).result(timeout=10) is True

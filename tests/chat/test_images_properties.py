@@ -103,7 +103,8 @@ def test_any_picture_is_stored_and_sent_within_budget_or_refused(user, settings,
             assert width * height > FULL_DECODE_PIXELS and fmt != "JPEG"
         assert media_files(media) == before  # nothing stored, not even half
         return
-    image.warmed.result(timeout=30)
+    if image.warmed:  # None when a burst of earlier uploads left no room
+        image.warmed.result(timeout=30)
     assert (
         image.width * image.height <= TOKEN_BUDGET["high"] * PATCH * PATCH
         or min(image.width, image.height) < PATCH

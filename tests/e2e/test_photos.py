@@ -2,13 +2,14 @@
 
 import base64
 import io
+import random
 
 import pytest
 from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageStat
 from playwright.async_api import expect
 
-from chat.images import target_size
+from chat.images import TOKEN_BUDGET, target_size
 from tests.e2e.conftest import screenshot
 from tests.factories import jpeg_bytes, photo
 from tests.realphotos import real_photo
@@ -174,3 +175,29 @@ async def test_big_transparent_png_is_shrunk_and_still_sent_as_png(
     await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
     part = fake_upstream_server.requests[-1]["json"]["messages"][-1]["content"][1]["image_url"]
     assert part["url"].startswith("data:image/png;base64,")
+
+
+async def test_page_shrinks_to_exactly_the_size_the_server_keeps(signed_in):
+    """The page's copy of the "high" size rule against the server's, over
+    sizes from a phone's to a panorama's (the server would otherwise resize
+    again, or refuse a thin one the page had stretched past 200:1)."""
+    rng = random.Random(11)
+    sizes = [(rng.randint(1, 12000), rng.randint(1, 12000)) for _ in range(3000)]
+    sizes += [(39, 7697), (2231, 2231), (4032, 3024), (3024, 4032), (12000, 60), (8000, 40)]
+    shrunk = await signed_in.evaluate(
+        """async (sizes) => {
+            const { highSize } = await import("/static/chat/shrink.js");
+            return sizes.map(([w, h]) => highSize(w, h));
+        }""",
+        sizes,
+    )
+    for (width, height), size in zip(sizes, shrunk, strict=True):
+        if max(width, height) > 200 * min(width, height):
+            assert size is None  # the server judges it whole
+        elif size is None:
+            # Already within "high" (the server keeps it as it is), or so thin
+            # the scaled short side is under a patch (the server's own rule).
+            fits = width * height <= TOKEN_BUDGET["high"] * 32 * 32 and max(width, height) <= 7680
+            assert fits or min(target_size(width, height, "high")) < 32, (width, height)
+        else:
+            assert tuple(size) == target_size(width, height, "high"), (width, height)
