@@ -117,6 +117,9 @@ def process_upload(fileobj) -> StoredPhoto:
         if _over_budget(upright.width, upright.height, "high"):
             upright = _resize(upright, target_size(upright.width, upright.height, "high"))
         upright = to_srgb(upright, photo.icc_profile)
+        upright.info = {}  # read by the thumbnail's thread too: emptied once, here
+        # The thumbnail alongside the stored file (Pillow lets go of the GIL).
+        thumbnail = _resize_pool().submit(_thumbnail, upright)
         if upright.mode == "RGBA" or _is_line_art(upright):
             content, ctype, ext = _encoded(upright, "PNG"), "image/png", "png"
         else:
@@ -129,7 +132,7 @@ def process_upload(fileobj) -> StoredPhoto:
             extension=ext,
             width=upright.width,
             height=upright.height,
-            thumbnail=_thumbnail(upright),
+            thumbnail=thumbnail.result(),
             pixels=upright,
         )
 
