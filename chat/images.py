@@ -69,6 +69,11 @@ def _resize(img, size):
     if BANDS == 1 or width * height < BANDED_FROM_PIXELS:
         return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
     img.load()  # once, here: the bands must not each try to decode the file
+    # Pillow premultiplies the alpha of the whole picture inside every resize
+    # of an RGBA one: once here instead, or each band would hold its own copy.
+    premultiplied = img.mode == "RGBA"
+    if premultiplied:
+        img = img.convert("RGBa")
     rows = [height * i // BANDS for i in range(BANDS + 1)]
     step = img.height / height
 
@@ -80,7 +85,7 @@ def _resize(img, size):
     out = Image.new(img.mode, size, None)  # no fill: the bands cover it all
     for top, part in zip(rows[:-1], _resize_pool().map(band, range(BANDS)), strict=True):
         out.paste(part, (0, top))
-    return out
+    return out.convert("RGBA") if premultiplied else out
 
 
 @functools.cache

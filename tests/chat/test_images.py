@@ -60,13 +60,14 @@ def test_huge_photo_keeps_within_the_providers_longest_side():
     assert max(target_size(7000, 7000, "high")) <= 7680
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
 @pytest.mark.parametrize("size", [(2336, 1760), (1312, 992), (1003, 1001)])
-def test_resize_in_bands_matches_a_single_resize(monkeypatch, size):
+def test_resize_in_bands_matches_a_single_resize(monkeypatch, size, mode):
     monkeypatch.setattr(images, "BANDS", 2)
     # Pure noise: a band sampling the wrong rows would differ everywhere.
-    source = PILImage.merge("RGB", [PILImage.effect_noise((4032, 3024), 80)] * 3)
+    source = PILImage.merge(mode, [PILImage.effect_noise((4032, 3024), 80)] * len(mode))
     banded = images._resize(source, size)
-    assert banded.size == size
+    assert banded.size == size and banded.mode == mode
     difference = ImageChops.difference(banded, source.resize(size, PILImage.Resampling.BOX))
     # Rounding, and the odd row on a filter's edge: nothing a person could see.
     assert max(ImageStat.Stat(difference).mean) < 0.5
