@@ -35,6 +35,22 @@ def _isolated(settings, tmp_path):
 
 
 @pytest.fixture
+def decode_holds(monkeypatch):
+    """The pixels each photo decode asks the process's decode budget for."""
+    from chat import image_decode
+
+    held = []
+    real = image_decode.decode_budget.hold
+
+    def hold(pixels, timeout):
+        held.append(pixels)
+        return real(pixels, timeout)
+
+    monkeypatch.setattr(image_decode.decode_budget, "hold", hold)
+    return held
+
+
+@pytest.fixture
 def user(db):
     return user_factory()
 

@@ -144,22 +144,14 @@ def test_real_heif_whose_primary_is_not_its_first_picture_gives_the_primary():
     [("RGB", False, 1), ("RGB", True, 2), ("LA", False, 2), ("P", True, 2)],
 )
 # TIFF: its EXIF is read from the header (a PNG's may follow the pixels: always two).
-def test_a_decode_counts_the_copies_it_makes_against_the_budget(monkeypatch, mode, turned, copies):
-    held = []
-    real = image_decode.decode_budget.hold
-
-    def hold(pixels, timeout):
-        held.append(pixels)
-        return real(pixels, timeout)
-
-    monkeypatch.setattr(image_decode.decode_budget, "hold", hold)
+def test_a_decode_counts_the_copies_it_makes_against_the_budget(decode_holds, mode, turned, copies):
     exif = PILImage.Exif()
     exif[0x0112] = 6 if turned else 1
     buffer = io.BytesIO()
     photo((300, 200)).convert(mode).save(buffer, "TIFF", exif=exif.tobytes())
     with decoded(buffer):
         pass
-    assert held == [300 * 200 * copies]
+    assert decode_holds == [300 * 200 * copies]
 
 
 def test_colour_transforms_are_kept_by_digest_never_by_the_profiles_bytes():
@@ -172,17 +164,14 @@ def test_colour_transforms_are_kept_by_digest_never_by_the_profiles_bytes():
     assert all(len(key[0]) == 32 for key in image_decode._transforms)
 
 
-def test_sixteen_bit_big_endian_grey_tiff_is_accepted_with_its_brightness():
+@pytest.mark.parametrize(
+    ("mode", "value", "fmt"),
+    [("I;16", 32768, "PNG"), ("I;16B", 32768, "TIFF"), ("F", 0.5, "TIFF")],
+    ids=["16-bit-png", "16-bit-big-endian-tiff", "float-tiff"],
+)
+def test_deep_greys_keep_their_brightness(mode, value, fmt):
     buffer = io.BytesIO()
-    PILImage.new("I;16B", (64, 48), 32768).save(buffer, "TIFF")
-    stored = process_upload(io.BytesIO(buffer.getvalue()))
-    with PILImage.open(io.BytesIO(stored.content)) as img:
-        assert 100 < img.convert("L").getpixel((10, 10)) < 160
-
-
-def test_floating_point_tiff_with_values_from_0_to_1_is_not_black():
-    buffer = io.BytesIO()
-    PILImage.new("F", (64, 48), 0.5).save(buffer, "TIFF")
+    PILImage.new(mode, (64, 48), value).save(buffer, fmt)
     stored = process_upload(io.BytesIO(buffer.getvalue()))
     with PILImage.open(io.BytesIO(stored.content)) as img:
         assert 100 < img.convert("L").getpixel((10, 10)) < 160
