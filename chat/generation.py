@@ -272,7 +272,7 @@ async def generate(reply_id):
             run.phase = "finishing"  # a second Stop must not interrupt the final save
         # Both helpers end on their own, never cancelled mid-call: a cancelled
         # Redis command can leave its connection mid-reply.
-        stream.closed = True
+        stream.close()
         await layer.send(channel, {"type": "worker.exit"})
         await asyncio.gather(ticker, worker, return_exceptions=True)
     timing["duration_ms"] = int((time.monotonic() - started) * 1000)

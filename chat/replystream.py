@@ -1,6 +1,7 @@
 """A streaming reply's text: what the page has been sent (with offsets) and what is saved."""
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -28,10 +29,21 @@ class ReplyStream:
         self.saved_at = time.monotonic()
         self.dirty = False
         self.closed = False
+        # Set when the ticker should publish now rather than at its next tick.
+        self._wake = asyncio.Event()
 
     def add(self, kind, text):
+        first = not (self.text["reasoning"] or self.text["answer"])
         self.text[kind] += text
         self.dirty = True
+        if first:
+            # The first words go out at once; only what follows is coalesced.
+            self._wake.set()
+
+    def close(self):
+        """No more text: the ticker stops now instead of at its next tick."""
+        self.closed = True
+        self._wake.set()
 
     def reclassify(self, event):
         self.text = reclassify(self.text, event)
@@ -76,7 +88,11 @@ class ReplyStream:
         cfg = settings.VISIONQA
         heartbeat = max(cfg["STALE_REPLY_S"] / 4, cfg["SAVE_INTERVAL_S"])
         while not self.closed:
-            await asyncio.sleep(cfg["PUBLISH_INTERVAL_S"])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), cfg["PUBLISH_INTERVAL_S"])
+            self._wake.clear()
+            if self.closed:
+                return  # the final publish and save are the finisher's
             try:
                 await self.publish()
                 since = time.monotonic() - self.saved_at

@@ -1,0 +1,67 @@
+import asyncio
+
+import pytest
+
+from chat.replystream import ReplyStream
+
+
+class Layer:
+    """A channel layer that keeps what is sent to the group."""
+
+    def __init__(self):
+        self.frames = asyncio.Queue()
+
+    async def group_send(self, group, message):
+        await self.frames.put(message["frame"])
+
+
+@pytest.fixture
+def slow_ticks(settings):
+    # A tick far longer than any wait below: whatever arrives did not wait for one.
+    settings.VISIONQA = {**settings.VISIONQA, "PUBLISH_INTERVAL_S": 30, "SAVE_INTERVAL_S": 60}
+
+
+def stream_on(layer):
+    return ReplyStream("r1", "g", layer, {"id": "r1"})
+
+
+async def test_a_replys_first_words_are_published_without_waiting_for_a_tick(slow_ticks):
+    layer = Layer()
+    stream = stream_on(layer)
+    ticker = asyncio.create_task(stream.tick())
+    await asyncio.sleep(0)
+    stream.add("reasoning", "Looking")
+    frame = await asyncio.wait_for(layer.frames.get(), timeout=5)
+    assert frame == {"type": "reasoning.delta", "message_id": "r1", "offset": 0, "text": "Looking"}
+    stream.close()
+    await asyncio.wait_for(ticker, timeout=5)
+
+
+async def test_words_after_the_first_wait_to_be_coalesced(slow_ticks):
+    layer = Layer()
+    stream = stream_on(layer)
+    ticker = asyncio.create_task(stream.tick())
+    await asyncio.sleep(0)
+    stream.add("answer", "A")
+    await asyncio.wait_for(layer.frames.get(), timeout=5)
+    stream.add("answer", "B")
+    stream.add("answer", "C")
+    await asyncio.sleep(0.2)
+    assert layer.frames.empty()
+    await stream.publish()
+    assert await layer.frames.get() == {
+        "type": "answer.delta",
+        "message_id": "r1",
+        "offset": 1,
+        "text": "BC",
+    }
+    stream.close()
+    await asyncio.wait_for(ticker, timeout=5)
+
+
+async def test_closing_stops_the_ticker_at_once(slow_ticks):
+    stream = stream_on(Layer())
+    ticker = asyncio.create_task(stream.tick())
+    await asyncio.sleep(0)
+    stream.close()
+    await asyncio.wait_for(ticker, timeout=5)
