@@ -213,9 +213,13 @@ def _weight(img: Image.Image) -> int:
     if img.format == "PNG":
         # Its EXIF may come after the pixels: reading it would decode them now.
         return img.width * img.height * 2
-    turned = img.getexif().get(0x0112, 1) not in (0, 1)
-    copies = 1 + (img.mode not in ("RGB", "RGBA") or turned)
+    copies = 1 + (img.mode not in ("RGB", "RGBA") or _turned(img))
     return img.width * img.height * copies
+
+
+def _turned(img: Image.Image) -> bool:
+    """Whether its EXIF says to turn or mirror it (0, invalid, counts as upright)."""
+    return img.getexif().get(0x0112, 1) not in (0, 1)
 
 
 def _decode(img: Image.Image) -> Decoded:
@@ -228,7 +232,7 @@ def _decode(img: Image.Image) -> Decoded:
     fmt = img.format
     icc = img.info.get("icc_profile") or None
     # Transposing copies the pixels: only when there is something to turn.
-    if img.getexif().get(0x0112, 1) not in (0, 1):
+    if _turned(img):
         img = _replaced(img, ImageOps.exif_transpose(img))
     if img.mode == "CMYK":
         img, icc = _replaced(img, _cmyk_to_rgb(img, icc)), None
