@@ -178,13 +178,10 @@ def _warm(stored: StoredPhoto, path, cache_dir) -> None:
     made = {}
     for detail in TOKEN_BUDGET:
         size = target_size(*pixels.size, detail)
-        if size == pixels.size and not as_png:
-            continue  # the stored file itself is what this detail sends
+        if size == pixels.size and _sent_as_stored(stored.content_type, len(stored.content)):
+            continue  # encode_for_model sends the stored file itself, no decode
         if size not in made:
-            if size == pixels.size and _data_url_length(len(stored.content)) <= MAX_DATA_URL_BYTES:
-                made[size] = ("image/png", stored.content)  # the stored PNG as it is
-            else:
-                made[size] = _for_model(pixels, size, as_png=as_png)
+            made[size] = _for_model(pixels, size, as_png=as_png)
         cache_put(path, detail, *made[size], cache_dir)
 
 
@@ -194,10 +191,15 @@ def _warm_pool():
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
 
 
+def _within(img: Image.Image, side: int) -> tuple[int, int]:
+    """The picture's size shrunk (never enlarged) to fit a square of `side`."""
+    scale = min(1.0, side / max(img.size))
+    return max(1, round(img.width * scale)), max(1, round(img.height * scale))
+
+
 def _thumbnail(img: Image.Image) -> bytes:
-    scale = min(1.0, THUMB_SIDE / max(img.size))
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    thumb = img.resize(size, Image.Resampling.BOX, reducing_gap=2.0) if scale < 1 else img
+    size = _within(img, THUMB_SIDE)
+    thumb = img.resize(size, Image.Resampling.BOX, reducing_gap=2.0) if size != img.size else img
     return _encoded(_flatten(thumb), "JPEG", quality=80)
 
 
@@ -239,9 +241,8 @@ def visual_tokens(width: int, height: int, detail: str) -> int:
 def _is_line_art(img: Image.Image) -> bool:
     """Very few distinct colours (a diagram, a chart, a scanned form): PNG keeps it
     crisp. Photos, even of a plain wall, have far more once sensor noise counts."""
-    scale = min(1.0, 256 / max(img.size))
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.NEAREST).getcolors(maxcolors=32) is not None
+    sample = img.resize(_within(img, 256), Image.Resampling.NEAREST)
+    return sample.getcolors(maxcolors=32) is not None
 
 
 def encode_for_model(path, detail: str) -> tuple[str, bytes]:
@@ -251,17 +252,22 @@ def encode_for_model(path, detail: str) -> tuple[str, bytes]:
         # Photos stored before metadata was stripped whole may still carry some.
         clean = set(probe.info) <= OWN_KEYS
     size = target_size(*stored_size, detail)
-    if stored_size == size and clean:
+    mime = {"JPEG": "image/jpeg", "PNG": "image/png"}.get(stored_format, "")
+    if stored_size == size and clean and _sent_as_stored(mime, os.path.getsize(path)):
         # Stored at exactly this size (and a JPEG at the quality sent), clean:
         # send the file as it is.
-        content = Path(path).read_bytes()
-        if stored_format == "JPEG":
-            return "image/jpeg", content
-        if stored_format == "PNG" and _data_url_length(len(content)) <= MAX_DATA_URL_BYTES:
-            return "image/png", content
+        return mime, Path(path).read_bytes()
     with decoded(path, fit=lambda *_: size) as photo:
         img = to_srgb(photo.image, photo.icc_profile)
         return _for_model(img, size, as_png=stored_format == "PNG")
+
+
+def _sent_as_stored(mime: str, size: int) -> bool:
+    """Whether a clean stored file of this type and byte size, already at a
+    detail's size, is sent to the model as it is."""
+    if mime == "image/jpeg":
+        return True
+    return mime == "image/png" and _data_url_length(size) <= MAX_DATA_URL_BYTES
 
 
 def _for_model(img: Image.Image, size: tuple[int, int], as_png: bool) -> tuple[str, bytes]:
@@ -277,11 +283,12 @@ def _for_model(img: Image.Image, size: tuple[int, int], as_png: bool) -> tuple[s
 
 
 def _jpeg_within_limit(img: Image.Image) -> bytes:
+    img = _flatten(img)
     quality = JPEG_QUALITY
-    content = _encoded(_flatten(img), "JPEG", quality=quality)
+    content = _encoded(img, "JPEG", quality=quality)
     while _data_url_length(len(content)) > MAX_DATA_URL_BYTES and quality > 40:
         quality -= 15
-        content = _encoded(_flatten(img), "JPEG", quality=quality)
+        content = _encoded(img, "JPEG", quality=quality)
     return content
 
 
