@@ -21,15 +21,17 @@ def slow_ticks(settings):
     settings.VISIONQA = {**settings.VISIONQA, "PUBLISH_INTERVAL_S": 30, "SAVE_INTERVAL_S": 60}
 
 
-def stream_on(layer):
-    return ReplyStream("r1", "g", layer, {"id": "r1"})
+async def ticking(layer):
+    """A reply's stream on `layer`, its ticker running."""
+    stream = ReplyStream("r1", "g", layer, {"id": "r1"})
+    ticker = asyncio.create_task(stream.tick())
+    await asyncio.sleep(0)
+    return stream, ticker
 
 
 async def test_a_replys_first_words_are_published_without_waiting_for_a_tick(slow_ticks):
     layer = Layer()
-    stream = stream_on(layer)
-    ticker = asyncio.create_task(stream.tick())
-    await asyncio.sleep(0)
+    stream, ticker = await ticking(layer)
     stream.add("reasoning", "Looking")
     frame = await asyncio.wait_for(layer.frames.get(), timeout=5)
     assert frame == {"type": "reasoning.delta", "message_id": "r1", "offset": 0, "text": "Looking"}
@@ -39,9 +41,7 @@ async def test_a_replys_first_words_are_published_without_waiting_for_a_tick(slo
 
 async def test_words_after_the_first_wait_to_be_coalesced(slow_ticks):
     layer = Layer()
-    stream = stream_on(layer)
-    ticker = asyncio.create_task(stream.tick())
-    await asyncio.sleep(0)
+    stream, ticker = await ticking(layer)
     stream.add("answer", "A")
     await asyncio.wait_for(layer.frames.get(), timeout=5)
     stream.add("answer", "B")
@@ -60,8 +60,6 @@ async def test_words_after_the_first_wait_to_be_coalesced(slow_ticks):
 
 
 async def test_closing_stops_the_ticker_at_once(slow_ticks):
-    stream = stream_on(Layer())
-    ticker = asyncio.create_task(stream.tick())
-    await asyncio.sleep(0)
+    stream, ticker = await ticking(Layer())
     stream.close()
     await asyncio.wait_for(ticker, timeout=5)
