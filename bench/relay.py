@@ -30,7 +30,6 @@ import os
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,8 +54,23 @@ REDIS_URL = "redis://127.0.0.1:6379/7"
 
 # Words the fake model streams: markup, quotes, non-ASCII and newlines, so a
 # relay that mangles or re-splits text shows it.
-WORDS = ["The ", "leaf ", "shows ", "café ", "— ", "spots, ", "1.5 mm ", '"quoted" ', "<b>", "naïve ",
-         "\n", "`code` ", "ünïcödé ", "& ", "rest. "]  # fmt: skip
+WORDS = [
+    "The ",
+    "leaf ",
+    "shows ",
+    "café ",
+    "— ",
+    "spots, ",
+    "1.5 mm ",
+    '"quoted" ',
+    "<b>",
+    "naïve ",
+    "\n",
+    "`code` ",
+    "ünïcödé ",
+    "& ",
+    "rest. ",
+]
 
 
 def token(kind: str, n: int, marker: str) -> str:
@@ -80,9 +94,7 @@ def _sse(delta=None, finish=None, usage=None) -> bytes:
         "object": "chat.completion.chunk",
         "created": 1753944369,
         "model": MODEL,
-        "choices": []
-        if delta is None
-        else [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
         "usage": usage,
     }
     data = f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
@@ -104,8 +116,12 @@ def _chunks(marker: str) -> list[bytes]:
             word = token(kind, n, marker)
             out.append(_WORD_CHUNKS[kind].get(word) or _sse({field_: word}))
     out.append(_sse({}, finish="stop"))
-    usage = {"prompt_tokens": 20, "completion_tokens": 300, "total_tokens": 320,
-             "completion_tokens_details": {"reasoning_tokens": 100}}  # fmt: skip
+    usage = {
+        "prompt_tokens": 20,
+        "completion_tokens": 300,
+        "total_tokens": 320,
+        "completion_tokens_details": {"reasoning_tokens": 100},
+    }
     out.append(_sse(usage=usage) + _DONE)
     return out
 
@@ -151,14 +167,18 @@ async def serve_upstream(port: int) -> None:
                 arrived = time.monotonic()
                 if head.startswith(b"GET /arrivals"):
                     data = json.dumps(arrivals).encode()
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 b"Content-Length: %d\r\n\r\n%s" % (len(data), data))  # fmt: skip
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(data), data)
+                    )
                     continue
                 # The last marker: earlier questions come along as history.
                 marker = re.findall(rb"bench:([\w-]+)", body)[-1].decode()
                 arrivals[marker] = arrived
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                    b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 done = loop.create_future()
                 stream = _Stream(writer, _chunks(marker), done)
                 loop.call_later(TTFT_S, active.append, stream)
@@ -289,8 +309,14 @@ async def app_worker(base, seeded, wid, rounds, start, run):
         for r in range(rounds):
             marker = f"{wid}-{r}-{os.urandom(3).hex()}"
             reply = Reply(marker=marker)
-            ask = {"type": "ask", "text": f"What is in bench:{marker}?", "images": [],
-                   "model": MODEL, "detail": "auto", "options": {}}  # fmt: skip
+            ask = {
+                "type": "ask",
+                "text": f"What is in bench:{marker}?",
+                "images": [],
+                "model": MODEL,
+                "detail": "auto",
+                "options": {},
+            }
             text = {"reasoning": "", "answer": ""}
             reply_id = None
             reply.ask_sent = time.monotonic()
@@ -325,9 +351,17 @@ async def direct_worker(upstream, client, wid, rounds, start, run):
     for r in range(rounds):
         marker = f"{wid}-{r}-{os.urandom(3).hex()}"
         reply = Reply(marker=marker)
-        payload = {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
-                   "messages": [{"role": "user", "content": [
-                       {"type": "text", "text": f"What is in bench:{marker}?"}]}]}  # fmt: skip
+        payload = {
+            "model": MODEL,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": f"What is in bench:{marker}?"}],
+                }
+            ],
+        }
         text = {"reasoning": "", "answer": ""}
         reply.ask_sent = time.monotonic()
         async with client.stream("POST", f"{upstream}/v1/chat/completions", json=payload) as resp:
@@ -370,8 +404,10 @@ async def measure_direct(upstream, workers, rounds) -> Run:
     limits = httpx.Limits(max_connections=workers + 10, max_keepalive_connections=workers + 10)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         # Connections opened beforehand, as the app's pool has them.
-        await asyncio.gather(*(direct_worker(upstream, client, f"w{w}", 1, start, Run())
-                               for w in range(workers)), _set(start))  # fmt: skip
+        await asyncio.gather(
+            *(direct_worker(upstream, client, f"w{w}", 1, start, Run()) for w in range(workers)),
+            _set(start),
+        )
         start = asyncio.Event()
         tasks = [
             asyncio.create_task(direct_worker(upstream, client, w, rounds, start, run))
@@ -464,12 +500,27 @@ def environment(db: str, tmp: Path, upstream_port: int) -> dict[str, str]:
     )
     if db == "postgres":
         env.update(DATABASE_URL=PG_URL, REDIS_URL=REDIS_URL)
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                        "DROP DATABASE IF EXISTS visionqa_bench"], check=True)  # fmt: skip
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                        "CREATE DATABASE visionqa_bench"], check=True)  # fmt: skip
-        subprocess.run(["redis-cli", "-n", REDIS_URL.rsplit("/", 1)[1], "flushdb"],
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-qc",
+                "DROP DATABASE IF EXISTS visionqa_bench",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "CREATE DATABASE visionqa_bench"],
+            check=True,
+        )
+        subprocess.run(
+            ["redis-cli", "-n", REDIS_URL.rsplit("/", 1)[1], "flushdb"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return env
 
 
@@ -477,16 +528,29 @@ def bench_db(db: str, loads: list[int], rounds: dict[int, int]) -> tuple[list[di
     tmp = Path(tempfile.mkdtemp(prefix="relay-bench-"))
     up_port, app_port = free_port(), free_port()
     env = environment(db, tmp, up_port)
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
-                   check=True)  # fmt: skip
-    seeded_all = json.loads(subprocess.run(
-        [PYTHON, __file__, "--seed", str(max(loads))], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True).stdout)  # fmt: skip
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    seeded_all = json.loads(
+        subprocess.run(
+            [PYTHON, __file__, "--seed", str(max(loads))],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     upstream_proc = subprocess.Popen([PYTHON, __file__, "--serve-upstream", str(up_port)])
     counts_file = tmp / "writes"
     log = open(tmp / "server.log", "w")  # noqa: SIM115
-    app = subprocess.Popen([PYTHON, __file__, "--serve-app", str(app_port), str(counts_file)],
-                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    app = subprocess.Popen(
+        [PYTHON, __file__, "--serve-app", str(app_port), str(counts_file)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     rows, extra = [], {}
     try:
         wait_port(up_port, upstream_proc, "the fake upstream")
