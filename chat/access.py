@@ -39,6 +39,16 @@ def conversation_visible(user, conversation_id):
     return _get(conversations_visible(user), id=conversation_id)
 
 
+def conversation_readable(user, conversation):
+    """The rule of conversations_visible, for a row already in hand (say, one
+    just locked): no query for a personal conversation."""
+    if not user.is_authenticated or conversation.deleted_at is not None:
+        return False
+    if conversation.team_id is None:
+        return conversation.owner_id == user.id
+    return Membership.objects.filter(team_id=conversation.team_id, user=user).exists()
+
+
 def membership(user, team_id):
     if not user.is_authenticated or team_id is None:
         return None

@@ -3,11 +3,11 @@
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from . import events, generation, selectors, services
+from .dbasync import db_call
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -16,12 +16,12 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-@database_sync_to_async
+@db_call
 def _conversation_for(user, conversation_id):
     return selectors.conversation_get(user, conversation_id)
 
 
-@database_sync_to_async
+@db_call
 def _state(conversation):
     services.replies_mark_interrupted(conversation)
     messages = selectors.conversation_messages(conversation)
@@ -31,8 +31,9 @@ def _state(conversation):
     ]
 
 
-@database_sync_to_async
-def _ask(user, conversation, frame):
+@db_call
+def _ask(user, conversation, frame, channel):
+    """Save the question and its reply, and read what generating it needs, in one call."""
     question, reply = services.question_ask(
         user,
         conversation,
@@ -41,17 +42,19 @@ def _ask(user, conversation, frame):
         model_id=frame.get("model"),
         detail=frame.get("detail", "auto"),
         options=frame.get("options"),
+        worker_channel=channel,
     )
-    return selectors.message_serialize(question), selectors.message_serialize(reply)
+    job = generation.job_for(reply, channel)
+    return selectors.message_serialize(question), job["message"], job
 
 
-@database_sync_to_async
+@db_call
 def _retry(user, conversation, frame):
     reply = services.reply_retry(user, conversation, frame.get("message_id"))
     return selectors.message_serialize(reply)
 
 
-@database_sync_to_async
+@db_call
 def _regenerate(user, conversation, frame):
     earlier, reply = services.reply_regenerate(
         user, conversation, frame.get("message_id"), frame.get("model")
@@ -59,7 +62,7 @@ def _regenerate(user, conversation, frame):
     return selectors.message_serialize(earlier), selectors.message_serialize(reply)
 
 
-@database_sync_to_async
+@db_call
 def _streaming_reply(conversation):
     reply = selectors.streaming_reply(conversation)
     return (str(reply.id), reply.worker_channel) if reply else (None, "")
@@ -138,8 +141,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     # --- commands --------------------------------------------------------------
 
     async def ask(self, frame):
-        question, reply = await _ask(self.scope["user"], self.conversation, frame)
-        await self.start_reply(question, reply)
+        channel = await generation.new_worker_channel()
+        question, reply, job = await _ask(self.scope["user"], self.conversation, frame, channel)
+        await self.start_reply(question, reply, job=job)
 
     async def retry(self, frame):
         await self.start_reply(await _retry(self.scope["user"], self.conversation, frame))
@@ -147,14 +151,14 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def regenerate(self, frame):
         await self.start_reply(*await _regenerate(self.scope["user"], self.conversation, frame))
 
-    async def start_reply(self, *messages):
+    async def start_reply(self, *messages, job=None):
         """Show the saved messages on every open page, then generate the last (the reply)."""
         for message in messages:
             await self.channel_layer.group_send(
                 self.group,
                 {"type": "relay.frame", "frame": {"type": "message", "message": message}},
             )
-        generation.start(messages[-1]["id"])
+        generation.start(messages[-1]["id"], job)
 
     async def stop(self, frame):
         if await _conversation_for(self.scope["user"], self.conversation.id) is None:

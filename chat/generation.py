@@ -11,11 +11,11 @@ import logging
 import time
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import events, images, selectors, services
+from .dbasync import db_call
 from .llm import context
 from .llm.catalog import get_model
 from .llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy, Usage
@@ -69,10 +69,17 @@ def client_for(spec):
     )
 
 
-def start(reply_id):
-    """Start generating a reply in the background of this process."""
+async def new_worker_channel():
+    """A channel for a reply's generation to listen on (Stop, snapshots), made
+    before the reply is saved so the reply is saved attached to it."""
+    return await get_channel_layer().new_channel()
+
+
+def start(reply_id, job=None):
+    """Start generating a reply in the background of this process. `job`: what
+    job_for gave, when the caller read it already (in the ask's own call)."""
     key = str(reply_id)
-    task = asyncio.get_running_loop().create_task(generate(key), name=f"reply-{key}")
+    task = asyncio.get_running_loop().create_task(generate(key, job), name=f"reply-{key}")
     _runs[key] = _Run(task)
     task.add_done_callback(lambda _t: _ended(key, _t))
     return task
@@ -115,10 +122,10 @@ def _history_turns(spec, earlier):
                     }
                 )
             continue
-        photos = selectors.message_images(message)
+        photos = message.photos
         turn = {"role": "user", "text": message.text, "detail": message.detail, "paths": []}
         if spec.vision:
-            turn["paths"] = [photo.file.path for photo in photos]
+            turn["paths"] = [photo.path for photo in photos]
             visual = sum(images.visual_tokens(p.width, p.height, message.detail) for p in photos)
         else:
             # A text-only model would refuse image parts: say they were there.
@@ -136,14 +143,17 @@ def _context_budget(spec, options, system_prompt):
     return spec.context_window - reserve - context.text_tokens(system_prompt)
 
 
-def _load_job(reply_id):
-    reply = Message.objects.select_related("conversation").get(id=reply_id)
+def _load_job(reply_id, channel):
+    """A reply started without its job (Try again, Regenerate): attached to its
+    worker channel and read, in one call."""
+    services.reply_attach_worker(reply_id, channel)
+    return job_for(Message.objects.select_related("conversation").get(id=reply_id), channel)
+
+
+def job_for(reply, channel):
+    """What generating `reply` needs, read in one go: one query for the history."""
     conversation = reply.conversation
-    earlier = [
-        m
-        for m in selectors.conversation_messages(conversation)
-        if m.created_at <= reply.created_at and m.id != reply.id
-    ]
+    earlier = selectors.reply_history(reply)
     spec = get_model(reply.model)
     turns, dropped = context.fit(
         _history_turns(spec, earlier),
@@ -166,6 +176,7 @@ def _load_job(reply_id):
         "message": selectors.message_serialize(reply),
         "notice": notice,
         "cache_dir": services.encoded_cache_dir(),
+        "channel": channel,
     }
 
 
@@ -217,7 +228,7 @@ async def _relay(client, stream, job, outcome, timing, started):
             stream.reclassify(event)
 
 
-async def generate(reply_id):
+async def generate(reply_id, job=None):
     run = _runs.get(reply_id)
     layer = get_channel_layer()
     started = time.monotonic()
@@ -230,12 +241,15 @@ async def generate(reply_id):
         "attempts": 0,
     }
     try:
-        job = await database_sync_to_async(_load_job)(reply_id)
+        if job is None:
+            job = await db_call(_load_job)(reply_id, await layer.new_channel())
+        channel = job["channel"]
         # Kept for the usage record, should the upstream send no usage.
         timing["prompt_estimate"] = job["prompt_estimate"]
-        job["payload"] = await asyncio.to_thread(_build_payload, job)
-        channel = await layer.new_channel()
-        await database_sync_to_async(services.reply_attach_worker)(reply_id, channel)
+        if any(turn.get("paths") for turn in job["turns"]):
+            job["payload"] = await asyncio.to_thread(_build_payload, job)
+        else:
+            job["payload"] = _build_payload(job)  # no photos: nothing to encode
     except context.ContextOverflow as exc:
         await _finish_failed(
             reply_id,
@@ -292,7 +306,7 @@ async def _finish(stream, outcome, timing):
     except Exception:
         log.exception("reply %s: last publish failed", stream.reply_id)  # the save matters more
     try:
-        reply, message = await database_sync_to_async(_finish_sync)(
+        reply, message = await db_call(_finish_sync)(
             stream.reply_id,
             reasoning=stream.text["reasoning"],
             text=stream.text["answer"],
@@ -343,7 +357,7 @@ async def _finish_failed(reply_id, error=None):
         **INTERNAL_ERROR,
         "message": "Something went wrong preparing your question. Try again.",
     }
-    reply = await database_sync_to_async(services.reply_finish)(
+    reply = await db_call(services.reply_finish)(
         reply_id,
         reasoning="",
         text="",

@@ -5,10 +5,10 @@ import contextlib
 import logging
 import time
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from . import services
+from .dbasync import db_call
 from .llm.sse import reclassify
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class ReplyStream:
     async def save(self):
         self.dirty = False
         self.saved_at = time.monotonic()
-        await database_sync_to_async(services.reply_save_progress)(
+        await db_call(services.reply_save_progress)(
             self.reply_id, self.text["reasoning"], self.text["answer"]
         )
 

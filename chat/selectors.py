@@ -1,5 +1,7 @@
 """Reads: what a user may see, shaped as the public contract (DESIGN.md)."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
@@ -8,7 +10,7 @@ from django.urls import reverse
 from . import access, images
 from .errors import ServiceError
 from .llm.catalog import all_models
-from .models import Conversation, Message, MessageImage, Preference
+from .models import Conversation, Image, Message, MessageImage, Preference
 
 SEARCH_LIMIT = 200
 
@@ -76,6 +78,9 @@ def image_serialize(image):
 
 
 def message_images(message):
+    # `photos`: set by whoever just saved the message with them.
+    if hasattr(message, "photos"):
+        return message.photos
     return [link.image for link in message.messageimage_set.all()]
 
 
@@ -117,6 +122,55 @@ def conversation_messages(conversation):
             Prefetch("messageimage_set", queryset=MessageImage.objects.select_related("image"))
         )
     )
+
+
+@dataclass(frozen=True)
+class PastPhoto:
+    path: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PastMessage:
+    role: str
+    text: str
+    detail: str
+    superseded: bool
+    photos: list[PastPhoto]
+
+
+def reply_history(reply: Message) -> list[PastMessage]:
+    """The messages before `reply`, oldest first, with their photos, for the
+    model: one query, no model instances (every reply's first words wait for it)."""
+    rows = (
+        Message.objects.filter(
+            conversation_id=reply.conversation_id, created_at__lte=reply.created_at
+        )
+        .exclude(id=reply.id)
+        .order_by("created_at", "role", "messageimage__position")
+        .values_list(
+            "id",
+            "role",
+            "text",
+            "detail",
+            "superseded",
+            "messageimage__image__file",
+            "messageimage__image__width",
+            "messageimage__image__height",
+        )
+    )
+    storage = Image._meta.get_field("file").storage
+    history: list[PastMessage] = []
+    seen: dict = {}
+    for message_id, role, text, detail, superseded, name, width, height in rows:
+        message = seen.get(message_id)
+        if message is None:
+            message = seen[message_id] = PastMessage(role, text, detail, superseded, [])
+            history.append(message)
+        if name:
+            message.photos.append(PastPhoto(storage.path(name), width, height))
+    return history
 
 
 def conversation_serialize(conversation):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import access, events, limits, selectors
@@ -16,7 +16,6 @@ from .errors import ServiceError
 from .llm.catalog import get_model
 from .llm.payload import InvalidOptions, validate_options
 from .models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
-from .selectors import streaming_reply
 from .usage import cost_usd, tokens_used
 
 log = logging.getLogger(__name__)
@@ -171,15 +170,22 @@ def _still_allowed(user, conversation):
         raise ServiceError(
             "conversation_deleted", "This conversation was deleted. Start a new one.", 404
         )
-    if access.conversation_visible(user, conversation.id) is None:
+    if not access.conversation_readable(user, conversation):
         raise ServiceError("forbidden", "You no longer have access to this conversation.", 403)
 
 
 def _no_reply_in_progress(conversation):
-    if streaming_reply(conversation) is not None:
+    """Refuse while a reply streams; one whose process died (no heartbeat for
+    STALE_REPLY_S) is marked interrupted instead. One read when none streams."""
+    streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
+    if not streaming:
+        return
+    cutoff = timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
+    if any(reply.updated_at >= cutoff for reply in streaming):
         raise ServiceError(
             "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
         )
+    replies_mark_interrupted(conversation)
 
 
 def _question_check(user, conversation, text, image_ids, model_id, detail, options):
@@ -202,7 +208,8 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
             f"{spec.label} can't see photos. Choose a model that looks at photos, "
             "or remove the photos.",
         )
-    found = {str(i.id): i for i in access.images_usable(user, _valid_uuids(image_ids))}
+    usable = access.images_usable(user, _valid_uuids(image_ids)) if image_ids else []
+    found = {str(i.id): i for i in usable}
     missing = [i for i in image_ids if i not in found]
     if missing:
         raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
@@ -231,12 +238,17 @@ def _valid_uuids(values):
 
 
 @transaction.atomic
-def question_ask(user, conversation, *, text, image_ids, model_id, detail, options):
-    """Save the question and an empty reply (streaming) together; the caller starts the reply."""
+def question_ask(
+    user, conversation, *, text, image_ids, model_id, detail, options, worker_channel=""
+):
+    """Save the question and an empty reply (streaming) together; the caller starts the reply.
+
+    `worker_channel`: where the reply's generation will listen (for Stop), when
+    the caller has made it already. One short transaction of a few statements:
+    every reply's first words wait for it."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     _still_allowed(user, conversation)
     limits.limits_check(user, conversation)
-    replies_mark_interrupted(conversation)
     spec, photos, clean_options = _question_check(
         user, conversation, text, image_ids, model_id, detail, options
     )
@@ -260,7 +272,10 @@ def question_ask(user, conversation, *, text, image_ids, model_id, detail, optio
         options=clean_options,
         status=Message.Status.STREAMING,
         requested_by=user,
+        worker_channel=worker_channel,
     )
+    # Serialized without another query for their photos.
+    question.photos, reply.photos = photos, []
     if not conversation.title:
         conversation.title = _title_from(text, photos)
     conversation.save(update_fields=["title", "updated_at"])
@@ -269,7 +284,14 @@ def question_ask(user, conversation, *, text, image_ids, model_id, detail, optio
 
 
 def preference_update(user, *, model, detail):
-    Preference.objects.update_or_create(user=user, defaults={"model": model, "detail": detail})
+    # One UPDATE on every question but a person's first.
+    if Preference.objects.filter(user=user).update(model=model, detail=detail):
+        return
+    try:
+        with transaction.atomic():
+            Preference.objects.create(user=user, model=model, detail=detail)
+    except IntegrityError:  # their first questions, asked at once in two tabs
+        Preference.objects.filter(user=user).update(model=model, detail=detail)
 
 
 @transaction.atomic
@@ -407,4 +429,3 @@ def reply_finish(
     )
     Conversation.objects.filter(pk=reply.conversation_id).update(updated_at=timezone.now())
     return reply
-

@@ -83,8 +83,23 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several threads (the reply's saver, the request handlers) write at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["OPTIONS"] = {
+        # Several threads (replies' saves, the request handlers) write at once:
+        # each write transaction takes the lock up front and waits its turn.
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        # WAL: readers never wait for the writer, and a commit is one append
+        # with no fsync (synchronous=NORMAL loses nothing when the process
+        # dies, only the last commits when the machine loses power).
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Database calls run on several threads (chat/dbasync.py), each opening
+    # a connection per call; a pool makes that a checkout, not a new login.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 2, "max_size": 20, "timeout": 10},
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
