@@ -35,10 +35,10 @@ def _tidy() -> None:
     """Close what Django would close; keep an unpooled connection open for KEEP_S."""
     for connection in connections.all(initialized_only=True):
         raw = connection.connection
-        if raw is not None and getattr(connection, "pool", None) is None:
-            if getattr(connection, "_kept", None) is not raw:
-                connection._kept = raw
-                connection.close_at = time.monotonic() + KEEP_S
+        pooled = getattr(connection, "pool", None) is not None
+        if raw is not None and not pooled and getattr(connection, "_kept", None) is not raw:
+            connection._kept = raw
+            connection.close_at = time.monotonic() + KEEP_S
         connection.close_if_unusable_or_obsolete()
 
 
