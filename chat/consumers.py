@@ -44,7 +44,12 @@ def _ask(user, conversation, frame, channel):
         options=frame.get("options"),
         worker_channel=channel,
     )
-    job = generation.job_for(reply, channel)
+    try:
+        job = generation.job_for(reply, channel)
+    except Exception:
+        # The question is saved: the generation reads the job again itself
+        # and ends the reply with what is wrong (too large for the model…).
+        return selectors.message_serialize(question), selectors.message_serialize(reply), None
     return selectors.message_serialize(question), job["message"], job
 
 

@@ -33,6 +33,11 @@ INTERNAL_ERROR = {
     "retryable": True,
 }
 
+PREPARE_ERROR = {
+    **INTERNAL_ERROR,
+    "message": "Something went wrong preparing your question. Try again.",
+}
+
 
 @dataclass
 class _Run:
@@ -192,6 +197,20 @@ def _build_payload(job):
     return build_payload(job["spec"], turns, job["options"])
 
 
+class _Unprepared(Exception):
+    """The request could not be built (a photo could not be read or encoded)."""
+
+
+async def _payload(job):
+    try:
+        if any(turn.get("paths") for turn in job["turns"]):
+            # Encoding photos is CPU work: off the event loop.
+            return await asyncio.to_thread(_build_payload, job)
+        return _build_payload(job)  # no photos: nothing to encode
+    except Exception as exc:
+        raise _Unprepared from exc
+
+
 async def _serve_worker_channel(layer, channel, stream):
     """Answer requests sent to this reply's own channel, from any process."""
     while True:
@@ -243,13 +262,6 @@ async def generate(reply_id, job=None):
     try:
         if job is None:
             job = await db_call(_load_job)(reply_id, await layer.new_channel())
-        channel = job["channel"]
-        # Kept for the usage record, should the upstream send no usage.
-        timing["prompt_estimate"] = job["prompt_estimate"]
-        if any(turn.get("paths") for turn in job["turns"]):
-            job["payload"] = await asyncio.to_thread(_build_payload, job)
-        else:
-            job["payload"] = _build_payload(job)  # no photos: nothing to encode
     except context.ContextOverflow as exc:
         await _finish_failed(
             reply_id,
@@ -264,10 +276,15 @@ async def generate(reply_id, job=None):
         log.exception("could not prepare reply %s", reply_id)
         await _finish_failed(reply_id)
         return
+    channel = job["channel"]
+    # Kept for the usage record, should the upstream send no usage.
+    timing["prompt_estimate"] = job["prompt_estimate"]
     stream = ReplyStream(reply_id, job["group"], layer, job["message"])
     ticker = asyncio.create_task(stream.tick())
+    # Served from here on: a Stop while the photos are encoded is heard.
     worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream))
     try:
+        job["payload"] = await _payload(job)
         if run is not None:
             if run.stop_requested:
                 raise asyncio.CancelledError
@@ -275,6 +292,9 @@ async def generate(reply_id, job=None):
         await _consume(stream, job, outcome, timing, started)
     except asyncio.CancelledError:
         outcome["status"] = Message.Status.STOPPED
+    except _Unprepared:
+        log.exception("could not prepare reply %s", reply_id)
+        outcome.update(status=Message.Status.FAILED, error=PREPARE_ERROR)
     except UpstreamError as exc:
         log.warning("reply %s failed: %s (%s)", reply_id, exc.code, exc.detail)
         outcome.update(status=Message.Status.FAILED, error=exc.as_dict())
@@ -352,11 +372,7 @@ def _done_frame(
     return frame
 
 
-async def _finish_failed(reply_id, error=None):
-    error = error or {
-        **INTERNAL_ERROR,
-        "message": "Something went wrong preparing your question. Try again.",
-    }
+async def _finish_failed(reply_id, error=PREPARE_ERROR):
     reply = await db_call(services.reply_finish)(
         reply_id,
         reasoning="",
