@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
-from httpx_sse import EventSource, SSEError
 
 from .errors import UpstreamError
 from .sse import Delta, Finish, Reclassified, StreamParser, Usage, parse_completion
+from .wire import EventDecoder
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,6 @@ async def _whole_body(raw, reasoning_mode):
 
 def _transport_failure(exc):
     """(code, plain message) for a call that broke below the HTTP status level."""
-    if isinstance(exc, SSEError):
-        return "bad_response", "The AI service sent a reply we could not read."
     if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
         return "connect_failed", "Could not reach the AI service."
     return "connection", "The connection to the AI service broke off."
@@ -166,10 +164,15 @@ class ChatClient:
             "POST",
             f"{self.base_url}/chat/completions",
             json=payload,
-            headers={"Authorization": f"Bearer {self._api_key}", "Accept": "text/event-stream"},
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Accept": "text/event-stream",
+                # Read as sent: no decompression layer on every piece.
+                "Accept-Encoding": "identity",
+            },
         )
         parser = StreamParser(reasoning_mode)
-        seen = {"done": False}
+        seen = _Seen()
         try:
             resp = await self._send(http, request)
             try:
@@ -182,16 +185,21 @@ class ChatClient:
                     async for event in _whole_body(await resp.aread(), reasoning_mode):
                         yield event
                     return
-                async for chunk in self._chunks(EventSource(resp), parser, seen):
-                    for event in parser.feed(chunk):
-                        seen["done"] = seen["done"] or isinstance(event, Finish)
-                        yield event
+                if not resp.headers.get("content-type", "").startswith("text/event-stream"):
+                    raise UpstreamError(
+                        "bad_response",
+                        "The AI service sent a reply we could not read.",
+                        retryable=True,
+                        detail=f"content-type {resp.headers.get('content-type')!r}",
+                    )
+                async for event in self._events(resp, parser, seen):
+                    yield event
             finally:
                 await resp.aclose()
-        except (SSEError, httpx.RequestError) as exc:
+        except httpx.RequestError as exc:
             code, message = _transport_failure(exc)
             raise UpstreamError(code, message, retryable=True, detail=repr(exc)) from exc
-        if not seen["done"]:
+        if not (seen.finish or seen.done):
             raise UpstreamError(
                 "connection",
                 "The connection to the AI service broke off.",
@@ -214,34 +222,90 @@ class ChatClient:
                 detail=f"no response headers for {self._reasoning_stall:.0f} s",
             ) from None
 
-    async def _chunks(self, source, parser, seen):
-        """Decoded chunks until [DONE] (noted in `seen`). A silence longer than the
-        stall timeout (longer while the model is still thinking) raises "stalled"."""
-        events = source.aiter_sse().__aiter__()
-        while True:
-            limit = self._stall if parser.answer_started else self._reasoning_stall
-            try:
-                async with asyncio.timeout(limit):
-                    sse = await anext(events)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise UpstreamError(
-                    "stalled",
-                    "The model stopped responding.",
-                    retryable=True,
-                    detail=f"no data for {limit:.0f} s",
-                ) from None
-            if sse.data == "[DONE]":
-                seen["done"] = True
-                return
-            if not sse.data:
-                continue
-            try:
-                chunk = json.loads(sse.data)
-            except (ValueError, RecursionError):
-                log.warning("skipping malformed chunk: %.200s", sse.data)
-                continue
-            if isinstance(chunk, dict) and chunk.get("error"):
-                raise UpstreamError.from_status(502, json.dumps(chunk).encode())
-            yield chunk
+    async def _events(self, resp, parser, seen):
+        """Events from the body until [DONE], read as raw bytes: per piece one
+        split, per event one JSON parse. A silence longer than the stall timeout
+        (longer while the model is still thinking) raises "stalled"."""
+        # Bytes as sent unless the host compressed them anyway.
+        pieces = resp.aiter_bytes() if resp.headers.get("content-encoding") else resp.aiter_raw()
+        decoder = EventDecoder()
+        async with _Watchdog(
+            lambda: self._stall if parser.answer_started else self._reasoning_stall
+        ) as watchdog:
+            async for piece in pieces:
+                watchdog.fed()
+                for data in decoder.feed(piece):
+                    for event in _parse(data, parser, seen):
+                        yield event
+                    if seen.done:
+                        return
+            for data in decoder.finish():
+                for event in _parse(data, parser, seen):
+                    yield event
+
+
+@dataclass
+class _Seen:
+    finish: bool = False  # a finish_reason
+    done: bool = False  # data: [DONE]
+
+
+def _parse(data, parser, seen):
+    """The events of one SSE event's data."""
+    if data == b"[DONE]":
+        seen.done = True
+        return
+    if not data:
+        return
+    try:
+        chunk = json.loads(data)
+    except (ValueError, RecursionError):
+        log.warning("skipping malformed chunk: %.200r", data)
+        return
+    if isinstance(chunk, dict) and chunk.get("error"):
+        raise UpstreamError.from_status(502, json.dumps(chunk).encode())
+    for event in parser.feed(chunk):
+        if isinstance(event, Finish):
+            seen.finish = True
+        yield event
+
+
+class _Watchdog:
+    """Raises UpstreamError("stalled") in the reading task once `limit()` seconds
+    pass with no data. Costs a clock read per piece of data: the timer is moved
+    only when it fires early, not on every piece."""
+
+    def __init__(self, limit):
+        self._limit = limit
+
+    async def __aenter__(self):
+        self._loop = asyncio.get_running_loop()
+        self._timeout = asyncio.timeout(None)
+        await self._timeout.__aenter__()
+        self.fed()
+        self._arm()
+        return self
+
+    def fed(self):
+        self._last = self._loop.time()
+
+    def _arm(self):
+        self._handle = self._loop.call_at(self._last + self._limit(), self._check)
+
+    def _check(self):
+        if self._loop.time() >= self._last + self._limit():
+            self._timeout.reschedule(self._loop.time())  # expires now: cancels the reader
+        else:
+            self._arm()
+
+    async def __aexit__(self, kind, exc, tb):
+        self._handle.cancel()
+        try:
+            return await self._timeout.__aexit__(kind, exc, tb)
+        except TimeoutError:
+            raise UpstreamError(
+                "stalled",
+                "The model stopped responding.",
+                retryable=True,
+                detail=f"no data for {self._limit():.0f} s",
+            ) from None
