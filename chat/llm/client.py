@@ -5,6 +5,7 @@ a pool cannot be shared across loops, which tests create one per test.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -238,10 +239,24 @@ class ChatClient:
                     for event in _parse(data, parser, seen):
                         yield event
                     if seen.done:
+                        await _drain(pieces)
                         return
             for data in decoder.finish():
                 for event in _parse(data, parser, seen):
                     yield event
+
+
+async def _drain(pieces, limit=64 * 1024, within=1.0):
+    """Read the little that follows [DONE] (the body's end), so the connection
+    goes back to the pool instead of being closed: the next reply then needs
+    no new connection (a TLS handshake, with the real service)."""
+    read = 0
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(within):
+            async for piece in pieces:
+                read += len(piece)
+                if read > limit:
+                    return
 
 
 @dataclass
