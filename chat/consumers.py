@@ -3,6 +3,7 @@
 import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -74,6 +75,16 @@ def _streaming_reply(conversation):
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message):
+        """As Channels' own, without its database clean-up before every message:
+        each of this consumer's database calls (db_call) looks after its own
+        connection, and the clean-up is a hop to a thread and back for every
+        delta relayed."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # --- socket events ---------------------------------------------------------
 
     async def connect(self):
