@@ -437,3 +437,23 @@ async def test_earlier_photos_are_not_sent_to_a_text_only_model(
     assert all(isinstance(m["content"], str) for m in messages)
     assert messages[0]["content"] == "[1 photo(s) not shown to this model] What plant is this?"
     await settle()
+
+
+async def test_relaying_a_reply_makes_no_database_round_trip_per_frame(
+    fake_upstream, conversation, cookie, monkeypatch
+):
+    import channels.consumer
+
+    cleanups = []
+
+    async def counted():
+        cleanups.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-32b-thinking.sse"), delay=0.01))
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    frames = await frames_until_done(socket)
+    assert [f for f in frames if f["type"].endswith(".delta")]
+    assert cleanups == []
+    await settle()
