@@ -279,7 +279,7 @@ async def generate(reply_id, job=None):
     channel = job["channel"]
     # Kept for the usage record, should the upstream send no usage.
     timing["prompt_estimate"] = job["prompt_estimate"]
-    stream = ReplyStream(reply_id, job["group"], layer, job["message"])
+    stream = ReplyStream(reply_id, job["group"], layer, job["message"], busy=lambda: len(_runs))
     ticker = asyncio.create_task(stream.tick())
     # Served from here on: a Stop while the photos are encoded is heard.
     worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream))

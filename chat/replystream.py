@@ -14,12 +14,24 @@ from .llm.sse import reclassify
 log = logging.getLogger(__name__)
 
 
+def publish_interval(streaming: int) -> float:
+    """Seconds between a reply's coalesced deltas. PUBLISH_INTERVAL_S while the
+    process is quiet; under load, longer, so the process sends about
+    PUBLISH_FRAMES_PER_S delta frames a second in all however many replies
+    stream (each frame costs the same to relay, whatever its length), up to
+    PUBLISH_INTERVAL_MAX_S."""
+    cfg = settings.VISIONQA
+    shared = streaming / cfg["PUBLISH_FRAMES_PER_S"]
+    return max(cfg["PUBLISH_INTERVAL_S"], min(shared, cfg["PUBLISH_INTERVAL_MAX_S"]))
+
+
 class ReplyStream:
-    def __init__(self, reply_id, group, layer, base):
+    def __init__(self, reply_id, group, layer, base, busy=lambda: 1):
         self.reply_id = reply_id
         self.group = group
         self.layer = layer
         self.base = base  # the reply as serialized when it started
+        self.busy = busy  # how many replies this process is streaming
         # Bumped when text already sent changes kind; pages then take the
         # whole reply from a message frame instead of appending deltas.
         self.rev = 0
@@ -89,7 +101,7 @@ class ReplyStream:
         heartbeat = max(cfg["STALE_REPLY_S"] / 4, cfg["SAVE_INTERVAL_S"])
         while not self.closed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), cfg["PUBLISH_INTERVAL_S"])
+                await asyncio.wait_for(self._wake.wait(), publish_interval(self.busy()))
             self._wake.clear()
             if self.closed:
                 return  # the final publish and save are the finisher's

@@ -210,6 +210,11 @@ VISIONQA = {
     # long the page may wait before deltas are sent on (coalescing).
     "SAVE_INTERVAL_S": 1.0,
     "PUBLISH_INTERVAL_S": 0.04,
+    # Under load a reply's deltas are coalesced longer, so that a process
+    # relays about this many delta frames a second in all (never slower than
+    # PUBLISH_INTERVAL_MAX_S); a reply's first words still go out at once.
+    "PUBLISH_FRAMES_PER_S": 250,
+    "PUBLISH_INTERVAL_MAX_S": 0.25,
     # A reply still "streaming" whose heartbeat is older than this is taken
     # for dead (its process crashed) and shown as interrupted.
     "STALE_REPLY_S": 60,

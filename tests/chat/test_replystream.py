@@ -1,8 +1,11 @@
 import asyncio
 
 import pytest
+from django.conf import settings as django_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
-from chat.replystream import ReplyStream
+from chat.replystream import ReplyStream, publish_interval
 
 
 class Layer:
@@ -63,3 +66,19 @@ async def test_closing_stops_the_ticker_at_once(slow_ticks):
     stream, ticker = await ticking(Layer())
     stream.close()
     await asyncio.wait_for(ticker, timeout=5)
+
+
+def test_a_quiet_process_publishes_at_the_base_interval():
+    assert publish_interval(1) == django_settings.VISIONQA["PUBLISH_INTERVAL_S"]
+
+
+@given(st.integers(1, 100_000))
+def test_under_load_the_process_keeps_to_its_frame_budget_and_no_reply_waits_past_the_cap(
+    streaming,
+):
+    cfg = django_settings.VISIONQA
+    interval = publish_interval(streaming)
+    assert cfg["PUBLISH_INTERVAL_S"] <= interval <= cfg["PUBLISH_INTERVAL_MAX_S"]
+    if interval < cfg["PUBLISH_INTERVAL_MAX_S"]:
+        frames_per_s = streaming / interval
+        assert frames_per_s <= cfg["PUBLISH_FRAMES_PER_S"] + 1e-6
