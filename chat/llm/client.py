@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import random
+import urllib.request
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from .errors import UpstreamError
+from .http1 import StreamingTransport
 from .sse import Delta, Finish, Reclassified, StreamParser, Usage, parse_completion
 from .wire import EventDecoder
 
@@ -116,9 +118,11 @@ class ChatClient:
         self._api_key = api_key
         self._stall = stall_timeout
         self._reasoning_stall = max(reasoning_stall_timeout, stall_timeout)
-        # The watchdog below decides what a stall is; httpx only guards against
-        # a socket that never answers at all.
-        self._timeout = httpx.Timeout(self._reasoning_stall + 30, connect=connect_timeout)
+        # The watchdog in _events and the limit in _send bound every wait for
+        # data, so no read timeout: that would be a timer on every read.
+        self._timeout = httpx.Timeout(
+            self._reasoning_stall + 30, connect=connect_timeout, read=None
+        )
         self._transport = transport
         self.retry = retry
         self._sleep = sleep
@@ -126,9 +130,13 @@ class ChatClient:
 
     def _http(self):
         def factory():
+            transport = self._transport
+            proxied = {"http", "https", "all"} & urllib.request.getproxies().keys()
+            if transport is None and not proxied:  # httpx's own transport honours a proxy
+                transport = StreamingTransport()
             return httpx.AsyncClient(
                 timeout=self._timeout,
-                transport=self._transport,
+                transport=transport,
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             )
 
@@ -178,12 +186,12 @@ class ChatClient:
             resp = await self._send(http, request)
             try:
                 if resp.status_code != 200:
-                    error = UpstreamError.from_status(resp.status_code, await resp.aread())
+                    error = UpstreamError.from_status(resp.status_code, await self._whole(resp))
                     error.retry_after = parse_retry_after(resp.headers.get("retry-after"))
                     raise error
                 if resp.headers.get("content-type", "").startswith("application/json"):
                     # A host that ignored stream: true; the whole reply in one body.
-                    async for event in _whole_body(await resp.aread(), reasoning_mode):
+                    async for event in _whole_body(await self._whole(resp), reasoning_mode):
                         yield event
                     return
                 if not resp.headers.get("content-type", "").startswith("text/event-stream"):
@@ -209,6 +217,20 @@ class ChatClient:
             )
         for event in parser.finish():
             yield event
+
+    async def _whole(self, resp):
+        """A body read whole (an error, or a reply not streamed), within the
+        thinking stall limit: there is no read timeout below us."""
+        try:
+            async with asyncio.timeout(self._reasoning_stall):
+                return await resp.aread()
+        except TimeoutError:
+            raise UpstreamError(
+                "stalled",
+                "The model stopped responding.",
+                retryable=True,
+                detail=f"body not complete within {self._reasoning_stall:.0f} s",
+            ) from None
 
     async def _send(self, http, request):
         """Send and wait for the response headers, within the (thinking) stall limit."""

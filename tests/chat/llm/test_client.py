@@ -274,3 +274,78 @@ async def test_a_whole_json_body_instead_of_a_stream_is_understood(upstream):
     assert text["reasoning"].startswith("Okay, the user asked")
     assert text["answer"].startswith("That's a profound question")
     assert Finish("stop") in events
+
+
+async def serve_raw(handler):
+    """A local HTTP server whose `handler(reader, writer)` answers by hand; the
+    list it returns counts the connections it accepted."""
+    import asyncio
+
+    accepted = []
+
+    async def accept(reader, writer):
+        accepted.append(writer)
+        await handler(reader, writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1", accepted
+
+
+async def read_request(reader):
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    await reader.readexactly(length)
+
+
+def sse_chunk(data: str) -> bytes:
+    event = f"data: {data}\n\n".encode()
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
+async def test_consecutive_replies_reuse_one_upstream_connection():
+    import asyncio
+
+    async def keep_alive(reader, writer):
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+                + sse_chunk(json.dumps({"choices": [{"delta": {"content": "Hi"}}]}))
+                + sse_chunk("[DONE]")
+            )
+            await writer.drain()
+            await asyncio.sleep(0.01)  # the body's end comes after [DONE], as it may
+            writer.write(b"0\r\n\r\n")
+
+    server, base_url, accepted = await serve_raw(keep_alive)
+    client = ChatClient(base_url, "k", retry=RetryPolicy(attempts=1))
+    async with server:
+        for _ in range(3):
+            events = [e async for e in client.stream({"model": "m", "messages": []})]
+            assert Delta("answer", "Hi") in events
+    assert len(accepted) == 1
+
+
+async def test_an_error_body_that_never_ends_is_a_stall():
+    import asyncio
+
+    async def stuck(reader, writer):
+        await read_request(reader)
+        writer.write(
+            b"HTTP/1.1 500 Oops\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
+        await asyncio.sleep(5)
+
+    server, base_url, _ = await serve_raw(stuck)
+    client = ChatClient(
+        base_url, "k", stall_timeout=0.2, reasoning_stall_timeout=0.3, retry=RetryPolicy(1)
+    )
+    async with server:
+        with pytest.raises(UpstreamError) as caught:
+            async for _ in client.stream({"model": "m", "messages": []}):
+                pass
+    assert caught.value.code == "stalled"
