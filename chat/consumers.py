@@ -157,7 +157,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     # --- commands --------------------------------------------------------------
 
     async def ask(self, frame):
-        channel = await generation.new_worker_channel()
+        channel = await generation.worker_channel()
         question, reply, job = await _ask(self.scope["user"], self.conversation, frame, channel)
         await self.start_reply(question, reply, job=job)
 
@@ -184,7 +184,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return
         if worker_channel:
             # The generation may run in another process; its channel reaches it.
-            await self.channel_layer.send(worker_channel, {"type": "worker.stop"})
+            await self.channel_layer.send(
+                worker_channel, {"type": "worker.stop", "message_id": reply_id}
+            )
         else:
             # Asked a moment ago and not yet attached: it runs where a socket
             # of this conversation asked, so every member checks for it.
@@ -203,7 +205,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 # generation for exactly what it has published.
                 await self.channel_layer.send(
                     worker_channel,
-                    {"type": "snapshot.request", "reply_channel": self.channel_name},
+                    {
+                        "type": "snapshot.request",
+                        "message_id": message["id"],
+                        "reply_channel": self.channel_name,
+                    },
                 )
 
     async def send_error(self, code, message):

@@ -9,6 +9,7 @@ about once a second, never per token.
 import asyncio
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
@@ -46,6 +47,7 @@ class _Run:
     # cancelled; a stop during setup is remembered and honoured before the call.
     phase: str = "setup"
     stop_requested: bool = False
+    stream: "ReplyStream | None" = None  # once it streams: answers snapshot requests
 
 
 _runs: dict[str, _Run] = {}
@@ -74,10 +76,25 @@ def client_for(spec):
     )
 
 
-async def new_worker_channel():
-    """A channel for a reply's generation to listen on (Stop, snapshots), made
-    before the reply is saved so the reply is saved attached to it."""
-    return await get_channel_layer().new_channel()
+# The channel this process's generations listen on, per event loop (a server
+# runs one; tests, one each): (layer, channel, listening task).
+_listeners: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def worker_channel():
+    """Where Stop and snapshot requests for this process's replies are sent,
+    from any process; a reply is saved with it. One channel for the process,
+    not one per reply: on Redis each would be a subscription of its own."""
+    loop = asyncio.get_running_loop()
+    layer = get_channel_layer()
+    held = _listeners.get(loop)
+    if held is None or held[0] is not layer or held[2].done():
+        channel = await layer.new_channel()
+        task = loop.create_task(_serve_worker_channel(layer, channel), name="worker-channel")
+        held = _listeners[loop] = (layer, channel, task)
+    return held[1]
 
 
 def start(reply_id, job=None):
@@ -211,18 +228,23 @@ async def _payload(job):
         raise _Unprepared from exc
 
 
-async def _serve_worker_channel(layer, channel, stream):
-    """Answer requests sent to this reply's own channel, from any process."""
+async def _serve_worker_channel(layer, channel):
+    """Answer the requests for this process's replies, whichever it is for."""
     while True:
         request = await layer.receive(channel)
-        kind = request.get("type")
-        if kind == "worker.exit":
-            return
-        if kind == "worker.stop":
-            cancel(stream.reply_id)
-        elif kind == "snapshot.request":
-            frame = {"type": "message", "message": stream.snapshot()}
-            await layer.send(request["reply_channel"], {"type": "relay.frame", "frame": frame})
+        reply_id = str(request.get("message_id"))
+        try:
+            if request.get("type") == "worker.stop":
+                cancel(reply_id)
+            elif request.get("type") == "snapshot.request":
+                run = _runs.get(reply_id)
+                if run is not None and run.stream is not None:
+                    frame = {"type": "message", "message": run.stream.snapshot()}
+                    await layer.send(
+                        request["reply_channel"], {"type": "relay.frame", "frame": frame}
+                    )
+        except Exception:
+            log.exception("reply %s: request %r failed", reply_id, request.get("type"))
 
 
 async def _consume(stream, job, outcome, timing, started):
@@ -261,7 +283,7 @@ async def generate(reply_id, job=None):
     }
     try:
         if job is None:
-            job = await db_call(_load_job)(reply_id, await layer.new_channel())
+            job = await db_call(_load_job)(reply_id, await worker_channel())
     except context.ContextOverflow as exc:
         await _finish_failed(
             reply_id,
@@ -276,13 +298,12 @@ async def generate(reply_id, job=None):
         log.exception("could not prepare reply %s", reply_id)
         await _finish_failed(reply_id)
         return
-    channel = job["channel"]
     # Kept for the usage record, should the upstream send no usage.
     timing["prompt_estimate"] = job["prompt_estimate"]
     stream = ReplyStream(reply_id, job["group"], layer, job["message"], busy=lambda: len(_runs))
     ticker = asyncio.create_task(stream.tick())
-    # Served from here on: a Stop while the photos are encoded is heard.
-    worker = asyncio.create_task(_serve_worker_channel(layer, channel, stream))
+    if run is not None:
+        run.stream = stream
     try:
         job["payload"] = await _payload(job)
         if run is not None:
@@ -304,11 +325,10 @@ async def generate(reply_id, job=None):
     finally:
         if run is not None:
             run.phase = "finishing"  # a second Stop must not interrupt the final save
-        # Both helpers end on their own, never cancelled mid-call: a cancelled
+        # The ticker ends on its own, never cancelled mid-call: a cancelled
         # Redis command can leave its connection mid-reply.
         stream.close()
-        await layer.send(channel, {"type": "worker.exit"})
-        await asyncio.gather(ticker, worker, return_exceptions=True)
+        await asyncio.gather(ticker, return_exceptions=True)
     timing["duration_ms"] = int((time.monotonic() - started) * 1000)
     outcome["notice"] = job["notice"]
     await _finish(stream, outcome, timing)
