@@ -2,6 +2,7 @@
 
 import json
 import logging
+import uuid
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -95,19 +96,25 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        # The user's own group, told when they lose a team so this page closes.
-        # Joined before access is checked: a removal committed in between is
-        # still heard (and checked again by access_changed).
+        try:
+            conversation_id = uuid.UUID(self.scope["url_route"]["kwargs"]["conversation_id"])
+        except ValueError:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        # The user's own group (told when they lose a team) and the
+        # conversation's (told when it is deleted or moved), joined before
+        # access is checked: a change committed in between is still heard,
+        # and checked again by access_changed once this connect is done.
         self.user_group = events.user_group(user.id)
+        self.group = generation.group_name(conversation_id)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
-        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        await self.channel_layer.group_add(self.group, self.channel_name)
         self.conversation = await _conversation_for(user, conversation_id)
         if self.conversation is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = generation.group_name(self.conversation.id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_state()
 
     async def disconnect(self, code):

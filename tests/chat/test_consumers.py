@@ -457,3 +457,30 @@ async def test_relaying_a_reply_makes_no_database_round_trip_per_frame(
     assert [f for f in frames if f["type"].endswith(".delta")]
     assert cleanups == []
     await settle()
+
+
+async def test_a_delete_committed_while_the_socket_connects_still_closes_it(
+    conversation, cookie, monkeypatch
+):
+    from chat import consumers, services
+
+    real = consumers._conversation_for
+    deleted = []
+
+    async def check_then_delete(user, conversation_id):
+        found = await real(user, conversation_id)
+        if not deleted:  # deleted between the access check and anything after it
+            deleted.append(found)
+            await database_sync_to_async(services.conversation_delete)(found)
+        return found
+
+    monkeypatch.setattr(consumers, "_conversation_for", check_then_delete)
+    socket = await open_socket(conversation.id, cookie)
+    while (frame := await socket.receive_output(timeout=5))["type"] != "websocket.close":
+        pass
+    assert frame["code"] == 4403
+
+
+async def test_a_socket_to_a_malformed_conversation_id_is_closed_with_4403(cookie):
+    socket = await open_socket("not-a-uuid", cookie)
+    assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
