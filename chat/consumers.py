@@ -47,7 +47,7 @@ def _ask(user, conversation, frame, channel):
         worker_channel=channel,
     )
     try:
-        job = generation.job_for(reply, channel)
+        job = generation.job_for(reply)
     except Exception:
         # The question is saved: the generation reads the job again itself
         # and ends the reply with what is wrong (too large for the model…).

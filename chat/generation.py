@@ -169,10 +169,10 @@ def _load_job(reply_id, channel):
     """A reply started without its job (Try again, Regenerate): attached to its
     worker channel and read, in one call."""
     services.reply_attach_worker(reply_id, channel)
-    return job_for(Message.objects.select_related("conversation").get(id=reply_id), channel)
+    return job_for(Message.objects.select_related("conversation").get(id=reply_id))
 
 
-def job_for(reply, channel):
+def job_for(reply):
     """What generating `reply` needs, read in one go: one query for the history."""
     conversation = reply.conversation
     earlier = selectors.reply_history(reply)
@@ -198,7 +198,6 @@ def job_for(reply, channel):
         "message": selectors.message_serialize(reply),
         "notice": notice,
         "cache_dir": services.encoded_cache_dir(),
-        "channel": channel,
     }
 
 

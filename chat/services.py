@@ -126,10 +126,14 @@ def replies_mark_interrupted(conversation):
 
     A live generation touches its reply at least every few seconds; one that
     has not for STALE_REPLY_S is gone."""
-    cutoff = timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
-    conversation.messages.filter(status=Message.Status.STREAMING, updated_at__lt=cutoff).update(
-        status=Message.Status.INTERRUPTED, worker_channel=""
-    )
+    conversation.messages.filter(
+        status=Message.Status.STREAMING, updated_at__lt=_stale_cutoff()
+    ).update(status=Message.Status.INTERRUPTED, worker_channel="")
+
+
+def _stale_cutoff():
+    """A streaming reply not touched since then has lost its process."""
+    return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
 
 
 def _clean_text(text, *, limit, field="question"):
@@ -180,7 +184,7 @@ def _no_reply_in_progress(conversation):
     streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
     if not streaming:
         return
-    cutoff = timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
+    cutoff = _stale_cutoff()
     if any(reply.updated_at >= cutoff for reply in streaming):
         raise ServiceError(
             "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409

@@ -33,7 +33,7 @@ def ask(user, conversation, images=()):
 def ask_and_read_job(user, conversation, images=()):
     with CaptureQueriesContext(connection) as queries:
         _, reply = ask(user, conversation, images)
-        generation.job_for(reply, "worker.test")
+        generation.job_for(reply)
     Message.objects.filter(id=reply.id).update(status=Message.Status.COMPLETED)
     return [q["sql"] for q in queries.captured_queries]
 
@@ -63,14 +63,13 @@ def test_the_job_read_with_the_ask_sends_earlier_photos_and_answers(asker):
     _, first = ask(asker, conversation, [photo])
     Message.objects.filter(id=first.id).update(status="completed", text="A fern.")
     _, reply = ask(asker, conversation)
-    job = generation.job_for(reply, "worker.test")
+    job = generation.job_for(reply)
     turns = [(t["role"], t["text"], t.get("paths")) for t in job["turns"]]
     assert turns == [
         ("user", "What is this?", [photo.file.path]),
         ("assistant", "A fern.", None),
         ("user", "What is this?", []),
     ]
-    assert job["channel"] == "worker.test"
 
 
 def test_a_reply_asked_for_is_saved_attached_to_its_worker_channel(asker):
