@@ -1,5 +1,6 @@
 """The conversation websocket: relays a conversation's replies to every open page."""
 
+import asyncio
 import json
 import logging
 import uuid
@@ -175,13 +176,20 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.start_reply(*await _regenerate(self.scope["user"], self.conversation, frame))
 
     async def start_reply(self, *messages, job=None):
-        """Show the saved messages on every open page, then generate the last (the reply)."""
+        """Show the saved messages on every open page, and generate the last (the reply).
+
+        The upstream request does not wait for the pages to be told (a publish
+        on a busy Redis connection takes milliseconds); the reply's own frames
+        do, so every page sees the reply before its first words."""
+        announced = asyncio.ensure_future(self._announce(messages))
+        generation.start(messages[-1]["id"], job, announced=announced)
+
+    async def _announce(self, messages):
         for message in messages:
             await self.channel_layer.group_send(
                 self.group,
                 {"type": "relay.frame", "frame": {"type": "message", "message": message}},
             )
-        generation.start(messages[-1]["id"], job)
 
     async def stop(self, frame):
         if await _conversation_for(self.scope["user"], self.conversation.id) is None:

@@ -97,11 +97,14 @@ async def worker_channel():
     return held[1]
 
 
-def start(reply_id, job=None):
+def start(reply_id, job=None, announced=None):
     """Start generating a reply in the background of this process. `job`: what
-    job_for gave, when the caller read it already (in the ask's own call)."""
+    job_for gave, when the caller read it already (in the ask's own call);
+    `announced`: what the reply's frames wait for (the pages told of it)."""
     key = str(reply_id)
-    task = asyncio.get_running_loop().create_task(generate(key, job), name=f"reply-{key}")
+    task = asyncio.get_running_loop().create_task(
+        generate(key, job, announced), name=f"reply-{key}"
+    )
     _runs[key] = _Run(task)
     task.add_done_callback(lambda _t: _ended(key, _t))
     return task
@@ -268,7 +271,7 @@ async def _relay(client, stream, job, outcome, timing, started):
             stream.reclassify(event)
 
 
-async def generate(reply_id, job=None):
+async def generate(reply_id, job=None, announced=None):
     run = _runs.get(reply_id)
     layer = get_channel_layer()
     started = time.monotonic()
@@ -291,15 +294,18 @@ async def generate(reply_id, job=None):
                 "message": str(exc) + " Send fewer photos, a lower detail, or less text.",
                 "retryable": False,
             },
+            announced=announced,
         )
         return
     except Exception:
         log.exception("could not prepare reply %s", reply_id)
-        await _finish_failed(reply_id)
+        await _finish_failed(reply_id, announced=announced)
         return
     # Kept for the usage record, should the upstream send no usage.
     timing["prompt_estimate"] = job["prompt_estimate"]
-    stream = ReplyStream(reply_id, job["group"], layer, job["message"], busy=lambda: len(_runs))
+    stream = ReplyStream(
+        reply_id, job["group"], layer, job["message"], busy=lambda: len(_runs), after=announced
+    )
     ticker = asyncio.create_task(stream.tick())
     if run is not None:
         run.stream = stream
@@ -391,7 +397,7 @@ def _done_frame(
     return frame
 
 
-async def _finish_failed(reply_id, error=PREPARE_ERROR):
+async def _finish_failed(reply_id, error=PREPARE_ERROR, announced=None):
     reply = await db_call(services.reply_finish)(
         reply_id,
         reasoning="",
@@ -403,6 +409,8 @@ async def _finish_failed(reply_id, error=PREPARE_ERROR):
         timing={},
         attempts=0,
     )
+    if announced is not None:
+        await asyncio.gather(announced, return_exceptions=True)
     await get_channel_layer().group_send(
         group_name(reply.conversation_id),
         {"type": "relay.frame", "frame": _done_frame(reply_id, reply.status, error=error)},

@@ -26,12 +26,14 @@ def publish_interval(streaming: int) -> float:
 
 
 class ReplyStream:
-    def __init__(self, reply_id, group, layer, base, busy=lambda: 1):
+    def __init__(self, reply_id, group, layer, base, busy=lambda: 1, after=None):
         self.reply_id = reply_id
         self.group = group
         self.layer = layer
         self.base = base  # the reply as serialized when it started
         self.busy = busy  # how many replies this process is streaming
+        # What the first frame waits for: the pages told of this reply.
+        self.after = after
         # Bumped when text already sent changes kind; pages then take the
         # whole reply from a message frame instead of appending deltas.
         self.rev = 0
@@ -64,6 +66,10 @@ class ReplyStream:
         self.resync = True
 
     async def send(self, frame):
+        if self.after is not None:
+            after, self.after = self.after, None
+            # Whether or not that publish worked, the reply's own frames go on.
+            await asyncio.gather(after, return_exceptions=True)
         await self.layer.group_send(self.group, {"type": "relay.frame", "frame": frame})
 
     async def publish(self):

@@ -111,7 +111,8 @@ if REDIS_URL:
             # subscribed to the group fans out to its own sockets. The list-
             # based layer costs several round trips per message and per
             # receiver, which under load made the relay slower than the model.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Ours delivers to this process's own sockets directly (chat/layers.py).
+            "BACKEND": "chat.layers.PubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

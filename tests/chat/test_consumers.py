@@ -484,3 +484,34 @@ async def test_a_delete_committed_while_the_socket_connects_still_closes_it(
 async def test_a_socket_to_a_malformed_conversation_id_is_closed_with_4403(cookie):
     socket = await open_socket("not-a-uuid", cookie)
     assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
+
+
+async def test_the_upstream_call_does_not_wait_for_pages_to_be_told_but_reply_frames_do(
+    fake_upstream, conversation, cookie, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-vl-32b-thinking.sse")))
+    layer = get_channel_layer()
+    publish, told = layer.group_send, asyncio.Event()
+
+    async def slow_announcement(group, message):
+        frame = message.get("frame", {})
+        if frame.get("type") == "message" and frame["message"]["role"] == "user":
+            await told.wait()
+        await publish(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_announcement)
+    socket = await open_socket(conversation.id, cookie)
+    await socket.send_json_to(ask())
+    for _ in range(200):
+        if fake_upstream.requests:
+            break
+        await asyncio.sleep(0.01)
+    assert fake_upstream.requests, "the upstream call waited for the announcement"
+    assert await socket.receive_nothing(timeout=0.2)
+    told.set()
+    frames = await frames_until_done(socket)
+    assert [f["message"]["role"] for f in frames[:2]] == ["user", "assistant"]
+    assert all(f["type"] != "message" for f in frames[2:])
+    await settle()
