@@ -204,8 +204,6 @@ def serve_app(port: int, counts_file: str) -> None:
 
     sys.path.insert(0, str(ROOT))
     django.setup()
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     from django.db import transaction
     from django.db.backends.signals import connection_created
 
