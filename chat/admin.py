@@ -11,7 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import admin_usage  # noqa: F401 (registers the usage admin)
+from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
+
 from .models import (
     Conversation,
     Image,

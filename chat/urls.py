@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from . import api, api_sharing, public, team_views, views
-from .api_usage import usage as api_usage
+from chat.web import api, api_sharing, public, team_views, views
+from chat.web.api_usage import usage as api_usage
 
 urlpatterns = [
     path("", views.home, name="home"),

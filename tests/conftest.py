@@ -1,11 +1,9 @@
-import asyncio
 
 import pytest
 from channels.layers import channel_layers
 
-from chat import generation
-from tests.factories import user_factory
-from tests.fakeupstream import FakeUpstream
+from tests.helpers.factories import user_factory
+from tests.helpers.fakeupstream import FakeUpstream
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +35,7 @@ def _isolated(settings, tmp_path):
 @pytest.fixture
 def decode_holds(monkeypatch):
     """The pixels each photo decode asks the process's decode budget for."""
-    from chat import image_decode
+    from chat.photos import image_decode
 
     held = []
     real = image_decode.decode_budget.hold
@@ -55,11 +53,6 @@ def user(db):
     return user_factory()
 
 
-async def settle():
-    """Let background replies finish so none outlives the test's loop."""
-    tasks = generation.running_tasks()
-    if tasks:
-        await asyncio.wait(tasks, timeout=10)
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ if REDIS_URL:
             # based layer costs several round trips per message and per
             # receiver, which under load made the relay slower than the model.
             # Ours delivers to this process's own sockets directly (chat/layers.py).
-            "BACKEND": "chat.layers.PubSubChannelLayer",
+            "BACKEND": "chat.live.layers.PubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -179,7 +179,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = None
 
-CSRF_FAILURE_VIEW = "chat.api.csrf_failure"
+CSRF_FAILURE_VIEW = "chat.web.api.csrf_failure"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

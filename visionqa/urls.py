@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from chat import account
+from chat.web import account
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,4 +17,4 @@ urlpatterns = [
     path("", include("chat.urls")),
 ]
 
-handler500 = "chat.api.server_error"
+handler500 = "chat.web.api.server_error"

@@ -11,7 +11,7 @@ from django.db import migrations
 
 
 def strip_leftovers(apps, schema_editor):
-    from chat import images
+    from chat.photos import images
 
     Image = apps.get_model("chat", "Image")
     cache = os.path.join(settings.MEDIA_ROOT, "encoded")

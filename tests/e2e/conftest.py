@@ -12,12 +12,11 @@ from urllib.parse import quote
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import async_playwright
 
-from tests.factories import PASSWORD, user_factory
+from tests.helpers.browser import ARTIFACTS, ROOT, log_in
+from tests.helpers.factories import user_factory
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TEST_KEY = "e2e-test-key"
 
@@ -113,17 +112,8 @@ async def page(live_server_url, chromium):
         await browser.close()
 
 
-async def screenshot(page, name):
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
-async def log_in(page, base_url, user):
-    await page.goto(f"{base_url}/")
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_label("Your question")).to_be_visible()
-    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
 
 @pytest.fixture

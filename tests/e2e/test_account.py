@@ -5,8 +5,8 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
-from tests.e2e.conftest import log_in, screenshot
-from tests.factories import PASSWORD, user_factory
+from tests.helpers.browser import log_in, screenshot
+from tests.helpers.factories import PASSWORD, user_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,9 +6,9 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import screenshot
-from tests.factories import jpeg_bytes
-from tests.fakeupstream import Scripted, chunk
+from tests.helpers.browser import screenshot
+from tests.helpers.factories import jpeg_bytes
+from tests.helpers.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

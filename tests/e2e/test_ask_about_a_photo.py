@@ -4,9 +4,9 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
-from tests.e2e.conftest import log_in, screenshot
-from tests.factories import conversation_factory, jpeg_bytes, user_factory
-from tests.fakeupstream import Scripted, chunk
+from tests.helpers.browser import log_in, screenshot
+from tests.helpers.factories import conversation_factory, jpeg_bytes, user_factory
+from tests.helpers.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from playwright.async_api import expect
 
 from chat.models import UsageRecord
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, team_factory, user_factory
+from tests.helpers.browser import screenshot
+from tests.helpers.factories import PASSWORD, team_factory, user_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

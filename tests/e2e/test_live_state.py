@@ -6,8 +6,8 @@ import threading
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import screenshot
-from tests.fakeupstream import Scripted, chunk
+from tests.helpers.browser import screenshot
+from tests.helpers.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

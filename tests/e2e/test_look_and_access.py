@@ -7,9 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
-from tests.e2e.conftest import ROOT, log_in, screenshot
-from tests.factories import user_factory
-from tests.fakeupstream import Scripted, chunk
+from tests.helpers.browser import ROOT, log_in, screenshot
+from tests.helpers.factories import user_factory
+from tests.helpers.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,10 +9,10 @@ from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageStat
 from playwright.async_api import expect
 
-from chat.images import TOKEN_BUDGET, target_size
-from tests.e2e.conftest import screenshot
-from tests.factories import jpeg_bytes, photo
-from tests.realphotos import real_photo
+from chat.photos.images import TOKEN_BUDGET, target_size
+from tests.helpers.browser import screenshot
+from tests.helpers.factories import jpeg_bytes, photo
+from tests.helpers.realphotos import real_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from playwright.async_api import expect
 
 from chat.models import Conversation, Message
-from tests.e2e.conftest import log_in, screenshot
-from tests.factories import conversation_factory, user_factory
+from tests.helpers.browser import log_in, screenshot
+from tests.helpers.factories import conversation_factory, user_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -52,7 +52,7 @@ def test_urls_switch_to_postgresql_and_redis():
     loaded = json.loads(result.stdout)
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["db"] == "visionqa"
-    assert loaded["layer"] == "chat.layers.PubSubChannelLayer"
+    assert loaded["layer"] == "chat.live.layers.PubSubChannelLayer"
     assert loaded["debug"] is False
 
 

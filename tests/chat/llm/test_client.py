@@ -8,7 +8,7 @@ from chat.llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy
 from chat.llm.errors import UpstreamError
 from chat.llm.payload import build_payload
 from chat.llm.sse import parse_completion, reclassify
-from tests.fakeupstream import FIXTURES, Scripted, chunk, load_sse
+from tests.helpers.fakeupstream import FIXTURES, Scripted, chunk, load_sse
 
 
 async def collect(upstream, fixture=None, *, mode="field", reply=None, model_id=None, client=None):

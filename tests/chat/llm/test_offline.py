@@ -1,7 +1,7 @@
-from chat.images import data_url, encode_for_model
 from chat.llm.client import ChatClient, Delta, Usage
 from chat.llm.offline import OfflineTransport, describe_photo
-from tests.factories import jpeg_bytes
+from chat.photos.images import data_url, encode_for_model
+from tests.helpers.factories import jpeg_bytes
 
 
 def test_describe_photo_measures_size_orientation_and_colour(tmp_path):

@@ -1,7 +1,7 @@
 import json
 
 from chat.llm.sse import Delta, Reclassified, StreamParser, reclassify
-from tests.fakeupstream import chunk
+from tests.helpers.fakeupstream import chunk
 
 
 def parse(mode, chunks):

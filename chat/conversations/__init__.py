@@ -1,0 +1,1 @@
+"""The core: questions, replies and conversations; writes (services) and reads (selectors)."""

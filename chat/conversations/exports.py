@@ -1,0 +1,248 @@
+"""Export a conversation: its data as JSON, a readable Markdown transcript, and a
+zip of both with the photos, written as it streams (never whole in memory).
+
+Plain core: a Conversation in; a dict, text or bytes out. Permission and HTTP
+are the views' business (api.py)."""
+
+import json
+import zipfile
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from django.core.exceptions import SuspiciousOperation
+from django.db.models import prefetch_related_objects
+from django.utils import timezone
+from django.utils.text import slugify
+
+from chat.conversations import selectors
+from chat.llm.catalog import get_model
+from chat.models import Message
+
+CHUNK_BYTES = 64 * 1024
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+STATUS_NOTES = {
+    Message.Status.STOPPED: "Stopped — the answer so far is kept.",
+    Message.Status.FAILED: "This answer failed.",
+    Message.Status.INTERRUPTED: "Interrupted — the server restarted while answering.",
+    Message.Status.STREAMING: "Still being written when this was exported.",
+}
+
+
+def filename(conversation, extension):
+    """A safe ASCII file name from the title: "Plant – Küche!" → "plant-kuche.json"."""
+    slug = slugify(conversation.title)[:60].strip("-_") or "conversation"
+    return f"{slug}.{extension}"
+
+
+def conversation_export_json(conversation):
+    """The conversation as data; a photo whose stored file is gone is marked "missing"."""
+    data, photos = _export(conversation)
+    _mark_missing(data, {str(i.id) for i, _ in photos.values() if not _stored(i)})
+    return data
+
+
+def json_bytes(data):
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def conversation_markdown(conversation, data):
+    """A transcript a person can read: each question with its photos, each answer
+    with the model's name, its thinking quoted, and its Markdown as written."""
+    lines = [f"# {_one_line(conversation.title) or 'Untitled conversation'}", ""]
+    lines += [f"*Exported from VisionQA on {_when(data['exported_at'])}.*", ""]
+    if conversation.system_prompt.strip():
+        lines += ["**Instructions for this conversation**", "", _quote(conversation.system_prompt)]
+        lines.append("")
+    for message in data["messages"]:
+        lines += ["---", ""]
+        lines += _question(message) if message["role"] == Message.Role.USER else _answer(message)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def conversation_zip_stream(conversation):
+    """The zip (conversation.md, conversation.json, photos/…) as an iterator of bytes.
+
+    The database is read now; the iterator only reads photo files, so it can run
+    in any thread. A photo whose file is gone is left out and noted in both texts."""
+    data, photos = _export(conversation)
+    return _zip_chunks(conversation, data, photos)
+
+
+def _export(conversation):
+    messages = selectors.conversation_messages(conversation)
+    prefetch_related_objects(messages, "author")
+    photos = _photos(messages)
+    data = {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "system_prompt": conversation.system_prompt,
+        "exported_at": timezone.now().isoformat(),
+        "messages": [_message(m, photos) for m in messages],
+    }
+    return data, photos
+
+
+def _photos(messages):
+    """Each distinct photo once, numbered in order of first appearance:
+    {image id: (image, path in the zip)}."""
+    photos = {}
+    for message in messages:
+        for image in selectors.message_images(message):
+            if image.id not in photos:
+                path = f"photos/{len(photos) + 1}-{image.id}.{_extension(image)}"
+                photos[image.id] = (image, path)
+    return photos
+
+
+def _extension(image):
+    suffix = PurePosixPath(image.file.name or "").suffix.lstrip(".").lower()
+    return suffix or EXTENSIONS.get(image.content_type, "bin")
+
+
+def _message(message, photos):
+    return {
+        "id": str(message.id),
+        "role": message.role,
+        "author": _display_name(message.author) if message.role == Message.Role.USER else None,
+        "text": message.text,
+        "reasoning": message.reasoning,
+        "model": message.model,
+        "detail": message.detail,
+        "status": message.status,
+        "created_at": message.created_at.isoformat(),
+        "usage": message.usage,
+        "images": [
+            {"id": str(i.id), "width": i.width, "height": i.height, "file": photos[i.id][1]}
+            for i in selectors.message_images(message)
+        ],
+        "superseded": message.superseded,
+    }
+
+
+def _display_name(user):
+    return (user.first_name or user.username) if user else None
+
+
+def _stored(image):
+    try:
+        return bool(image.file.name) and image.file.storage.exists(image.file.name)
+    except (OSError, SuspiciousOperation):
+        return False
+
+
+def _mark_missing(data, missing_ids):
+    for message in data["messages"]:
+        for image in message["images"]:
+            if image["id"] in missing_ids:
+                image["missing"] = True
+
+
+def _question(message):
+    author = _escape(message["author"] or "Unknown")
+    lines = [f"**{author}** · {_when(message['created_at'])}", ""]
+    if message["text"].strip():
+        lines += [message["text"].strip(), ""]
+    for image in message["images"]:
+        label = f"Photo {PurePosixPath(image['file']).name.split('-', 1)[0]}"
+        if image.get("missing"):
+            lines += [f"*{label} (photo missing)*", ""]
+        else:
+            lines += [f"![{label}]({image['file']})", ""]
+    return lines
+
+
+def _answer(message):
+    name = _escape(_short_name(message["model"]))
+    heading = f"**Earlier answer from {name}**" if message["superseded"] else f"**{name}**"
+    lines = [f"{heading} · {_when(message['created_at'])}", ""]
+    if message["superseded"]:
+        lines += ["*Replaced by a newer answer.*", ""]
+    if message["reasoning"].strip():
+        lines += ["> **Thinking**", ">", _quote(message["reasoning"]), ""]
+    if message["text"].strip():
+        lines += [message["text"].strip(), ""]
+    if message["status"] in STATUS_NOTES:
+        lines += [f"*{STATUS_NOTES[message['status']]}*", ""]
+    return lines
+
+
+def _short_name(model_id):
+    spec = get_model(model_id) if model_id else None
+    if spec is None:
+        return model_id or "Answer"
+    return spec.label.split(" —")[0]
+
+
+def _when(iso):
+    return timezone.localtime(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _one_line(text):
+    return " ".join((text or "").split())
+
+
+def _quote(text):
+    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
+
+
+def _escape(text):
+    """Plain text inside **bold**: Markdown's own characters lose their meaning."""
+    text = _one_line(text)
+    for char in "\\`*_[]<>#!|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+class _Sink:
+    """An unseekable stream for zipfile: it keeps what was written until drained."""
+
+    def __init__(self):
+        self._parts = []
+
+    def write(self, data):
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def drain(self):
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def _zip_time(moment):
+    return max((1980, 1, 1, 0, 0, 0), timezone.localtime(moment).timetuple()[:6])
+
+
+def _zip_chunks(conversation, data, photos):
+    sink = _Sink()
+    missing = set()
+    with zipfile.ZipFile(sink, "w") as archive:
+        # Photos first: the texts then say truly which ones the zip holds.
+        for image, path in photos.values():
+            try:
+                source = image.file.storage.open(image.file.name, "rb")
+            except (OSError, SuspiciousOperation, ValueError):
+                missing.add(str(image.id))
+                continue
+            info = zipfile.ZipInfo(path, _zip_time(image.created_at))  # stored: JPEG/PNG
+            info.external_attr = 0o644 << 16
+            with source, archive.open(info, "w") as entry:
+                while chunk := source.read(CHUNK_BYTES):
+                    entry.write(chunk)
+                    if out := sink.drain():
+                        yield out
+        _mark_missing(data, missing)
+        now = _zip_time(timezone.now())
+        for name, content in (
+            ("conversation.md", conversation_markdown(conversation, data).encode()),
+            ("conversation.json", json_bytes(data)),
+        ):
+            info = zipfile.ZipInfo(name, now)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content)
+            yield sink.drain()
+    yield sink.drain()  # the central directory, written on close

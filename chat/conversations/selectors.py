@@ -1,0 +1,207 @@
+"""Reads: what a user may see, shaped as the public contract (DESIGN.md)."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+
+from chat.errors import ServiceError
+from chat.llm.catalog import all_models
+from chat.models import Conversation, Image, Message, MessageImage, Preference
+from chat.photos import images
+from chat.teams import access
+
+SEARCH_LIMIT = 200
+
+
+def conversation_list(user, q="", team=None):
+    """The conversations of one space (personal, or `team`'s), latest activity
+    first, deleted ones left out.
+
+    `q` keeps those whose title or any message's text contains it (any case)."""
+    conversations = access.conversations_visible(user)
+    if team is None:
+        conversations = conversations.filter(team__isnull=True)
+    else:
+        conversations = conversations.filter(team=team)
+    q = (q or "").strip()
+    if len(q) > SEARCH_LIMIT or "\x00" in q:
+        raise ServiceError(
+            "bad_search", f"Search for at most {SEARCH_LIMIT} characters of plain text."
+        )
+    if q:
+        # A subquery, not a join: each conversation once, however many messages match.
+        matching = Message.objects.filter(text__icontains=q).values("conversation_id")
+        conversations = conversations.filter(Q(title__icontains=q) | Q(id__in=matching))
+    return conversations.only("id", "title", "updated_at", "team_id")
+
+
+def conversation_get(user, conversation_id):
+    """The conversation if `user` may use it, else None (no difference between
+    "missing", "deleted" and "not yours", so ids can't be probed)."""
+    return access.conversation_visible(user, conversation_id)
+
+
+def conversation_get_deleted(user, conversation_id):
+    """A deleted conversation the user may bring back (Undo): one they could
+    have deleted — their own, or, in a team, as its owner or admin."""
+    try:
+        conversation = Conversation.objects.get(id=conversation_id, deleted_at__isnull=False)
+    except (Conversation.DoesNotExist, ValidationError, ValueError, TypeError):
+        return None
+    if not user.is_authenticated or not access.can_manage_conversation(user, conversation):
+        return None
+    return conversation
+
+
+def image_get(user, image_id):
+    return access.image_visible(user, image_id)
+
+
+def thumbnail_url(image):
+    return reverse("image-thumbnail", args=[image.id])
+
+
+def image_serialize(image):
+    return {
+        "id": str(image.id),
+        "width": image.width,
+        "height": image.height,
+        "thumbnail_url": thumbnail_url(image),
+        # What sending it costs at each detail, by the code that resizes it.
+        "visual_tokens": {
+            detail: images.visual_tokens(image.width, image.height, detail)
+            for detail in images.TOKEN_BUDGET
+        },
+    }
+
+
+def message_images(message):
+    # `photos`: set by whoever just saved the message with them.
+    if hasattr(message, "photos"):
+        return message.photos
+    return [link.image for link in message.messageimage_set.all()]
+
+
+def message_serialize(message):
+    return {
+        "id": str(message.id),
+        "role": message.role,
+        "text": message.text,
+        "reasoning": message.reasoning,
+        "images": [image_serialize(i) for i in message_images(message)],
+        "model": message.model,
+        "detail": message.detail,
+        "status": message.status,
+        "finish_reason": message.finish_reason or None,
+        "usage": message.usage,
+        "error": message.error,
+        "notice": message.notice,
+        "superseded": message.superseded,
+        # Who asked: in a team conversation, not always the reader.
+        "author": _author(message) if message.role == Message.Role.USER else None,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def _author(message):
+    user = message.author
+    if user is None:
+        return None
+    return {"id": str(user.id), "name": display_name(user)}
+
+
+def display_name(user):
+    return user.first_name or user.get_username()
+
+
+def conversation_messages(conversation):
+    return list(
+        conversation.messages.select_related("author").prefetch_related(
+            Prefetch("messageimage_set", queryset=MessageImage.objects.select_related("image"))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PastPhoto:
+    path: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PastMessage:
+    role: str
+    text: str
+    detail: str
+    superseded: bool
+    photos: list[PastPhoto]
+
+
+def reply_history(reply: Message) -> list[PastMessage]:
+    """The messages before `reply`, oldest first, with their photos, for the
+    model: one query, no model instances (every reply's first words wait for it)."""
+    rows = (
+        Message.objects.filter(
+            conversation_id=reply.conversation_id, created_at__lte=reply.created_at
+        )
+        .exclude(id=reply.id)
+        .order_by("created_at", "role", "messageimage__position")
+        .values_list(
+            "id",
+            "role",
+            "text",
+            "detail",
+            "superseded",
+            "messageimage__image__file",
+            "messageimage__image__width",
+            "messageimage__image__height",
+        )
+    )
+    storage = Image._meta.get_field("file").storage
+    history: list[PastMessage] = []
+    seen: dict = {}
+    for message_id, role, text, detail, superseded, name, width, height in rows:
+        message = seen.get(message_id)
+        if message is None:
+            message = seen[message_id] = PastMessage(role, text, detail, superseded, [])
+            history.append(message)
+        if name:
+            message.photos.append(PastPhoto(storage.path(name), width, height))
+    return history
+
+
+def conversation_serialize(conversation):
+    return {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "system_prompt": conversation.system_prompt,
+        "url": conversation.get_absolute_url(),
+        "team": (
+            {"id": str(conversation.team_id), "name": conversation.team.name}
+            if conversation.team_id
+            else None
+        ),
+        "messages": [message_serialize(m) for m in conversation_messages(conversation)],
+    }
+
+
+def streaming_reply(conversation):
+    return conversation.messages.filter(status=Message.Status.STREAMING).first()
+
+
+def model_catalog():
+    has_key = bool(settings.AIMLAPI_KEY)
+    return [spec.as_public_dict(has_key) for spec in all_models()]
+
+
+def preference_get(user):
+    """The pickers' last choice ({"model", "detail"}; empty strings when none)."""
+    preference = Preference.objects.filter(user=user).first()
+    return {
+        "model": preference.model if preference else "",
+        "detail": preference.detail if preference else "",
+    }

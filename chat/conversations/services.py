@@ -1,0 +1,438 @@
+"""Writes. Plain functions named <thing>_<action>; no requests, no sockets."""
+
+import logging
+import os
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.conversations import selectors
+from chat.errors import ServiceError
+from chat.live import events
+from chat.llm.catalog import get_model
+from chat.llm.payload import InvalidOptions, validate_options
+from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
+from chat.photos import images as photo
+from chat.teams import access
+from chat.usage import limits
+from chat.usage.prices import cost_usd, tokens_used
+
+log = logging.getLogger(__name__)
+
+TITLE_LENGTH = 60
+TITLE_LIMIT = 200  # Conversation.title's max_length
+
+
+SYSTEM_PROMPT_LIMIT = 4000
+RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
+
+
+def conversation_create(user, title="", system_prompt="", team=None):
+    """A new conversation in the user's personal space, or in `team`'s (a
+    Team the caller has checked the user belongs to)."""
+    return Conversation.objects.create(
+        owner=user,
+        team=team,
+        title=_clean_text(title, limit=TITLE_LIMIT, field="title").strip(),
+        system_prompt=_clean_text(system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"),
+    )
+
+
+def conversation_update(conversation, *, title=None, system_prompt=None):
+    """Rename, or change the instructions. Not activity: the sidebar order stays."""
+    if title is not None:
+        conversation.title = _title_clean(title)
+    if system_prompt is not None:
+        conversation.system_prompt = _clean_text(
+            system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"
+        ).strip()
+    conversation.save(update_fields=["title", "system_prompt"])
+    return conversation
+
+
+def conversation_delete(conversation):
+    """Soft delete: hidden everywhere at once, kept so Undo can bring it back."""
+    conversation.deleted_at = timezone.now()
+    conversation.save(update_fields=["deleted_at"])
+    events.access_changed(conversations=[conversation.id])
+    return conversation
+
+
+def conversation_restore(conversation):
+    """Undo a delete. The conversation returns to its place (its activity time is kept)."""
+    conversation.deleted_at = None
+    conversation.save(update_fields=["deleted_at"])
+    return conversation
+
+
+def _title_clean(title):
+    """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
+    # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
+    title = " ".join(_clean_text(title, limit=TITLE_LIMIT * 10, field="title").split())
+    if not title:
+        raise ServiceError("empty_title", "A title can't be empty. Type a name for it.")
+    if len(title) > TITLE_LIMIT:
+        raise ServiceError(
+            "title_too_long",
+            f"A title can be at most {TITLE_LIMIT} characters; this one has {len(title)}.",
+        )
+    return title
+
+
+def file_too_large():
+    limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
+    return ServiceError(
+        "file_too_large",
+        f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
+        status=413,
+    )
+
+
+def image_create(user, upload):
+    if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
+        raise file_too_large()
+    if upload.size == 0:
+        raise ServiceError("empty_file", "This file is empty.")
+    try:
+        stored = photo.process_upload(upload)
+    except photo.ImageRejected as exc:
+        raise ServiceError("not_an_image", str(exc), status=415) from None
+    except photo.ImageBusy as exc:
+        raise ServiceError("busy", str(exc), status=503) from None
+    image = Image(
+        owner=user,
+        width=stored.width,
+        height=stored.height,
+        content_type=stored.content_type,
+        original_name=(upload.name or "")[:255],
+        size_bytes=len(stored.content),
+    )
+    image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
+    image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
+    image.save()
+    # A Future, done once each detail's picture is cached (None if it won't be).
+    image.warmed = photo.warm(stored, image.file.path, encoded_cache_dir())
+    return image
+
+
+def encoded_cache_dir() -> str:
+    """Where each photo's picture per detail is kept once encoded."""
+    return os.path.join(settings.MEDIA_ROOT, "encoded")
+
+
+def replies_mark_interrupted(conversation):
+    """Replies left "streaming" by a process that died are shown as interrupted.
+
+    A live generation touches its reply at least every few seconds; one that
+    has not for STALE_REPLY_S is gone."""
+    conversation.messages.filter(
+        status=Message.Status.STREAMING, updated_at__lt=_stale_cutoff()
+    ).update(status=Message.Status.INTERRUPTED, worker_channel="")
+
+
+def _stale_cutoff():
+    """A streaming reply not touched since then has lost its process."""
+    return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
+
+
+def _clean_text(text, *, limit, field="question"):
+    if not isinstance(text, str):
+        raise ServiceError("invalid_text", f"The {field} must be text.")
+    if len(text) > limit:
+        raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
+    if "\x00" in text or not _encodable(text):
+        raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
+    return text
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def _available_model(model_id):
+    spec = get_model(model_id) if isinstance(model_id, str) else None
+    if spec is None:
+        raise ServiceError("unknown_model", "Choose one of the listed models.")
+    if not spec.available(bool(settings.AIMLAPI_KEY)):
+        raise ServiceError(
+            "model_unavailable",
+            f"{spec.label} needs an AI/ML API key, which this server does not have. "
+            "Use the offline demo instead.",
+        )
+    return spec
+
+
+def _still_allowed(user, conversation):
+    """Checked again under the row lock: a page opened before a delete, or before
+    its user left the team, still has its socket."""
+    if conversation.deleted_at is not None:
+        raise ServiceError(
+            "conversation_deleted", "This conversation was deleted. Start a new one.", 404
+        )
+    if not access.conversation_readable(user, conversation):
+        raise ServiceError("forbidden", "You no longer have access to this conversation.", 403)
+
+
+def _no_reply_in_progress(conversation):
+    """Refuse while a reply streams; one whose process died (no heartbeat for
+    STALE_REPLY_S) is marked interrupted instead. One read when none streams."""
+    streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
+    if not streaming:
+        return
+    cutoff = _stale_cutoff()
+    if any(reply.updated_at >= cutoff for reply in streaming):
+        raise ServiceError(
+            "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
+        )
+    replies_mark_interrupted(conversation)
+
+
+def _question_check(user, conversation, text, image_ids, model_id, detail, options):
+    spec = _available_model(model_id)
+    if detail not in Message.Detail.values:
+        raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
+    _clean_text(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
+    if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
+        raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
+    if not text.strip() and not image_ids:
+        raise ServiceError("empty_question", "Type a question or add a photo.")
+    if len(image_ids) > settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]:
+        raise ServiceError(
+            "too_many_images",
+            f"At most {settings.VISIONQA['MAX_IMAGES_PER_QUESTION']} photos per question.",
+        )
+    if image_ids and not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos. Choose a model that looks at photos, "
+            "or remove the photos.",
+        )
+    usable = access.images_usable(user, _valid_uuids(image_ids)) if image_ids else []
+    found = {str(i.id): i for i in usable}
+    missing = [i for i in image_ids if i not in found]
+    if missing:
+        raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
+    try:
+        clean_options = validate_options(spec, options)
+    except InvalidOptions as exc:
+        raise ServiceError("invalid_options", str(exc)) from None
+    if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
+        raise ServiceError(
+            "invalid_options",
+            f"max_tokens must be below {spec.context_window // 2:,}: {spec.label.split(' —')[0]} "
+            f"reads {spec.context_window:,} tokens at once, question included.",
+        )
+    _no_reply_in_progress(conversation)
+    return spec, [found[i] for i in image_ids], clean_options
+
+
+def _valid_uuids(values):
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out
+
+
+@transaction.atomic
+def question_ask(
+    user, conversation, *, text, image_ids, model_id, detail, options, worker_channel=""
+):
+    """Save the question and an empty reply (streaming) together; the caller starts the reply.
+
+    `worker_channel`: where the reply's generation will listen (for Stop), when
+    the caller has made it already. One short transaction of a few statements:
+    every reply's first words wait for it."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
+    spec, photos, clean_options = _question_check(
+        user, conversation, text, image_ids, model_id, detail, options
+    )
+    question = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        author=user,
+        text=text.strip(),
+        model=spec.id,
+        detail=detail,
+        options=clean_options,
+    )
+    MessageImage.objects.bulk_create(
+        MessageImage(message=question, image=image, position=n) for n, image in enumerate(photos)
+    )
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        model=spec.id,
+        detail=detail,
+        options=clean_options,
+        status=Message.Status.STREAMING,
+        requested_by=user,
+        worker_channel=worker_channel,
+    )
+    # Serialized without another query for their photos.
+    question.photos, reply.photos = photos, []
+    if not conversation.title:
+        conversation.title = _title_from(text, photos)
+    conversation.save(update_fields=["title", "updated_at"])
+    preference_update(user, model=spec.id, detail=detail)
+    return question, reply
+
+
+def preference_update(user, *, model, detail):
+    # One UPDATE on every question but a person's first.
+    if Preference.objects.filter(user=user).update(model=model, detail=detail):
+        return
+    try:
+        with transaction.atomic():
+            Preference.objects.create(user=user, model=model, detail=detail)
+    except IntegrityError:  # their first questions, asked at once in two tabs
+        Preference.objects.filter(user=user).update(model=model, detail=detail)
+
+
+@transaction.atomic
+def reply_regenerate(user, conversation, reply_id, model_id=None):
+    """Answer the latest question again, with its model or another. The earlier
+    answer is kept (superseded), so regenerating never loses one.
+    Returns (earlier reply, new reply)."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
+    replies_mark_interrupted(conversation)
+    _no_reply_in_progress(conversation)
+    latest = conversation.messages.order_by("-created_at").first()
+    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
+        raise ServiceError("cannot_regenerate", "Only the latest answer can be regenerated.")
+    if latest.status != Message.Status.COMPLETED:
+        raise ServiceError("cannot_regenerate", "This answer did not finish: use Try again.")
+    spec = _available_model(model_id or latest.model)
+    question = (
+        conversation.messages.filter(role=Message.Role.USER, created_at__lte=latest.created_at)
+        .order_by("-created_at")
+        .first()
+    )
+    if question is not None and question.images.exists() and not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos, and this question has some. "
+            "Choose a model that looks at photos.",
+        )
+    try:
+        options = validate_options(spec, question.options if question else {})
+    except InvalidOptions:
+        options = {}  # the question's settings don't apply to this model: its defaults
+    latest.superseded = True
+    latest.save(update_fields=["superseded", "updated_at"])
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        model=spec.id,
+        detail=latest.detail,
+        options=options,
+        status=Message.Status.STREAMING,
+        requested_by=user,
+    )
+    conversation.save(update_fields=["updated_at"])
+    preference_update(user, model=spec.id, detail=latest.detail)
+    return latest, reply
+
+
+@transaction.atomic
+def reply_retry(user, conversation, reply_id):
+    """Run the latest reply again from its saved question and photos."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
+    replies_mark_interrupted(conversation)
+    latest = conversation.messages.order_by("-created_at").first()
+    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
+        raise ServiceError("cannot_retry", "Only the latest answer can be tried again.")
+    if latest.status not in RETRYABLE_STATUSES:
+        raise ServiceError("cannot_retry", "This answer is complete. Ask again instead.")
+    _available_model(latest.model)
+    latest.text = latest.reasoning = latest.finish_reason = latest.notice = ""
+    latest.usage = latest.error = None
+    latest.status = Message.Status.STREAMING
+    latest.requested_by = user
+    latest.save()
+    return latest
+
+
+def _title_from(text, photos):
+    line = " ".join(text.split())
+    if not line:
+        return "Photo question" if len(photos) == 1 else f"{len(photos)} photos"
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def reply_attach_worker(reply_id, channel):
+    Message.objects.filter(id=reply_id).update(worker_channel=channel, updated_at=timezone.now())
+
+
+def reply_save_progress(reply_id, reasoning, text):
+    Message.objects.filter(id=reply_id, status=Message.Status.STREAMING).update(
+        reasoning=reasoning, text=text, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def reply_finish(
+    reply_id,
+    *,
+    reasoning,
+    text,
+    status,
+    finish_reason,
+    usage,
+    error,
+    timing,
+    attempts=1,
+    notice="",
+):
+    reply = Message.objects.select_related("conversation", "requested_by").get(id=reply_id)
+    reply.reasoning = reasoning
+    reply.text = text
+    reply.status = status
+    reply.finish_reason = finish_reason or ""
+    reply.usage = usage
+    reply.error = error
+    reply.notice = notice
+    reply.worker_channel = ""
+    reply.save()
+    question = (
+        reply.conversation.messages.filter(role=Message.Role.USER, created_at__lte=reply.created_at)
+        .order_by("-created_at")
+        .first()
+    )
+    photos = selectors.message_images(question) if question else []
+    tokens = tokens_used(usage, reasoning, text, timing, attempted=attempts > 0)
+    UsageRecord.objects.create(
+        user=reply.requested_by or (question.author if question else None),
+        team_id=reply.conversation.team_id,
+        conversation=reply.conversation,
+        message=reply,
+        model=reply.model,
+        **tokens,
+        cost_usd=cost_usd(reply.model, tokens["prompt_tokens"], tokens["completion_tokens"]),
+        image_count=len(photos),
+        visual_tokens=sum(photo.visual_tokens(p.width, p.height, reply.detail) for p in photos),
+        detail=reply.detail,
+        status=status,
+        attempts=attempts,
+        error_code=(error or {}).get("code", ""),
+        first_token_ms=timing.get("first_token_ms"),
+        duration_ms=timing.get("duration_ms", 0),
+    )
+    Conversation.objects.filter(pk=reply.conversation_id).update(updated_at=timezone.now())
+    return reply

@@ -1,0 +1,1 @@
+"""One reply's life, independent of any socket: prepare, stream from the model, publish, save."""

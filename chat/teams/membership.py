@@ -1,0 +1,208 @@
+"""Writes for teams: create one, invite, join, change roles, leave, remove.
+
+Roles: owners do everything, including changing roles; admins invite and
+remove members; members read, ask and fork. A team always keeps an owner.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from chat.errors import ServiceError
+from chat.live import events
+from chat.models import Invite, Membership, Removal, Team
+from chat.teams import access
+
+log = logging.getLogger(__name__)
+
+TEAM_NAME_LIMIT = 100
+INVITE_DAYS = (1, 7, 30)
+
+
+def _role_check(user, team_id, roles, message):
+    member = access.membership(user, team_id)
+    if member is None:
+        raise ServiceError("not_found", "Not found.", 404)
+    if member.role not in roles:
+        raise ServiceError("forbidden", message, 403)
+    return member
+
+
+@transaction.atomic
+def team_create(user, name):
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ServiceError("empty_name", "Give the team a name.")
+    if len(name) > TEAM_NAME_LIMIT:
+        raise ServiceError(
+            "name_too_long", f"A team name has at most {TEAM_NAME_LIMIT} characters."
+        )
+    team = Team.objects.create(name=name)
+    Membership.objects.create(team=team, user=user, role=Membership.Role.OWNER)
+    return team
+
+
+def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
+    """An invite link; by email, it is single-use and sent to that address."""
+    _role_check(user, team_id, access.MANAGERS, "Only the team's owners and admins can invite.")
+    if days not in INVITE_DAYS:
+        raise ServiceError("invalid_expiry", "An invite lasts 1, 7 or 30 days.")
+    if max_uses is not None and (not isinstance(max_uses, int) or not 1 <= max_uses <= 1000):
+        raise ServiceError(
+            "invalid_uses", "An invite can be used 1 to 1,000 times, or without limit."
+        )
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ServiceError("invalid_email", "That email address doesn't look right.") from None
+        max_uses = 1
+    return Invite.objects.create(
+        team_id=team_id,
+        created_by=user,
+        email=email,
+        max_uses=max_uses,
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+
+
+def invite_send(invite, link):
+    """Email the invite's link (the console in development)."""
+    inviter = invite.created_by.first_name or invite.created_by.get_username()
+    try:
+        send_mail(
+            subject=f"{inviter} invites you to {invite.team.name} on VisionQA",
+            message=(
+                f"{inviter} invites you to join the team “{invite.team.name}” on VisionQA,\n"
+                f"where you can read and continue the team's conversations about photos.\n\n"
+                f"Join here (the link works once, for {_days_left(invite)}):\n{link}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[invite.email],
+        )
+    except (smtplib.SMTPException, OSError):  # refused, unreachable, timed out
+        log.warning("invite email to team %s could not be sent", invite.team_id, exc_info=True)
+        raise ServiceError(
+            "email_failed",
+            "The invite email couldn't be sent. Copy the invite link below and send it yourself.",
+            502,
+        ) from None
+
+
+def _days_left(invite):
+    days = max(1, round((invite.expires_at - timezone.now()).total_seconds() / 86400))
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def invite_usable(invite):
+    """Why the invite can't be used, or None if it can."""
+    if invite.revoked_at is not None:
+        return "This invite was withdrawn. Ask for a new one."
+    if invite.expires_at <= timezone.now():
+        return "This invite has expired. Ask for a new one."
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        return "This invite has already been used. Ask for a new one."
+    return None
+
+
+@transaction.atomic
+def invite_accept(user, token):
+    """Join the invite's team. Returns the team."""
+    invite = (
+        Invite.objects.select_for_update(of=("self",))
+        .select_related("team")
+        .filter(token=token)
+        .first()
+    )
+    if invite is None:
+        raise ServiceError("not_found", "This invite link isn't valid.", 404)
+    if access.membership(user, invite.team_id) is not None:
+        return invite.team  # already in: a second click is not a second use
+    problem = invite_usable(invite)
+    if problem:
+        raise ServiceError("invite_unusable", problem, 410)
+    if Removal.objects.filter(
+        team_id=invite.team_id, user=user, removed_at__gte=invite.created_at
+    ).exists():
+        # A link for anyone, kept from before: it must not undo a removal.
+        raise ServiceError(
+            "removed",
+            "You were removed from this team. Ask its owners or admins for a new invite.",
+            403,
+        )
+    invite.uses += 1
+    invite.save(update_fields=["uses"])
+    Membership.objects.create(team=invite.team, user=user, role=Membership.Role.MEMBER)
+    return invite.team
+
+
+def invite_revoke(user, invite_id):
+    invite = Invite.objects.filter(id=invite_id).first()
+    if invite is None:
+        raise ServiceError("not_found", "Not found.", 404)
+    _role_check(
+        user, invite.team_id, access.MANAGERS, "Only owners and admins can withdraw invites."
+    )
+    invite.revoked_at = invite.revoked_at or timezone.now()
+    invite.save(update_fields=["revoked_at"])
+    return invite
+
+
+def _keep_an_owner(team_id, leaving):
+    if leaving.role == Membership.Role.OWNER and not (
+        Membership.objects.filter(team_id=team_id, role=Membership.Role.OWNER)
+        .exclude(pk=leaving.pk)
+        .exists()
+    ):
+        raise ServiceError(
+            "last_owner", "A team needs an owner: make someone else an owner first.", 409
+        )
+
+
+@transaction.atomic
+def membership_remove(user, team_id, member_user_id):
+    """Remove someone (or leave, when it is yourself). Their open pages lose
+    access at once."""
+    target = Membership.objects.select_for_update().filter(
+        team_id=team_id, user_id=member_user_id
+    ).first()
+    if str(member_user_id) != str(user.id):
+        actor = _role_check(
+            user, team_id, access.MANAGERS, "Only owners and admins can remove people."
+        )
+        if target is None:
+            raise ServiceError("not_found", "Not found.", 404)
+        if target.role != Membership.Role.MEMBER and actor.role != Membership.Role.OWNER:
+            raise ServiceError("forbidden", "Only an owner can remove an owner or an admin.", 403)
+    elif target is None:
+        raise ServiceError("not_found", "Not found.", 404)
+    _keep_an_owner(team_id, target)
+    target.delete()
+    if str(member_user_id) != str(user.id):
+        Removal.objects.create(team_id=team_id, user_id=target.user_id)
+    events.access_changed(users=[target.user_id])
+
+
+@transaction.atomic
+def membership_set_role(user, team_id, member_user_id, role):
+    _role_check(user, team_id, (Membership.Role.OWNER,), "Only an owner can change roles.")
+    if role not in Membership.Role.values:
+        raise ServiceError("invalid_role", "A role is owner, admin or member.")
+    target = Membership.objects.select_for_update().filter(
+        team_id=team_id, user_id=member_user_id
+    ).first()
+    if target is None:
+        raise ServiceError("not_found", "Not found.", 404)
+    if role != Membership.Role.OWNER:
+        _keep_an_owner(team_id, target)
+    target.role = role
+    target.save(update_fields=["role"])
+    return target

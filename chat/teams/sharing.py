@@ -1,0 +1,108 @@
+"""Writes for sharing a conversation: move it between spaces, fork a copy,
+make and revoke public read-only links."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from chat.errors import ServiceError
+from chat.live import events
+from chat.models import Conversation, Message, MessageImage, ShareLink
+from chat.teams import access
+
+LINK_DAYS = (None, 1, 7, 30)
+
+
+def manage_check(user, conversation):
+    """Refuse (403) anyone who may read the conversation but not change it."""
+    if not access.can_manage_conversation(user, conversation):
+        raise ServiceError(
+            "forbidden",
+            "Only the person who started this conversation, or the team's owners and "
+            "admins, can do that.",
+            403,
+        )
+
+
+@transaction.atomic
+def conversation_move(user, conversation, team_id):
+    """Into a team the user belongs to (shared with every member), or back to
+    the personal space of the person who started it (`team_id` None)."""
+    manage_check(user, conversation)
+    if team_id is None:
+        if conversation.owner_id != user.id:
+            raise ServiceError(
+                "forbidden", "Only the person who started it can take it out of the team.", 403
+            )
+        team = None
+    else:
+        member = access.membership(user, team_id)
+        if member is None:
+            raise ServiceError("unknown_team", "Choose one of your teams.")
+        if access.membership(conversation.owner, team_id) is None:
+            # Else they would lose their own conversation, with no way back.
+            raise ServiceError(
+                "starter_not_in_team",
+                "The person who started this conversation isn't in that team. "
+                "Choose a team they're in.",
+            )
+        team = member.team
+    before = conversation.team_id
+    conversation.team = team
+    conversation.save(update_fields=["team"])
+    if before is not None and before != conversation.team_id:
+        # The old team's members lose it: their open pages are told at once.
+        events.access_changed(conversations=[conversation.id])
+    return conversation
+
+
+@transaction.atomic
+def conversation_fork(user, conversation):
+    """A copy in the user's personal space, up to now, with the same photos."""
+    copy = Conversation.objects.create(
+        owner=user,
+        title=f"{conversation.title or 'Conversation'} (copy)"[:200],
+        system_prompt=conversation.system_prompt,
+    )
+    finished = conversation.messages.exclude(status=Message.Status.STREAMING).prefetch_related(
+        "messageimage_set"
+    )
+    for message in finished:
+        links = list(message.messageimage_set.all())
+        original_created = message.created_at
+        message.pk = message.id = None
+        message._state.adding = True
+        message.conversation = copy
+        message.worker_channel = ""
+        message.save()
+        # Keep the original times: the copy reads as the conversation did.
+        Message.objects.filter(pk=message.pk).update(created_at=original_created)
+        MessageImage.objects.bulk_create(
+            MessageImage(message=message, image_id=link.image_id, position=link.position)
+            for link in links
+        )
+    return copy
+
+
+def share_link_create(user, conversation, days=None):
+    manage_check(user, conversation)
+    if days not in LINK_DAYS:
+        raise ServiceError("invalid_expiry", "A link lasts 1, 7 or 30 days, or until revoked.")
+    expires = timezone.now() + timedelta(days=days) if days else None
+    return ShareLink.objects.create(conversation=conversation, created_by=user, expires_at=expires)
+
+
+def share_link_revoke(user, link_id):
+    try:
+        link = ShareLink.objects.select_related("conversation").filter(id=link_id).first()
+    except ValidationError:  # a malformed id: as unknown as a missing one
+        link = None
+    if link is None or not (
+        link.created_by_id == user.id or access.can_manage_conversation(user, link.conversation)
+    ):
+        raise ServiceError("not_found", "Not found.", 404)
+    link.revoked_at = link.revoked_at or timezone.now()
+    link.save(update_fields=["revoked_at"])
+    return link

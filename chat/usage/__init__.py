@@ -1,0 +1,1 @@
+"""What it costs: prices, limits, the staff dashboard and the usage admin."""

@@ -1,0 +1,279 @@
+"""The admin for usage: the records (read-only, totals, a streaming CSV, the
+dashboard), model prices, limits, and the log of staff reviews."""
+
+import csv
+import io
+
+from asgiref.sync import sync_to_async
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR, IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, IS_FACETS_VAR, ORDER_VAR, PAGE_VAR
+from django.core.exceptions import PermissionDenied
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from chat.models import ModelPrice, ReviewLog, TeamLimit, UsageRecord, UserLimit
+from chat.usage import dashboard, usage_stats
+
+CSV_CHUNK_ROWS = 2000
+# Query-string parameters of a changelist that do not narrow what it lists.
+NOT_FILTERS = {ORDER_VAR, IS_FACETS_VAR, IS_POPUP_VAR, TO_FIELD_VAR, PAGE_VAR, ERROR_FLAG}
+
+
+CSV_COLUMNS = (
+    ("created_at", "created_at"),
+    ("user_id", "user_id"),
+    ("user__username", "username"),
+    ("team_id", "team_id"),
+    ("team__name", "team"),
+    ("conversation_id", "conversation_id"),
+    ("message_id", "message_id"),
+    ("model", "model"),
+    ("status", "status"),
+    ("error_code", "error_code"),
+    ("attempts", "attempts"),
+    ("prompt_tokens", "prompt_tokens"),
+    ("completion_tokens", "completion_tokens"),
+    ("reasoning_tokens", "reasoning_tokens"),
+    ("estimated", "estimated"),
+    ("image_count", "image_count"),
+    ("visual_tokens", "visual_tokens"),
+    ("detail", "detail"),
+    ("cost_usd", "cost_usd"),
+    ("first_token_ms", "first_token_ms"),
+    ("duration_ms", "duration_ms"),
+)
+
+
+def _cell(value):
+    """A CSV cell. Text a spreadsheet would run as a formula (a team called
+    "=HYPERLINK(…)") is kept as text with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def usage_csv_chunks(queryset):
+    """CSV text, a chunk per CSV_CHUNK_ROWS records, read from the database in
+    chunks too: memory stays flat however many records match."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([header for _, header in CSV_COLUMNS])
+    fields = [field for field, _ in CSV_COLUMNS]
+    rows = queryset.values_list(*fields).iterator(chunk_size=CSV_CHUNK_ROWS)
+    for count, row in enumerate(rows, 1):
+        writer.writerow([_cell(v) for v in row])
+        if count % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+async def _from_the_request_thread(chunks):
+    """Under ASGI Django would read a synchronous iterator whole before sending
+    it. This sends each chunk as it is made, advancing the generator on the
+    request's own thread (thread-sensitive), where its database cursor lives."""
+    pull = sync_to_async(next, thread_sensitive=True)
+    done = object()
+    try:
+        while (chunk := await pull(chunks, done)) is not done:
+            yield chunk
+    finally:
+        await sync_to_async(chunks.close, thread_sensitive=True)()
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    """One row per upstream call; nobody edits them. Above the list, the totals
+    of whatever the filters select; the CSV downloads exactly that selection."""
+
+    list_display = (
+        "created_at",
+        "user",
+        "team",
+        "model_name",
+        "status",
+        "error_code",
+        "prompt_tokens",
+        "completion_tokens",
+        "reasoning_tokens",
+        "estimated",
+        "visual_tokens",
+        "cost",
+        "ttft",
+        "duration",
+    )
+    list_select_related = ("user", "team")
+    list_filter = (
+        "model",
+        "status",
+        "error_code",
+        "team",
+        ("created_at", admin.DateFieldListFilter),
+        "estimated",
+    )
+    date_hierarchy = "created_at"
+    search_fields = ("user__username", "user__first_name")
+    search_help_text = "Search by user name or first name."
+    list_per_page = 100
+    # No second COUNT(*) over the whole table on every page.
+    show_full_result_count = False
+
+    @admin.display(description="model", ordering="model")
+    def model_name(self, obj):
+        """Without the vendor, to keep the list narrow; the whole id on hover."""
+        return format_html('<span title="{}">{}</span>', obj.model, obj.model.rsplit("/", 1)[-1])
+
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost(self, obj):
+        return "–" if obj.cost_usd is None else f"{obj.cost_usd:.6f}"
+
+    @admin.display(description="TTFT (ms)", ordering="first_token_ms")
+    def ttft(self, obj):
+        return "–" if obj.first_token_ms is None else obj.first_token_ms
+
+    @admin.display(description="duration (ms)", ordering="duration_ms")
+    def duration(self, obj):
+        return obj.duration_ms
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("export.csv", view(self.export_csv), name="chat_usagerecord_export"),
+            path("dashboard/", view(self.dashboard_view), name="chat_usagerecord_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            changelist = context["cl"]
+            # One aggregate over the list's own filtered queryset.
+            context["totals"] = usage_stats.totals(changelist.queryset)
+            context["totals_filtered"] = any(
+                value and name not in NOT_FILTERS for name, value in changelist.params.items()
+            )
+        return response
+
+    def export_csv(self, request):
+        """The records the changelist shows for the same query string, as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return redirect(reverse("admin:chat_usagerecord_changelist") + "?e=1")
+        chunks = usage_csv_chunks(changelist.get_queryset(request))
+        if isinstance(request, ASGIRequest):
+            chunks = _from_the_request_thread(chunks)
+        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="usage-{stamp}.csv"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def dashboard_view(self, request):
+        return dashboard.usage_dashboard(request, self)
+
+
+class ModelPriceForm(forms.ModelForm):
+    class Meta:
+        model = ModelPrice
+        fields = ("model", "input_per_m", "output_per_m")
+        help_texts = {
+            "model": "The model's id as it is sent to the AI service, "
+            "e.g. alibaba/qwen3-vl-32b-thinking.",
+            "input_per_m": "US dollars per million prompt tokens (question, history, photos).",
+            "output_per_m": "US dollars per million completion tokens (thinking included).",
+        }
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    form = ModelPriceForm
+    list_display = ("model", "input_per_m", "output_per_m", "updated_at")
+    search_fields = ("model",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("model", "input_per_m", "output_per_m"),
+                "description": (
+                    "A price here overrides the model catalog's price for that model. "
+                    "It applies to calls made from now on; usage records already made "
+                    "keep the cost they were given."
+                ),
+            },
+        ),
+    )
+
+
+@admin.register(UserLimit)
+class UserLimitAdmin(admin.ModelAdmin):
+    list_display = ("user", "monthly_tokens", "requests_per_minute")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__first_name")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(TeamLimit)
+class TeamLimitAdmin(admin.ModelAdmin):
+    list_display = ("team", "monthly_tokens")
+    list_select_related = ("team",)
+    search_fields = ("team__name",)
+    autocomplete_fields = ("team",)
+
+
+@admin.register(ReviewLog)
+class ReviewLogAdmin(admin.ModelAdmin):
+    """Who opened which conversation, when. Nobody edits or deletes the log."""
+
+    list_display = ("viewed_at", "staff", "conversation_title", "owner", "conversation_id")
+    list_select_related = ("staff", "conversation__owner")
+    list_filter = (
+        ("staff", admin.RelatedOnlyFieldListFilter),
+        ("viewed_at", admin.DateFieldListFilter),
+    )
+    date_hierarchy = "viewed_at"
+    search_fields = ("staff__username", "conversation__title", "conversation__owner__username")
+    list_per_page = 100
+
+    @admin.display(description="conversation", ordering="conversation__title")
+    def conversation_title(self, obj):
+        return obj.conversation.title or "Untitled conversation"
+
+    @admin.display(description="owner", ordering="conversation__owner__username")
+    def owner(self, obj):
+        return obj.conversation.owner
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,158 @@
+"""Limits an administrator sets (UserLimit, TeamLimit): monthly token budgets for
+a person and for a team's conversations, and questions per minute for a person.
+
+Checked before anything is sent upstream; a refusal is a ServiceError (429)
+whose message says which limit it was and when it lifts. Months are calendar
+months in the server's time zone (settings.TIME_ZONE). Everything is counted
+in the database."""
+
+import math
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import F, Sum
+from django.utils import formats, timezone
+
+from chat.errors import ServiceError
+from chat.models import Message, TeamLimit, UsageRecord, UserLimit
+
+RATE_WINDOW = timedelta(seconds=60)
+MICRO = Decimal("0.000001")
+
+
+def month_bounds(now=None):
+    """(start of this month, start of next month), aware, in the server's time zone."""
+    local = timezone.localtime(now or timezone.now())
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return start, following
+
+
+TOKENS = Sum(F("prompt_tokens") + F("completion_tokens"))
+
+
+def _records(start, end, **who):
+    """The upstream calls of `user=` or `team_id=` made in [start, end)."""
+    return UsageRecord.objects.filter(created_at__gte=start, created_at__lt=end, **who)
+
+
+def tokens_used(start, end, **who):
+    """Prompt + completion tokens of the upstream calls in [start, end)."""
+    return _records(start, end, **who).aggregate(tokens=TOKENS)["tokens"] or 0
+
+
+def _day(moment):
+    return formats.date_format(moment, "j F")  # "1 December"
+
+
+def _month(moment):
+    return formats.date_format(moment, "F")  # "November"
+
+
+def _team_name(team):
+    name = team.name.strip()
+    return name if name.lower().endswith("team") else f"{name} team"
+
+
+def _plural(n, word):
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _user_limit(user):
+    return UserLimit.objects.filter(user=user).first()
+
+
+def limits_check(user, conversation):
+    """Refuse (ServiceError, 429) a question, retry or regenerate that would go
+    over one of the user's limits, or the budget of the conversation's team."""
+    now = timezone.now()
+    start, resets = month_bounds(now)
+    limit = _user_limit(user)
+
+    budget = limit.monthly_tokens if limit else None
+    if budget is not None and tokens_used(start, resets, user=user) >= budget:
+        if budget == 0:
+            message = (
+                "Your account has no token allowance for now. Ask an administrator if you need one."
+            )
+        else:
+            message = (
+                f"You've used your {budget:,} tokens for {_month(start)}. "
+                f"Your allowance resets on {_day(resets)}."
+            )
+        raise ServiceError("user_budget_exhausted", message, 429)
+
+    if conversation.team_id is not None:
+        _team_check(conversation.team_id, start, resets)
+
+    per_minute = limit.requests_per_minute if limit else None
+    if per_minute is not None:
+        _rate_check(user, per_minute, now)
+
+
+def _team_check(team_id, start, resets):
+    team_limit = TeamLimit.objects.filter(team_id=team_id).select_related("team").first()
+    budget = team_limit.monthly_tokens if team_limit else None
+    if budget is None or tokens_used(start, resets, team_id=team_id) < budget:
+        return
+    team = _team_name(team_limit.team)
+    if budget == 0:
+        message = (
+            f"The {team} has no token allowance for now. Ask an administrator if it needs one."
+        )
+    else:
+        message = (
+            f"The {team} has used its {budget:,} tokens for {_month(start)}; "
+            f"it resets on {_day(resets)}."
+        )
+    raise ServiceError("team_budget_exhausted", message, 429)
+
+
+def _recent_questions(user, now):
+    return Message.objects.filter(
+        author=user, role=Message.Role.USER, created_at__gt=now - RATE_WINDOW
+    )
+
+
+def _rate_check(user, per_minute, now):
+    recent = _recent_questions(user, now)
+    asked = recent.count()
+    if asked < per_minute:
+        return
+    if per_minute == 0:
+        raise ServiceError(
+            "rate_limited_user",
+            "Your account can't ask questions for now. Ask an administrator.",
+            429,
+        )
+    # Room for one more once the per_minute-th newest question is a minute old.
+    newest = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:per_minute])
+    if len(newest) < per_minute:  # one aged out since the count
+        return
+    wait = max(1, math.ceil((newest[-1] + RATE_WINDOW - now).total_seconds()))
+    said = (
+        f"You've asked {_plural(asked, 'question')} in the last minute, your limit."
+        if asked == per_minute
+        else f"You've asked {_plural(asked, 'question')} in the last minute; "
+        f"your limit is {per_minute:,}."
+    )
+    raise ServiceError("rate_limited_user", f"{said} Try again in {_plural(wait, 'second')}.", 429)
+
+
+def usage_this_month(user, now=None):
+    """What `user` has used this calendar month: tokens, estimated cost (None when
+    no call had a known price), questions asked, their budget (None: no limit)
+    and the date it starts again."""
+    start, resets = month_bounds(now)
+    totals = _records(start, resets, user=user).aggregate(tokens=TOKENS, cost_usd=Sum("cost_usd"))
+    limit = _user_limit(user)
+    return {
+        "tokens": totals["tokens"] or 0,
+        # Six places, as stored, whichever database summed them.
+        "cost_usd": None if totals["cost_usd"] is None else totals["cost_usd"].quantize(MICRO),
+        "questions": Message.objects.filter(
+            author=user, role=Message.Role.USER, created_at__gte=start, created_at__lt=resets
+        ).count(),
+        "budget": limit.monthly_tokens if limit else None,
+        "resets_on": resets.date(),
+    }

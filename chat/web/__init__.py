@@ -1,0 +1,1 @@
+"""Pages and the JSON API: parse the request, check, call one function, format the answer."""

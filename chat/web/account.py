@@ -1,0 +1,125 @@
+"""Your account: the name other people see, and the way to change the password
+or log out. The display name lives in the built-in `User.first_name`. Passwords
+are changed and reset by Django's own views, with our templates
+(templates/registration/) and the plainer error messages below."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import formats
+from django.views.decorators.http import require_http_methods
+
+from chat.usage.limits import usage_this_month
+
+DISPLAY_NAME_MAX_LENGTH = get_user_model()._meta.get_field("first_name").max_length  # 150
+
+
+def display_name(user):
+    """What to call a person: their display name, or their username when they set none."""
+    return (user.first_name or "").strip() or user.get_username()
+
+
+def user_update_display_name(user, name):
+    """Set the name shown for `user`, spaces trimmed (and runs of them made one).
+    Empty means "use my username". Returns the name saved; raises ValidationError
+    when it is too long."""
+    name = " ".join((name or "").split())
+    if len(name) > DISPLAY_NAME_MAX_LENGTH:
+        raise ValidationError(
+            "Keep your display name to %(limit)d characters or fewer (this one has %(length)d).",
+            code="max_length",
+            params={"limit": DISPLAY_NAME_MAX_LENGTH, "length": len(name)},
+        )
+    user.first_name = name
+    user.save(update_fields=["first_name"])
+    return name
+
+
+PASSWORD_MISMATCH = "The two new passwords are not the same. Type the same one twice."
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    error_messages = {
+        **auth_forms.SetPasswordForm.error_messages,
+        "password_mismatch": PASSWORD_MISMATCH,
+    }
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "password_mismatch": PASSWORD_MISMATCH,
+        "password_incorrect": "That is not your current password. Try typing it again.",
+    }
+
+
+password_change = auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm)
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(form_class=SetPasswordForm)
+
+
+class DisplayNameForm(forms.Form):
+    # The length is checked once the spaces are trimmed, by user_update_display_name;
+    # the browser is only told the limit.
+    display_name = forms.CharField(
+        label="Display name",
+        required=False,
+        widget=forms.TextInput(
+            attrs={"maxlength": DISPLAY_NAME_MAX_LENGTH, "autocomplete": "name"}
+        ),
+    )
+
+
+def usage_for_page(user):
+    """The month's usage (chat.usage.limits.usage_this_month) with the figures written out."""
+    usage = usage_this_month(user)
+    budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
+    if cost is None:
+        cost_text = ""
+    elif cost == 0:
+        cost_text = "nothing (free models only)"
+    elif cost < Decimal("0.01"):
+        cost_text = "less than $0.01"
+    else:
+        cost_text = f"about ${cost.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    return {
+        **usage,
+        "tokens_count": f"{tokens:,}",
+        "tokens_text": f"{tokens:,} token{'' if tokens == 1 else 's'}",
+        "budget_text": f"{budget:,}" if budget is not None else "",
+        "percent": min(100, tokens * 100 // budget) if budget else None,
+        "cost_text": cost_text,
+        "resets_text": formats.date_format(usage["resets_on"], "j F"),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_page(request):
+    user = request.user
+    if request.method == "POST":
+        form = DisplayNameForm(request.POST)
+        if form.is_valid():
+            try:
+                name = user_update_display_name(user, form.cleaned_data["display_name"])
+            except ValidationError as error:
+                form.add_error("display_name", error)
+            else:
+                if name:
+                    messages.success(request, f"Saved. People will see you as “{name}”.")
+                else:
+                    messages.success(
+                        request, f"Saved. People will see your username, “{user.get_username()}”."
+                    )
+                return redirect("account")
+    else:
+        form = DisplayNameForm(initial={"display_name": user.first_name})
+    return render(
+        request, "registration/account.html", {"form": form, "usage": usage_for_page(user)}
+    )

@@ -1,0 +1,260 @@
+"""The JSON endpoints the page uses. Errors: {"error": {"code", "message"}} with a 4xx."""
+
+import json
+from functools import wraps
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.db import transaction
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.multipartparser import MultiPartParserError
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.defaults import server_error as django_server_error
+
+from chat.conversations import exports, selectors, services
+from chat.errors import ServiceError
+from chat.teams import access, sharing
+from chat.web.uploads import SizeLimitHandler
+
+
+def error_response(code, message, status):
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def api_view(methods):
+    """Session auth answered in JSON, method check, and ServiceError → its 4xx."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                return error_response(
+                    "method_not_allowed", f"Use {' or '.join(methods)} here.", 405
+                )
+            if not request.user.is_authenticated:
+                return error_response("not_authenticated", "Log in first.", 401)
+            try:
+                return view(request, *args, **kwargs)
+            except ServiceError as exc:
+                return error_response(exc.code, exc.message, exc.status)
+            except MultiPartParserError:
+                return error_response("bad_upload", "The upload was malformed. Try again.", 400)
+
+        return wrapper
+
+    return decorate
+
+
+def not_found():
+    return error_response("not_found", "Not found.", 404)
+
+
+@csrf_exempt  # checked below, once the size limit is in place (it must come first)
+def image_upload(request):
+    limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
+    request.upload_handlers.insert(0, SizeLimitHandler(request, limit))
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + 64 * 1024:  # room for the multipart framing
+        error = services.file_too_large()
+        return error_response(error.code, error.message, error.status)
+    return _image_upload(request)
+
+
+@csrf_protect
+@api_view(["POST"])
+def _image_upload(request):
+    upload = request.FILES.get("file")
+    if getattr(request, "upload_too_large", False):
+        raise services.file_too_large()
+    if upload is None:
+        return error_response("missing_file", "Choose a photo to upload (form field “file”).", 400)
+    image = services.image_create(request.user, upload)
+    return JsonResponse(selectors.image_serialize(image), status=201)
+
+
+@api_view(["GET"])
+def image_thumbnail(request, image_id):
+    image = selectors.image_get(request.user, image_id)
+    if image is None:
+        return not_found()
+    # Private: a shared cache must never keep someone's photo. And asked again
+    # each time (a 304 when unchanged), so losing access takes effect at once.
+    etag = f'"{image.id}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponseNotModified()
+    else:
+        try:
+            response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
+        except OSError:  # the file is gone from disk: as missing as the photo
+            return not_found()
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@api_view(["GET", "POST"])
+def conversations(request):
+    if request.method == "GET":
+        team = _space(request.user, request.GET.get("space") or None)
+        items = [
+            {
+                "id": str(c.id),
+                "title": c.title or "New conversation",
+                "url": c.get_absolute_url(),
+                "updated_at": c.updated_at.isoformat(),
+            }
+            for c in selectors.conversation_list(
+                request.user, q=request.GET.get("q", ""), team=team
+            )
+        ]
+        return JsonResponse({"conversations": items})
+    body = _json_object(request)
+    conversation = services.conversation_create(
+        request.user,
+        title=body.get("title", ""),
+        system_prompt=body.get("system_prompt", ""),
+        team=_space(request.user, body.get("team")),
+    )
+    return JsonResponse(
+        {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
+    )
+
+
+def _space(user, team_id):
+    """The team of a space the user is in (None: their personal space)."""
+    if team_id in (None, "", "personal"):
+        return None
+    member = access.membership(user, team_id)
+    if member is None:
+        raise ServiceError("unknown_team", "Choose one of your teams.")
+    return member.team
+
+
+@api_view(["GET", "PATCH", "DELETE"])
+def conversation_detail(request, conversation_id):
+    body = _json_object(request) if request.method == "PATCH" else {}
+    restore = _restore_requested(body)
+    conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None and restore:
+        conversation = selectors.conversation_get_deleted(request.user, conversation_id)
+    if conversation is None:
+        return not_found()
+    changing = {"title", "system_prompt", "team"} & set(body)
+    changes = request.method == "DELETE" or restore or changing
+    if changes:
+        sharing.manage_check(request.user, conversation)
+    if request.method == "DELETE":
+        services.conversation_delete(conversation)
+        return JsonResponse({"id": str(conversation.id), "deleted": True})
+    with transaction.atomic():  # all the changes asked for, or none
+        if restore:
+            services.conversation_restore(conversation)
+        if "title" in body or "system_prompt" in body:
+            services.conversation_update(
+                conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
+            )
+        if "team" in body:
+            team = body["team"]
+            sharing.conversation_move(
+                request.user, conversation, None if team in (None, "", "personal") else team
+            )
+    services.replies_mark_interrupted(conversation)
+    return JsonResponse(selectors.conversation_serialize(conversation))
+
+
+def _restore_requested(body):
+    """PATCH {"deleted": false} is Undo; deleting is DELETE's job."""
+    if "deleted" not in body:
+        return False
+    if body["deleted"] is not False:
+        raise ServiceError(
+            "bad_deleted", 'Only "deleted": false (restore) can be sent; delete with DELETE.'
+        )
+    return True
+
+
+@api_view(["GET"])
+def models(request):
+    return JsonResponse({"models": selectors.model_catalog()})
+
+
+def _json_object(request):
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except (ValueError, RecursionError):
+        raise ServiceError("bad_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ServiceError("bad_json", "The request body must be a JSON object.")
+    return body
+
+
+def csrf_failure(request, reason=""):
+    if request.path.startswith("/api/"):
+        return error_response(
+            "csrf_failed", "Your session expired or the page is stale. Reload the page.", 403
+        )
+    return django_csrf_failure(request, reason=reason)
+
+
+def api_not_found(request, path=""):
+    return not_found()
+
+
+def server_error(request):
+    """Errors we did not foresee: still JSON under /api/, never a stack trace."""
+    if request.path.startswith("/api/"):
+        return error_response("internal", "Something went wrong on our side. Try again.", 500)
+    return django_server_error(request)
+
+
+@api_view(["GET"])
+def conversation_export_json(request, conversation_id):
+    conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None:
+        return not_found()
+    data = exports.conversation_export_json(conversation)
+    response = HttpResponse(exports.json_bytes(data), content_type="application/json")
+    return _download(response, exports.filename(conversation, "json"))
+
+
+@api_view(["GET"])
+def conversation_export_zip(request, conversation_id):
+    conversation = selectors.conversation_get(request.user, conversation_id)
+    if conversation is None:
+        return not_found()
+    chunks = exports.conversation_zip_stream(conversation)
+    if isinstance(request, ASGIRequest):
+        chunks = _chunks_from_a_thread(chunks)
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    return _download(response, exports.filename(conversation, "zip"))
+
+
+def _download(response, filename):
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+async def _chunks_from_a_thread(chunks):
+    """Under ASGI Django would read a synchronous iterator whole before sending
+    it; this sends each chunk as it is made (file reads, in a worker thread)."""
+    pull = sync_to_async(next, thread_sensitive=False)
+    done = object()
+    try:
+        while (chunk := await pull(chunks, done)) is not done:
+            yield chunk
+    finally:
+        chunks.close()

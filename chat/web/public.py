@@ -1,0 +1,76 @@
+"""Public read-only links: the shared page and its photos, for anyone holding
+the link, until it is revoked or expires. Nothing here is cached: the moment a
+link dies, so do its page and its photos."""
+
+from django.http import FileResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from chat.conversations import selectors
+from chat.teams import access
+
+
+def _private(response):
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _gone(request):
+    return _private(render(request, "share/gone.html", status=404))
+
+
+def _shared_message(link, message):
+    """What the public sees: the words and photos, not who asked or the settings."""
+    return {
+        "id": str(message.id),
+        "role": message.role,
+        "text": message.text,
+        "reasoning": message.reasoning,
+        "model": message.model,
+        "status": message.status,
+        "superseded": message.superseded,
+        "images": [
+            {
+                "thumbnail_url": reverse("shared-image", args=[link.token, image.id]),
+                "url": reverse("shared-image", args=[link.token, image.id]) + "?size=full",
+            }
+            for image in selectors.message_images(message)
+        ],
+    }
+
+
+@require_GET
+def shared_page(request, token):
+    link = access.share_link_active(token)
+    if link is None:
+        return _gone(request)
+    conversation = link.conversation
+    shared = {
+        "title": conversation.title or "Conversation",
+        "models": selectors.model_catalog(),
+        "messages": [
+            _shared_message(link, m)
+            for m in selectors.conversation_messages(conversation)
+            if not m.superseded
+        ],
+    }
+    return _private(render(request, "share/page.html", {"shared": shared, "link": link}))
+
+
+@require_GET
+def shared_image(request, token, image_id):
+    link = access.share_link_active(token)
+    image = access.shared_image(link, image_id) if link else None
+    if image is None:
+        return _gone(request)
+    full = request.GET.get("size") == "full"
+    stored = image.file if full else image.thumbnail
+    content_type = image.content_type if full else "image/jpeg"
+    try:
+        handle = stored.open("rb")
+    except OSError:
+        return _gone(request)
+    return _private(FileResponse(handle, content_type=content_type))

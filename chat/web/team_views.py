@@ -1,0 +1,173 @@
+"""Team pages: list and create teams, a team's members and invites, joining by
+link. Plain forms; every write goes through chat.teams.membership."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from chat.conversations.selectors import display_name
+from chat.errors import ServiceError
+from chat.models import Invite, Membership
+from chat.teams import access
+from chat.teams import membership as teams
+
+
+def _fail_into_message(request, action):
+    """Run `action`; a ServiceError becomes a message on the page."""
+    try:
+        return action()
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_list(request):
+    if request.method == "POST":
+        team = _fail_into_message(
+            request, lambda: teams.team_create(request.user, request.POST.get("name"))
+        )
+        if team is not None:
+            messages.success(request, f"Team “{team.name}” created. Invite people below.")
+            return redirect(team.get_absolute_url())
+        return redirect("teams")
+    mine = (
+        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    )
+    return render(request, "teams/list.html", {"memberships": mine})
+
+
+@login_required
+def team_detail(request, team_id):
+    member = access.membership(request.user, team_id)
+    if member is None:
+        raise Http404("No such team")
+    team = member.team
+    manager = member.role in access.MANAGERS
+    members = [
+        {"membership": m, "name": display_name(m.user), "is_me": m.user_id == request.user.id}
+        for m in team.memberships.select_related("user")
+    ]
+    invites = []
+    if manager:
+        for invite in Invite.objects.filter(team=team, revoked_at__isnull=True):
+            if teams.invite_usable(invite) is None:
+                invites.append(
+                    {"invite": invite, "url": request.build_absolute_uri(f"/join/{invite.token}/")}
+                )
+    return render(
+        request,
+        "teams/detail.html",
+        {
+            "team": team,
+            "me": member,
+            "manager": manager,
+            "owner": member.role == Membership.Role.OWNER,
+            "members": members,
+            "invites": invites,
+            "roles": Membership.Role.choices,
+            "days": teams.INVITE_DAYS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def team_invite(request, team_id):
+    uses = request.POST.get("uses", "1")
+    email = request.POST.get("email", "")
+
+    def create():
+        invite = teams.invite_create(
+            request.user,
+            team_id,
+            days=_int(request.POST.get("days"), 7),
+            max_uses=None if uses == "many" else 1,
+            email=email,
+        )
+        if invite.email:
+            teams.invite_send(invite, request.build_absolute_uri(f"/join/{invite.token}/"))
+        return invite
+
+    invite = _fail_into_message(request, create)
+    if invite is not None:
+        messages.success(
+            request,
+            f"Invite sent to {invite.email}."
+            if invite.email
+            else "Invite link ready: copy it below.",
+        )
+    return redirect("team", team_id=team_id)
+
+
+@login_required
+@require_POST
+def team_invite_revoke(request, team_id, invite_id):
+    if _fail_into_message(request, lambda: teams.invite_revoke(request.user, invite_id)):
+        messages.success(request, "Invite withdrawn: its link no longer works.")
+    return redirect("team", team_id=team_id)
+
+
+@login_required
+@require_POST
+def team_member_remove(request, team_id, user_id):
+    leaving = str(user_id) == str(request.user.id)
+    done = _fail_into_message(
+        request, lambda: teams.membership_remove(request.user, team_id, user_id) or True
+    )
+    if done and leaving:
+        messages.success(request, "You left the team.")
+        return redirect("teams")
+    if done:
+        messages.success(request, "Removed from the team. They lost access at once.")
+    return redirect("team", team_id=team_id)
+
+
+@login_required
+@require_POST
+def team_member_role(request, team_id, user_id):
+    role = request.POST.get("role")
+    if _fail_into_message(
+        request, lambda: teams.membership_set_role(request.user, team_id, user_id, role)
+    ):
+        messages.success(request, "Role changed.")
+    return redirect("team", team_id=team_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def join(request, token):
+    invite = Invite.objects.select_related("team", "created_by").filter(token=token).first()
+    if invite is None:
+        raise Http404("No such invite")
+    if request.method == "POST":
+        team = _fail_into_message(request, lambda: teams.invite_accept(request.user, token))
+        if team is not None:
+            messages.success(request, f"Welcome to {team.name}.")
+            return redirect(f"/?space={team.id}")
+        return redirect("join", token=token)
+    already = access.membership(request.user, invite.team_id) is not None
+    problem = None if already else teams.invite_usable(invite)
+    return render(
+        request,
+        "teams/join.html",
+        {
+            "invite": invite,
+            "inviter": display_name(invite.created_by),
+            "problem": problem,
+            "already": already,
+        },
+        status=410 if problem else 200,
+    )
+
+
+def _int(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print tables, run by hand; not tests (pytest collects none of them)."""

@@ -1,0 +1,1 @@
+"""What several test modules share: factories, the fake upstream, sockets, browser steps."""

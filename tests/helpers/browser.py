@@ -1,0 +1,23 @@
+"""Steps the browser tests share: screenshots, logging in."""
+
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from tests.helpers.factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+async def screenshot(page, name):
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+async def log_in(page, base_url, user):
+    await page.goto(f"{base_url}/")
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_label("Your question")).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
