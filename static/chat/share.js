@@ -3,7 +3,7 @@
 // And the space picker in the sidebar.
 import { $, api, boot, state } from "./state.js";
 
-// The dialog's own elements, looked up by initShare().
+// Looked up by initShare(), not at import: importing a module never touches the page.
 let dialog = null;
 let error = null;
 

@@ -8,7 +8,7 @@ const RESTORED_MS = 3000;
 const SEARCH_DELAY_MS = 200;
 const TITLE_LIMIT = 200; // as the server's (services.TITLE_LIMIT)
 
-// The sidebar's own elements, looked up by initSidebar().
+// Looked up by initSidebar(), not at import: importing a module never touches the page.
 let search = null;
 let searchStatus = null;
 let toast = null;
