@@ -21,7 +21,7 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-# The page's Markdown renderer and sanitizer, and axe-core for the browser tests.
+# The page's Markdown renderer and sanitizer, axe-core for the browser tests, madge for the import-cycle check.
 node_modules/.installed: package-lock.json package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -35,6 +35,7 @@ run: $(VENV)/.synced node_modules/.installed
 
 test: $(VENV)/.synced node_modules/.installed
 	$(BIN)/ruff check .
+	node_modules/.bin/madge --circular --extensions js static/chat
 	$(BIN)/python -m pytest
 
 clean:

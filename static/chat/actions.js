@@ -1,7 +1,7 @@
 // The buttons under messages: Edit & resend a question; Copy, Regenerate,
 // Try again and Continue under a reply.
 import { announce } from "./announce.js";
-import { askQuestion } from "./app.js";
+import { askQuestion } from "./composer.js";
 import { addSavedPhoto, checkVision, updateEstimate } from "./photos.js";
 import { send } from "./socket.js";
 import { boot, els, hideError, setBusy, shortName, state } from "./state.js";
@@ -48,9 +48,6 @@ function labelRegenerate(el) {
   const other = picked && picked.id !== el.dataset.replyModel;
   el.textContent = other ? `Regenerate with ${shortName(picked)}` : "Regenerate";
 }
-els.model.addEventListener("change", () => {
-  for (const el of els.messages.querySelectorAll(".regenerate")) labelRegenerate(el);
-});
 
 function editQuestion(m) {
   hideError();
@@ -103,4 +100,11 @@ function button(label, onClick, description) {
   if (description) el.title = description;
   el.addEventListener("click", onClick);
   return el;
+}
+
+export function initActions() {
+  // Another model picked: every Regenerate on the page says which it will use.
+  els.model.addEventListener("change", () => {
+    for (const el of els.messages.querySelectorAll(".regenerate")) labelRegenerate(el);
+  });
 }

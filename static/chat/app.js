@@ -1,152 +1,24 @@
 // VisionQA conversation page: upload photos, ask over the websocket, show the
-// reasoning and answer as they stream. This module: the pickers and the composer.
+// reasoning and answer as they stream. This module is the entry point: the
+// others only define things when imported, and are started here, in this
+// order (listeners on the same element run in the order they were added).
 
-import { checkVision, updateEstimate } from "./photos.js";
-import { connect, send } from "./socket.js";
-import { initShare, showShareButton } from "./share.js";
+import { initActions } from "./actions.js";
+import { initComposer } from "./composer.js";
+import { initPhotos } from "./photos.js";
+import { handle } from "./replies.js";
+import { initShare } from "./share.js";
 import { initSidebar } from "./sidebar.js";
-import { $, boot, csrfToken, currentModel, els, hideError, setBusy, showError, state } from "./state.js";
+import { connect, initSocket } from "./socket.js";
+import { initState } from "./state.js";
 
-const NUMBER_OPTIONS = [
-  "temperature", "max_tokens", "top_p", "seed", "presence_penalty", "frequency_penalty",
-  "thinking_budget",
-];
-
-function fillModels() {
-  // Last picked, on any device: saved with each question.
-  const saved = boot.preference.model;
-  let firstAvailable = null;
-  for (const m of boot.models) {
-    const opt = document.createElement("option");
-    opt.value = m.id;
-    opt.textContent = m.available ? m.label : `${m.label} (needs an API key)`;
-    opt.disabled = !m.available;
-    els.model.append(opt);
-    if (m.available && !firstAvailable && m.vision) firstAvailable = m.id;
-  }
-  const savedOk = boot.models.some((m) => m.id === saved && m.available);
-  els.model.value = savedOk ? saved : firstAvailable;
-  if (boot.preference.detail) els.detail.value = boot.preference.detail;
-}
-
-els.model.addEventListener("change", () => {
-  showKnobs();
-  checkVision();
-  updateEstimate();
-});
-
-function showKnobs() {
-  const knobs = (currentModel() || { knobs: [] }).knobs;
-  els.thinkingRow.hidden = !knobs.includes("enable_thinking");
-  els.budgetRow.hidden = !knobs.includes("thinking_budget");
-}
-
-function collectOptions() {
-  const options = {};
-  for (const name of NUMBER_OPTIONS) {
-    const input = $(`opt-${name}`);
-    if (input.closest("[hidden]") || input.value.trim() === "") continue;
-    options[name] = Number(input.value);
-  }
-  if (!els.thinkingRow.hidden) options.enable_thinking = $("opt-enable_thinking").checked;
-  const stops = $("opt-stop").value.split("\n").map((s) => s.trim()).filter(Boolean);
-  if (stops.length) options.stop = stops;
-  return options;
-}
-
-els.systemPrompt.addEventListener("change", () => {
-  if (!state.conversationId) return; // sent when the conversation is created
-  fetch(`/api/conversations/${state.conversationId}/`, {
-    method: "PATCH",
-    headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
-    body: JSON.stringify({ system_prompt: els.systemPrompt.value }),
-  }).then(async (res) => {
-    if (!res.ok) {
-      const data = await res.json().catch(() => ({}));
-      showError(data.error ? data.error.message : "Could not save the instructions.");
-    }
-  }, () => showError("Could not save the instructions. Check your connection."));
-});
-els.detail.addEventListener("change", updateEstimate);
-
-els.question.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    els.composer.requestSubmit();
-  } else if (e.key === "Escape" && state.streamingId) {
-    stopReply();
-  }
-});
-
-els.composer.addEventListener("submit", async (e) => {
-  e.preventDefault();
-  hideError();
-  if (state.photos.some((p) => p.uploading)) {
-    showError("Wait a moment: a photo is still uploading.");
-    return;
-  }
-  const text = els.question.value.trim();
-  const images = state.photos.map((p) => p.id);
-  if (!text && !images.length) {
-    showError("Type a question or add a photo.");
-    return;
-  }
-  if (!checkVision()) return;
-  if (!state.conversationId) {
-    const created = await createConversation();
-    if (!created) return;
-  }
-  askQuestion(text, images);
-});
-
-export function askQuestion(text, images) {
-  setBusy(true);
-  send({
-    type: "ask",
-    text,
-    images,
-    model: els.model.value,
-    detail: els.detail.value,
-    options: collectOptions(),
-  });
-}
-
-async function createConversation() {
-  const res = await fetch("/api/conversations/", {
-    method: "POST",
-    headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
-    body: JSON.stringify({ system_prompt: els.systemPrompt.value, team: boot.space }),
-  }).catch(() => null);
-  const data = res ? await res.json().catch(() => ({})) : {};
-  if (!res || !res.ok) {
-    showError(data.error ? data.error.message : "Could not start a conversation. Check your connection.");
-    return false;
-  }
-  state.conversationId = data.id;
-  history.replaceState(null, "", data.url);
-  showShareButton();
-  connect();
-  return true;
-}
-
-export function clearComposer() {
-  els.question.value = "";
-  state.photos = [];
-  els.previews.replaceChildren();
-  updateEstimate();
-}
-
-function stopReply() {
-  send({ type: "stop" });
-}
-els.stop.addEventListener("click", stopReply);
-
-// ---- socket ------------------------------------------------------------------
-
-fillModels();
-showKnobs();
+initState();
+initPhotos();
+initActions();
+initComposer();
 initSidebar();
 initShare();
+initSocket(handle);
 connect();
 
 // Everything is wired up: tests (and anything else) can wait for this.

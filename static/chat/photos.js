@@ -23,13 +23,6 @@ export function checkVision() {
   return true;
 }
 
-// ---- composer ----------------------------------------------------------------
-
-els.photoInput.addEventListener("change", () => {
-  addFiles(els.photoInput.files);
-  els.photoInput.value = "";
-});
-
 function preview(name, src) {
   const item = { key: crypto.randomUUID(), id: null, uploading: true };
   const li = document.createElement("li");
@@ -149,29 +142,34 @@ function addFiles(files) {
   }
 }
 
-// Drop photos anywhere on the conversation; paste them from the clipboard.
-const dropZone = document.querySelector(".chat");
-dropZone.addEventListener("dragover", (e) => {
-  if (![...e.dataTransfer.types].includes("Files")) return;
-  e.preventDefault();
-  dropZone.classList.add("dropping");
-});
-dropZone.addEventListener("dragleave", (e) => {
-  if (!dropZone.contains(e.relatedTarget)) dropZone.classList.remove("dropping");
-});
-dropZone.addEventListener("drop", (e) => {
-  e.preventDefault();
-  dropZone.classList.remove("dropping");
-  addFiles(e.dataTransfer.files);
-});
-document.addEventListener("paste", (e) => {
-  const files = [...(e.clipboardData ? e.clipboardData.files : [])];
-  if (!files.length) return;
-  e.preventDefault();
-  addFiles(files);
-});
-$("camera-input").addEventListener("change", (e) => {
-  addFiles(e.target.files);
-  e.target.value = "";
-});
-
+export function initPhotos() {
+  els.photoInput.addEventListener("change", () => {
+    addFiles(els.photoInput.files);
+    els.photoInput.value = "";
+  });
+  // Drop photos anywhere on the conversation; paste them from the clipboard.
+  const dropZone = document.querySelector(".chat");
+  dropZone.addEventListener("dragover", (e) => {
+    if (![...e.dataTransfer.types].includes("Files")) return;
+    e.preventDefault();
+    dropZone.classList.add("dropping");
+  });
+  dropZone.addEventListener("dragleave", (e) => {
+    if (!dropZone.contains(e.relatedTarget)) dropZone.classList.remove("dropping");
+  });
+  dropZone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    dropZone.classList.remove("dropping");
+    addFiles(e.dataTransfer.files);
+  });
+  document.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+    if (!files.length) return;
+    e.preventDefault();
+    addFiles(files);
+  });
+  $("camera-input").addEventListener("change", (e) => {
+    addFiles(e.target.files);
+    e.target.value = "";
+  });
+}

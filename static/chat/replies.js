@@ -3,7 +3,7 @@
 // questions only ever reach the page as text.
 import { questionActions, replyActions } from "./actions.js";
 import { announce } from "./announce.js";
-import { clearComposer } from "./app.js";
+import { clearComposer } from "./composer.js";
 import { renderMarkdown } from "./markdown.js";
 import { photoRow } from "./photorow.js";
 import { refreshList } from "./sidebar.js";

@@ -3,8 +3,9 @@
 // And the space picker in the sidebar.
 import { $, api, boot, state } from "./state.js";
 
-const dialog = $("share-dialog");
-const error = $("share-error");
+// Looked up by initShare(), not at import: importing a module never touches the page.
+let dialog = null;
+let error = null;
 
 async function call(method, url, body) {
   const res = await api(method, url, body);
@@ -77,6 +78,8 @@ function fillDialog() {
 }
 
 export function initShare() {
+  dialog = $("share-dialog");
+  error = $("share-error");
   const space = $("space");
   space.addEventListener("change", () => {
     location.href = space.value ? `/?space=${encodeURIComponent(space.value)}` : "/";

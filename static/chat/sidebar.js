@@ -8,10 +8,11 @@ const RESTORED_MS = 3000;
 const SEARCH_DELAY_MS = 200;
 const TITLE_LIMIT = 200; // as the server's (services.TITLE_LIMIT)
 
-const search = $("conversation-search");
-const searchStatus = $("search-status");
-const toast = $("sidebar-toast");
-const rowTemplate = $("conversation-row");
+// Looked up by initSidebar(), not at import: importing a module never touches the page.
+let search = null;
+let searchStatus = null;
+let toast = null;
+let rowTemplate = null;
 
 let listRequest = 0; // the latest list request: an older answer never overwrites a newer one
 let searchTimer = null;
@@ -334,6 +335,10 @@ function closeToast() {
 // ---- wiring ------------------------------------------------------------------------
 
 export function initSidebar() {
+  search = $("conversation-search");
+  searchStatus = $("search-status");
+  toast = $("sidebar-toast");
+  rowTemplate = $("conversation-row");
   search.addEventListener("input", onSearchInput);
   search.addEventListener("keydown", onSearchKey);
   els.list.addEventListener("click", (e) => {

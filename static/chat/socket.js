@@ -1,6 +1,13 @@
 // The conversation's websocket: connect, reconnect with backoff, send.
-import { handle } from "./replies.js";
 import { els, setBusy, showError, state } from "./state.js";
+
+// Given by the entry point: what reads the frames imports send() from here,
+// so importing it back would make a cycle.
+let onFrame = null;
+
+export function initSocket(handleFrame) {
+  onFrame = handleFrame;
+}
 
 function setConnection(kind, label) {
   els.connection.dataset.state = kind;
@@ -18,7 +25,7 @@ export function connect() {
     setConnection("live", "Connected");
     for (const frame of state.queue.splice(0)) socket.send(JSON.stringify(frame));
   });
-  socket.addEventListener("message", (e) => handle(JSON.parse(e.data)));
+  socket.addEventListener("message", (e) => onFrame(JSON.parse(e.data)));
   socket.addEventListener("close", (e) => {
     if (state.socket !== socket) return;
     // An ask in flight is lost with the socket; its text is still in the box.

@@ -1,31 +1,13 @@
 // Shared by the page's modules: the boot data, the elements, the page's state,
-// and the small helpers every part uses.
-export const boot = JSON.parse(document.getElementById("boot").textContent);
+// and the small helpers every part uses. It imports none of the others, so any
+// module can import it without making a cycle.
+
+// Filled in by initState(), not at import: importing a module never touches the page.
+export const boot = {};
 export const $ = (id) => document.getElementById(id);
-
-export const els = {
-  messages: $("messages"),
-  welcome: $("welcome"),
-  composer: $("composer"),
-  question: $("question"),
-  photoInput: $("photo-input"),
-  previews: $("previews"),
-  model: $("model"),
-  detail: $("detail"),
-  send: $("send"),
-  stop: $("stop"),
-  error: $("composer-error"),
-  connection: $("connection"),
-  title: $("chat-title"),
-  list: $("conversation-list"),
-  thinkingRow: $("thinking-row"),
-  budgetRow: $("budget-row"),
-  systemPrompt: $("system-prompt"),
-  estimate: $("estimate"),
-};
-
+export const els = {};
 export const state = {
-  conversationId: boot.conversationId,
+  conversationId: null,
   socket: null,
   retries: 0,
   queue: [], // frames waiting for the socket to open
@@ -35,6 +17,31 @@ export const state = {
   lastSync: 0,
   syncTimer: null,
 };
+
+export function initState() {
+  Object.assign(boot, JSON.parse($("boot").textContent));
+  Object.assign(els, {
+    messages: $("messages"),
+    welcome: $("welcome"),
+    composer: $("composer"),
+    question: $("question"),
+    photoInput: $("photo-input"),
+    previews: $("previews"),
+    model: $("model"),
+    detail: $("detail"),
+    send: $("send"),
+    stop: $("stop"),
+    error: $("composer-error"),
+    connection: $("connection"),
+    title: $("chat-title"),
+    list: $("conversation-list"),
+    thinkingRow: $("thinking-row"),
+    budgetRow: $("budget-row"),
+    systemPrompt: $("system-prompt"),
+    estimate: $("estimate"),
+  });
+  state.conversationId = boot.conversationId;
+}
 
 export const codePoints = (s) => Array.from(s).length;
 
