@@ -1,1 +1,2 @@
-"""The photo pipeline: open an untrusted photo, store it upright, size and encode it for the model."""
+"""The photo pipeline: open an untrusted photo, store it upright, size and encode
+it for the model."""
