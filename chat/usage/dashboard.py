@@ -5,7 +5,13 @@ The view is reached through the admin site (UsageRecordAdmin.get_urls), which
 makes it staff-only; it also needs the permission to view usage records.
 """
 
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -15,25 +21,31 @@ from chat.usage import charts
 from chat.usage.usage_stats import PERIODS, RANKINGS, usage_summary
 
 
-def _day_label(day):
+def _day_label(day: date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def _table(calendar, series, fmt):
+def _table(
+    calendar: Sequence[date],
+    series: Sequence[tuple[str, Sequence[charts.Figure]]],
+    fmt: charts.Format,
+) -> list[tuple[date, list[str], str]]:
     """Rows newest first: (day, [value per model], total)."""
-    rows = []
+    rows: list[tuple[date, list[str], str]] = []
     for i in reversed(range(len(calendar))):
         day = [per_day[i] for _, per_day in series]
         rows.append((calendar[i], [fmt(v) for v in day], fmt(sum(day))))
     return rows
 
 
-def _short(model):
+def _short(model: str) -> str:
     """The model id without its vendor ("alibaba/qwen3-vl-32b" → "qwen3-vl-32b")."""
     return model.rsplit("/", 1)[-1]
 
 
-def dashboard_context(summary, by, links):
+def dashboard_context(
+    summary: Mapping[str, Any], by: str, links: Callable[..., str]
+) -> dict[str, Any]:
     """Charts (SVG), tiles and table rows, formatted, from a usage summary.
     `links(**params)` is the URL of the usage records filtered by `params`."""
     if not summary["totals"]["calls"]:
@@ -76,7 +88,7 @@ def dashboard_context(summary, by, links):
         ),
     ]
 
-    def ranked(rows, **key):
+    def ranked(rows: Sequence[Mapping[str, Any]], **key: str) -> list[dict[str, Any]]:
         money = charts.dollars_alike(row["cost"] for row in rows)
         return [
             {
@@ -198,7 +210,9 @@ def dashboard_context(summary, by, links):
     }
 
 
-def usage_dashboard(request, model_admin=None):
+def usage_dashboard(
+    request: HttpRequest, model_admin: admin.ModelAdmin | None = None
+) -> TemplateResponse:
     """/admin/chat/usagerecord/dashboard/?days=30|90&rank=tokens|cost"""
     if not request.user.has_perm("chat.view_usagerecord"):
         raise PermissionDenied
@@ -215,7 +229,7 @@ def usage_dashboard(request, model_admin=None):
     changelist = reverse("admin:chat_usagerecord_changelist")
     since = {"created_at__gte": str(summary["since"])}
 
-    def links(**params):
+    def links(**params: object) -> str:
         return f"{changelist}?{urlencode({**since, **params})}"
 
     context = {
