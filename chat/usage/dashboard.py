@@ -27,7 +27,7 @@ def _day_label(day: date) -> str:
 
 def _table(
     calendar: Sequence[date],
-    series: Sequence[tuple[str, Sequence[charts.Figure]]],
+    series: Sequence[tuple[str, Sequence[Any]]],
     fmt: charts.Format,
 ) -> list[tuple[date, list[str], str]]:
     """Rows newest first: (day, [value per model], total)."""
@@ -210,6 +210,10 @@ def dashboard_context(
     }
 
 
+def _query(**params: str | int) -> str:
+    return urlencode(params)
+
+
 def usage_dashboard(
     request: HttpRequest, model_admin: admin.ModelAdmin | None = None
 ) -> TemplateResponse:
@@ -222,14 +226,14 @@ def usage_dashboard(
         days = PERIODS[0]
     if days not in PERIODS:
         days = PERIODS[0]
-    by = request.GET.get("rank")
+    by = request.GET.get("rank", "")
     if by not in RANKINGS:
         by = RANKINGS[0]
     summary = usage_summary(days, by=by)
     changelist = reverse("admin:chat_usagerecord_changelist")
     since = {"created_at__gte": str(summary["since"])}
 
-    def links(**params: object) -> str:
+    def links(**params: str | int) -> str:
         return f"{changelist}?{urlencode({**since, **params})}"
 
     context = {
@@ -241,8 +245,8 @@ def usage_dashboard(
         "first_day": summary["first_day"],
         "today": summary["today"],
         "totals": summary["totals"],
-        "periods": [(p, urlencode({"days": p, "rank": by})) for p in PERIODS],
-        "rankings": [(r, urlencode({"days": days, "rank": r})) for r in RANKINGS],
+        "periods": [(p, _query(days=p, rank=by)) for p in PERIODS],
+        "rankings": [(r, _query(days=days, rank=r)) for r in RANKINGS],
         "changelist_url": changelist,
         "period_records_url": links(),
         "period_csv_url": reverse("admin:chat_usagerecord_export") + "?" + urlencode(since),
