@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import httpx
 from PIL import Image, ImageStat
@@ -41,7 +41,16 @@ def _colour_name(rgb: Sequence[int]) -> str:
     )
 
 
-def describe_photo(data_url: str) -> dict[str, Any]:
+class PhotoFacts(TypedDict):
+    width: int
+    height: int
+    orientation: str
+    brightness: int
+    light: str
+    colours: list[str]
+
+
+def describe_photo(data_url: str) -> PhotoFacts:
     """Facts about one photo, read locally."""
     raw = base64.b64decode(data_url.split(",", 1)[1])
     with Image.open(io.BytesIO(raw)) as img:
