@@ -34,6 +34,7 @@ SIDE_BY_SIDE = 3  # queries at once, at most (and no more than the cores)
 BUCKET_MS = 100  # time to first token, counted first by 100 ms, then by 1 ms inside
 TOKENS = F("prompt_tokens") + F("completion_tokens")  # completion includes the reasoning
 
+# A row of a grouped query, with the names and figures added to it.
 Row = dict[str, Any]
 T = TypeVar("T")
 
@@ -178,9 +179,8 @@ def time_to_first_token(
         for group in (None, row["model"]):
             counts = groups.setdefault(group, {})
             counts[row["bucket"]] = counts.get(row["bucket"], 0) + row["n"]
-    targets: dict[
-        tuple[str | None, int], tuple[int, int]
-    ] = {}  # (group, p): (bucket, rank inside it)
+    # (group, p): (bucket, rank inside it)
+    targets: dict[tuple[str | None, int], tuple[int, int]] = {}
     for group, counts in groups.items():
         count = sum(counts.values())
         for p in percentiles:
