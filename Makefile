@@ -35,6 +35,7 @@ run: $(VENV)/.synced node_modules/.installed
 
 test: $(VENV)/.synced node_modules/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	node_modules/.bin/madge --circular --extensions js static/chat
 	$(BIN)/python -m pytest
 

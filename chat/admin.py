@@ -2,14 +2,26 @@
 review of conversations, every opening of one logged. Usage (records, CSV,
 dashboard, prices, limits) is in admin_usage, registered from here."""
 
+import uuid
+from typing import cast
+
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
 
@@ -23,9 +35,11 @@ from .models import (
 )
 
 
-def _log_review(request, conversation_id):
+def _log_review(request: HttpRequest, conversation_id: uuid.UUID) -> None:
     """A staff member saw a conversation's content: who, which, when."""
-    ReviewLog.objects.create(staff=request.user, conversation_id=conversation_id)
+    # The admin lets only signed-in staff in.
+    staff = cast(User, request.user)
+    ReviewLog.objects.create(staff=staff, conversation_id=conversation_id)
 
 
 class MessageInline(admin.TabularInline):
@@ -45,13 +59,13 @@ class ConversationAdmin(admin.ModelAdmin):
     inlines = [MessageInline]
 
     @admin.display(description="Review")
-    def review_link(self, obj):
+    def review_link(self, obj: Conversation) -> SafeString:
         return format_html(
             '<a class="viewlink" href="{}">Review</a>',
             reverse("admin:chat_conversation_review", args=[obj.pk]),
         )
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
             path(
@@ -73,14 +87,22 @@ class ConversationAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, object] | None = None,
+    ) -> HttpResponse:
         # The change page shows the messages too: that is a review, logged.
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
-            _log_review(request, self.get_object(request, object_id).pk)
+            shown = self.get_object(request, object_id)
+            assert shown is not None  # the page just showed it
+            _log_review(request, shown.pk)
         return response
 
-    def review_view(self, request, conversation_id):
+    def review_view(self, request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponseBase:
         """The conversation as its people saw it, read-only; every opening logged."""
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
@@ -109,7 +131,13 @@ class ConversationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/chat/conversation/review.html", context)
 
-    def review_photo_view(self, request, conversation_id, image_id, full=False):
+    def review_photo_view(
+        self,
+        request: HttpRequest,
+        conversation_id: uuid.UUID,
+        image_id: uuid.UUID,
+        full: bool = False,
+    ) -> FileResponse:
         """A photo of that conversation (its thumbnail, or the stored photo);
         nothing else, whatever id is asked for."""
         if not self.has_view_permission(request):
@@ -135,10 +163,18 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ("role", "status", "model")
     exclude = ("images",)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, object] | None = None,
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
-            _log_review(request, self.get_object(request, object_id).conversation_id)
+            shown = self.get_object(request, object_id)
+            assert shown is not None  # the page just showed it
+            _log_review(request, shown.conversation_id)
         return response
 
 

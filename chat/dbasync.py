@@ -14,10 +14,11 @@ health rules still apply (a broken or errored connection is closed), and a
 connection is reopened after KEEP_S.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync
 from django.db import connections
@@ -37,13 +38,13 @@ def _tidy() -> None:
         raw = connection.connection
         pooled = getattr(connection, "pool", None) is not None
         if raw is not None and not pooled and getattr(connection, "_kept", None) is not raw:
-            connection._kept = raw
+            connection._kept = raw  # type: ignore[attr-defined]  # our own mark on it
             connection.close_at = time.monotonic() + KEEP_S
         connection.close_if_unusable_or_obsolete()
 
 
-class _DatabaseCall(SyncToAsync):
-    def thread_handler(self, loop, *args, **kwargs):
+class _DatabaseCall(SyncToAsync[P, R]):
+    def thread_handler(self, loop: asyncio.AbstractEventLoop, *args: Any, **kwargs: Any) -> Any:
         _tidy()
         try:
             return super().thread_handler(loop, *args, **kwargs)

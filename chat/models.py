@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 
 
-def new_token():
+def new_token() -> str:
     """Unguessable (256 random bits), safe in a URL."""
     return secrets.token_urlsafe(32)
 
@@ -18,10 +18,10 @@ class Team(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return f"/teams/{self.id}/"
 
 
@@ -44,7 +44,7 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user_id} in {self.team_id} ({self.role})"
 
 
@@ -55,7 +55,7 @@ class Removal(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     removed_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user_id} removed from {self.team_id}"
 
 
@@ -76,7 +76,7 @@ class Invite(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"invite to {self.team_id}"
 
 
@@ -101,10 +101,10 @@ class Conversation(models.Model):
         ordering = ["-updated_at"]
         indexes = [models.Index(fields=["owner", "-updated_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title or str(self.id)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return f"/c/{self.id}/"
 
 
@@ -124,7 +124,7 @@ class Image(models.Model):
     size_bytes = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.original_name or str(self.id)
 
 
@@ -187,7 +187,7 @@ class Message(models.Model):
         ordering = ["created_at", "role"]
         indexes = [models.Index(fields=["conversation", "created_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.role} {self.id}"
 
 
@@ -202,7 +202,7 @@ class MessageImage(models.Model):
             models.UniqueConstraint(fields=["message", "position"], name="unique_image_position")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.message_id} #{self.position}"
 
 
@@ -239,7 +239,7 @@ class UsageRecord(models.Model):
             models.Index(fields=["team", "created_at"]),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.model} {self.status} {self.created_at:%Y-%m-%d %H:%M}"
 
 
@@ -259,7 +259,7 @@ class ModelPrice(models.Model):
     class Meta:
         ordering = ["model"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.model
 
 
@@ -272,7 +272,7 @@ class UserLimit(models.Model):
     monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"limits for {self.user}"
 
 
@@ -282,7 +282,7 @@ class TeamLimit(models.Model):
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="limit")
     monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"limits for {self.team}"
 
 
@@ -296,7 +296,7 @@ class ReviewLog(models.Model):
     class Meta:
         ordering = ["-viewed_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.staff} viewed {self.conversation_id}"
 
 
@@ -310,7 +310,7 @@ class Preference(models.Model):
     model = models.CharField(max_length=200, blank=True)
     detail = models.CharField(max_length=8, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"preference of {self.user_id}"
 
 
@@ -330,8 +330,8 @@ class ShareLink(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"link to {self.conversation_id}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return f"/s/{self.token}/"

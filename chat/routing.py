@@ -3,5 +3,9 @@ from django.urls import path
 from chat.live.consumers import ConversationConsumer
 
 websocket_urlpatterns = [
-    path("ws/conversations/<str:conversation_id>/", ConversationConsumer.as_asgi()),
+    # Channels routes ASGI apps with Django's path(), whose stubs expect a view.
+    path(
+        "ws/conversations/<str:conversation_id>/",
+        ConversationConsumer.as_asgi(),  # type: ignore[arg-type]
+    ),
 ]

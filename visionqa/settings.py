@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -202,7 +203,7 @@ if not DEBUG:
 AIMLAPI_KEY = os.environ.get("AIMLAPI_KEY", "")
 AIMLAPI_BASE_URL = os.environ.get("AIMLAPI_BASE_URL", "https://api.aimlapi.com/v1").rstrip("/")
 
-VISIONQA = {
+VISIONQA: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
     "MAX_IMAGES_PER_QUESTION": 8,
     "MAX_QUESTION_CHARS": 20_000,

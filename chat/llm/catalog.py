@@ -12,8 +12,10 @@ models or override a built-in one by id.
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -29,7 +31,7 @@ class ModelSpec:
     label: str
     vision: bool
     reasoning: str = "none"
-    knobs: frozenset = field(default_factory=frozenset)
+    knobs: frozenset[str] = field(default_factory=frozenset)
     context_window: int = 32_768
     # USD per million tokens; None when we don't know, and then we say so.
     price_input_per_m: float | None = None
@@ -39,13 +41,13 @@ class ModelSpec:
     def available(self, has_api_key: bool) -> bool:
         return self.offline or has_api_key
 
-    def reasoning_mode(self, options):
+    def reasoning_mode(self, options: Mapping[str, Any]) -> str:
         """How to read this call's stream: thinking can be switched off per call."""
         if "enable_thinking" in self.knobs and options.get("enable_thinking") is False:
             return "none"
         return self.reasoning
 
-    def as_public_dict(self, has_api_key: bool) -> dict:
+    def as_public_dict(self, has_api_key: bool) -> dict[str, Any]:
         data = asdict(self)
         data["knobs"] = sorted(self.knobs)
         data["reasoning"] = self.reasoning != "none"
@@ -97,10 +99,10 @@ BUILTIN_MODELS = (
     ),
 )
 
-_cache = {}
+_cache: dict[str, tuple[ModelSpec, ...]] = {}
 
 
-def _spec_from(entry, source):
+def _spec_from(entry: object, source: str) -> ModelSpec:
     names = {f.name for f in fields(ModelSpec)} - {"offline"}
     if not isinstance(entry, dict) or not {"id", "label", "vision"} <= set(entry):
         raise ImproperlyConfigured(f"{source}: each model needs at least id, label and vision.")
@@ -119,17 +121,17 @@ def _spec_from(entry, source):
     return ModelSpec(**{**entry, "knobs": knobs, "vision": bool(entry["vision"])})
 
 
-def _load_file(path):
+def _load_file(path: str) -> list[ModelSpec]:
     text = Path(path).read_text()
     data = tomllib.loads(text) if str(path).endswith(".toml") else json.loads(text)
     entries = data.get("models", []) if isinstance(data, dict) else data
     return [_spec_from(entry, path) for entry in entries]
 
 
-def all_models():
-    path = settings.VISIONQA.get("MODELS_FILE") or ""
+def all_models() -> tuple[ModelSpec, ...]:
+    path: str = settings.VISIONQA.get("MODELS_FILE") or ""
     if path not in _cache:
-        extra = []
+        extra: list[ModelSpec] = []
         if path:
             try:
                 extra = _load_file(path)
@@ -143,7 +145,7 @@ def all_models():
     return _cache[path]
 
 
-def get_model(model_id):
+def get_model(model_id: str) -> ModelSpec | None:
     for spec in all_models():
         if spec.id == model_id:
             return spec

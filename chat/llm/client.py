@@ -11,25 +11,33 @@ import logging
 import random
 import urllib.request
 import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 
 from .errors import UpstreamError
 from .http1 import StreamingTransport
-from .sse import Delta, Finish, Reclassified, StreamParser, Usage, parse_completion
+from .sse import Delta, Event, Finish, Reclassified, StreamParser, Usage, parse_completion
 from .wire import EventDecoder
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ChatClient", "Delta", "Finish", "Reclassified", "RetryPolicy", "Usage"]
 
-_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
+# Per loop: (base URL, id of the transport) -> client.
+_PoolKey = tuple[str, int]
+_Clients = dict[_PoolKey, httpx.AsyncClient]
+_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clients]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _pooled_client(key, factory):
+def _pooled_client(key: _PoolKey, factory: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     clients = _pools.setdefault(loop, {})
     client = clients.get(key)
@@ -48,17 +56,17 @@ class RetryPolicy:
     # A Retry-After longer than this is not waited out: the user is told instead.
     max_retry_after: float = 30.0
 
-    def delay(self, attempt, retry_after=None):
+    def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds to wait before call number attempt+1, or None to give up."""
         if attempt >= self.attempts:
             return None
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_after else None
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        backoff = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return backoff * random.uniform(0.8, 1.2)
 
 
-def parse_retry_after(value):
+def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -74,7 +82,7 @@ def parse_retry_after(value):
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-async def _whole_body(raw, reasoning_mode):
+async def _whole_body(raw: bytes, reasoning_mode: str) -> AsyncIterator[Event]:
     try:
         body = json.loads(raw)
         done = parse_completion(body, reasoning_mode)
@@ -94,7 +102,7 @@ async def _whole_body(raw, reasoning_mode):
         yield done.usage
 
 
-def _transport_failure(exc):
+def _transport_failure(exc: httpx.RequestError) -> tuple[str, str]:
     """(code, plain message) for a call that broke below the HTTP status level."""
     if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
         return "connect_failed", "Could not reach the AI service."
@@ -104,16 +112,16 @@ def _transport_failure(exc):
 class ChatClient:
     def __init__(
         self,
-        base_url,
-        api_key,
+        base_url: str,
+        api_key: str,
         *,
-        connect_timeout=10.0,
-        stall_timeout=30.0,
-        reasoning_stall_timeout=120.0,
-        retry=RetryPolicy(),
-        transport=None,
-        sleep=asyncio.sleep,
-    ):
+        connect_timeout: float = 10.0,
+        stall_timeout: float = 30.0,
+        reasoning_stall_timeout: float = 120.0,
+        retry: RetryPolicy = RetryPolicy(),
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._stall = stall_timeout
@@ -128,8 +136,8 @@ class ChatClient:
         self._sleep = sleep
         self.attempts = 0
 
-    def _http(self):
-        def factory():
+    def _http(self) -> httpx.AsyncClient:
+        def factory() -> httpx.AsyncClient:
             transport = self._transport
             proxied = {"http", "https", "all"} & urllib.request.getproxies().keys()
             if transport is None and not proxied:  # httpx's own transport honours a proxy
@@ -142,7 +150,9 @@ class ChatClient:
 
         return _pooled_client((self.base_url, id(self._transport)), factory)
 
-    async def stream(self, payload, *, reasoning_mode="none"):
+    async def stream(
+        self, payload: Mapping[str, Any], *, reasoning_mode: str = "none"
+    ) -> AsyncIterator[Event]:
         """Yield Delta, Finish, Usage and Reclassified events for one streamed completion.
 
         A failure before any token was yielded is retried per the policy; after
@@ -167,7 +177,9 @@ class ChatClient:
                 )
                 await self._sleep(wait)
 
-    async def _stream_once(self, payload, reasoning_mode):
+    async def _stream_once(
+        self, payload: Mapping[str, Any], reasoning_mode: str
+    ) -> AsyncIterator[Event]:
         http = self._http()
         request = http.build_request(
             "POST",
@@ -218,7 +230,7 @@ class ChatClient:
         for event in parser.finish():
             yield event
 
-    async def _whole(self, resp):
+    async def _whole(self, resp: httpx.Response) -> bytes:
         """A body read whole (an error, or a reply not streamed), within the
         thinking stall limit: there is no read timeout below us."""
         try:
@@ -232,7 +244,7 @@ class ChatClient:
                 detail=f"body not complete within {self._reasoning_stall:.0f} s",
             ) from None
 
-    async def _send(self, http, request):
+    async def _send(self, http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
         """Send and wait for the response headers, within the (thinking) stall limit."""
         try:
             async with asyncio.timeout(self._reasoning_stall):
@@ -245,7 +257,9 @@ class ChatClient:
                 detail=f"no response headers for {self._reasoning_stall:.0f} s",
             ) from None
 
-    async def _events(self, resp, parser, seen):
+    async def _events(
+        self, resp: httpx.Response, parser: StreamParser, seen: "_Seen"
+    ) -> AsyncIterator[Event]:
         """Events from the body until [DONE], read as raw bytes: per piece one
         split, per event one JSON parse. A silence longer than the stall timeout
         (longer while the model is still thinking) raises "stalled"."""
@@ -268,7 +282,7 @@ class ChatClient:
                     yield event
 
 
-async def _drain(pieces, limit=64 * 1024, within=1.0):
+async def _drain(pieces: AsyncIterator[bytes], limit: int = 64 * 1024, within: float = 1.0) -> None:
     """Read the little that follows [DONE] (the body's end), so the connection
     goes back to the pool instead of being closed: the next reply then needs
     no new connection (a TLS handshake, with the real service)."""
@@ -287,7 +301,7 @@ class _Seen:
     done: bool = False  # data: [DONE]
 
 
-def _parse(data, parser, seen):
+def _parse(data: bytes, parser: StreamParser, seen: _Seen) -> Iterator[Event]:
     """The events of one SSE event's data."""
     if data == b"[DONE]":
         seen.done = True
@@ -312,10 +326,10 @@ class _Watchdog:
     pass with no data. Costs a clock read per piece of data: the timer is moved
     only when it fires early, not on every piece."""
 
-    def __init__(self, limit):
+    def __init__(self, limit: Callable[[], float]) -> None:
         self._limit = limit
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Self:
         self._loop = asyncio.get_running_loop()
         self._timeout = asyncio.timeout(None)
         await self._timeout.__aenter__()
@@ -323,22 +337,27 @@ class _Watchdog:
         self._arm()
         return self
 
-    def fed(self):
+    def fed(self) -> None:
         self._last = self._loop.time()
 
-    def _arm(self):
+    def _arm(self) -> None:
         self._handle = self._loop.call_at(self._last + self._limit(), self._check)
 
-    def _check(self):
+    def _check(self) -> None:
         if self._loop.time() >= self._last + self._limit():
             self._timeout.reschedule(self._loop.time())  # expires now: cancels the reader
         else:
             self._arm()
 
-    async def __aexit__(self, kind, exc, tb):
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._handle.cancel()
         try:
-            return await self._timeout.__aexit__(kind, exc, tb)
+            await self._timeout.__aexit__(kind, exc, tb)
         except TimeoutError:
             raise UpstreamError(
                 "stalled",

@@ -1,5 +1,10 @@
 """Fit a conversation into a model's context window by dropping the oldest turns."""
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+Turn = TypeVar("Turn", bound=Mapping[str, Any])
+
 # Deliberately pessimistic (real tokenizers average 3.5–4 characters per token
 # for English): overestimating drops a turn early, underestimating fails the call.
 CHARS_PER_TOKEN = 3
@@ -11,11 +16,11 @@ class ContextOverflow(ValueError):
     pass
 
 
-def text_tokens(text):
+def text_tokens(text: str) -> int:
     return len(text) // CHARS_PER_TOKEN + TURN_OVERHEAD
 
 
-def fit(turns, budget):
+def fit(turns: list[Turn], budget: int) -> tuple[list[Turn], int]:
     """Keep the newest turns whose estimated tokens fit `budget`.
 
     turns: dicts with "role" and "tokens"; the last is the current question,

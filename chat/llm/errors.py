@@ -1,10 +1,19 @@
 import json
+from typing import Self
 
 
 class UpstreamError(Exception):
     """A call that did not end in a normal stream. `message` is safe to show a user."""
 
-    def __init__(self, code, message, *, retryable=False, status=None, detail=""):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        detail: str = "",
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -13,13 +22,13 @@ class UpstreamError(Exception):
         # For the server log only; never contains the API key.
         self.detail = detail
         # Seconds the upstream asked us to wait (Retry-After), if it said.
-        self.retry_after = None
+        self.retry_after: float | None = None
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, object]:
         return {"code": self.code, "message": self.message, "retryable": self.retryable}
 
     @classmethod
-    def from_status(cls, status, body: bytes):
+    def from_status(cls, status: int, body: bytes) -> Self:
         upstream_message = _message_from_body(body)
         detail = f"HTTP {status}: {body[:500].decode('utf-8', 'replace')}"
         if status in (401, 403):

@@ -111,7 +111,7 @@ def _parse_head(head: bytes) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes
         match = _HEADER.fullmatch(line)
         if match is None:
             raise httpx.RemoteProtocolError(f"malformed header line {line[:80]!r}")
-        headers.append(match.groups())
+        headers.append((match[1], match[2]))
     return version, int(code), reason, headers
 
 
@@ -165,7 +165,8 @@ class _Body(httpx.AsyncByteStream):
     def __init__(
         self, conn: _Conn, request: httpx.Request, *, length: int | None, chunked: bool, keep: bool
     ) -> None:
-        self._conn, self._request = conn, request
+        self._conn: _Conn | None = conn
+        self._request = request
         self._left = length  # None: until the chunked framing, or the close, ends it
         self._decoder = ChunkedDecoder() if chunked else None
         self._keep = keep

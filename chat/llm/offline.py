@@ -11,6 +11,8 @@ import io
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypedDict, cast
 
 import httpx
 from PIL import Image, ImageStat
@@ -32,14 +34,23 @@ NAMED_COLOURS = {
 }
 
 
-def _colour_name(rgb):
+def _colour_name(rgb: Sequence[int]) -> str:
     return min(
         NAMED_COLOURS,
         key=lambda n: sum((a - b) ** 2 for a, b in zip(rgb, NAMED_COLOURS[n], strict=True)),
     )
 
 
-def describe_photo(data_url):
+class PhotoFacts(TypedDict):
+    width: int
+    height: int
+    orientation: str
+    brightness: int
+    light: str
+    colours: list[str]
+
+
+def describe_photo(data_url: str) -> PhotoFacts:
     """Facts about one photo, read locally."""
     raw = base64.b64decode(data_url.split(",", 1)[1])
     with Image.open(io.BytesIO(raw)) as img:
@@ -48,9 +59,10 @@ def describe_photo(data_url):
         small = rgb.resize((48, 48))
         brightness = ImageStat.Stat(small.convert("L")).mean[0]
         quantized = small.quantize(colors=4)
-        palette = quantized.getpalette()
-        counts = sorted(quantized.getcolors(), reverse=True)
-        colours = []
+        # A palette image always has a palette, and its colours are palette indices.
+        palette = cast(list[int], quantized.getpalette())
+        counts = sorted(cast(list[tuple[int, int]], quantized.getcolors()), reverse=True)
+        colours: list[str] = []
         for _, index in counts:
             name = _colour_name(tuple(palette[index * 3 : index * 3 + 3]))
             if name not in colours:
@@ -72,7 +84,7 @@ def describe_photo(data_url):
     }
 
 
-def compose_reply(question, photos):
+def compose_reply(question: str, photos: Sequence[str]) -> tuple[str, str]:
     facts = [describe_photo(url) for url in photos]
     reasoning = [f"The question is: “{question or '(no text, just the photo)'}”."]
     if not facts:
@@ -103,18 +115,23 @@ def compose_reply(question, photos):
     return " ".join(reasoning), answer
 
 
-def _words(text, per_chunk=3):
+def _words(text: str, per_chunk: int = 3) -> Iterator[str]:
     words = text.split(" ")
     for i in range(0, len(words), per_chunk):
         piece = " ".join(words[i : i + per_chunk])
         yield piece if i + per_chunk >= len(words) else piece + " "
 
 
-def sse_lines(model, reasoning, answer, prompt_tokens):
+def sse_lines(model: str, reasoning: str, answer: str, prompt_tokens: int) -> Iterator[bytes]:
     chunk_id = f"chatcmpl-offline-{uuid.uuid4()}"
     created = int(time.time())
 
-    def chunk(delta, finish=None, usage=None, choices=True):
+    def chunk(
+        delta: dict[str, str | None] | None,
+        finish: str | None = None,
+        usage: dict[str, Any] | None = None,
+        choices: bool = True,
+    ) -> bytes:
         body = {
             "id": chunk_id,
             "choices": ([{"delta": delta, "index": 0, "finish_reason": finish}] if choices else []),
@@ -144,11 +161,11 @@ def sse_lines(model, reasoning, answer, prompt_tokens):
 
 
 class _DelayedStream(httpx.AsyncByteStream):
-    def __init__(self, parts, delay):
+    def __init__(self, parts: Sequence[bytes], delay: float) -> None:
         self._parts = parts
         self._delay = delay
 
-    async def __aiter__(self):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self._parts:
             if self._delay:
                 await asyncio.sleep(self._delay)
@@ -156,10 +173,10 @@ class _DelayedStream(httpx.AsyncByteStream):
 
 
 class OfflineTransport(httpx.AsyncBaseTransport):
-    def __init__(self, chunk_delay=0.03):
+    def __init__(self, chunk_delay: float = 0.03) -> None:
         self.chunk_delay = chunk_delay
 
-    async def handle_async_request(self, request):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(await request.aread())
         last_user = next(m for m in reversed(body["messages"]) if m["role"] == "user")
         content = last_user["content"]

@@ -1,8 +1,15 @@
 """Build the /chat/completions request body, and check the user's options against the schema."""
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-COMMON_OPTIONS = {
+from .catalog import ModelSpec
+
+# (type, minimum, maximum)
+Rule = tuple[type, float | None, float | None]
+
+COMMON_OPTIONS: dict[str, Rule] = {
     # name: (type, minimum, maximum)
     "temperature": (float, 0.0, 2.0),
     "top_p": (float, 0.01, 1.0),
@@ -11,7 +18,7 @@ COMMON_OPTIONS = {
     "presence_penalty": (float, -2.0, 2.0),
     "frequency_penalty": (float, -2.0, 2.0),
 }
-KNOB_OPTIONS = {
+KNOB_OPTIONS: dict[str, Rule] = {
     "enable_thinking": (bool, None, None),
     "thinking_budget": (int, 1, None),
 }
@@ -22,13 +29,13 @@ class InvalidOptions(ValueError):
     pass
 
 
-def validate_options(spec, raw):
+def validate_options(spec: ModelSpec, raw: object) -> dict[str, Any]:
     """Return the options to send to this model, or raise InvalidOptions with a plain message."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise InvalidOptions("Options must be an object.")
-    clean = {}
+    clean: dict[str, Any] = {}
     for name, value in raw.items():
         if value is None:
             continue
@@ -47,7 +54,9 @@ def validate_options(spec, raw):
     return clean
 
 
-def _check(name, value, kind, low, high):
+def _check(
+    name: str, value: object, kind: type, low: float | None, high: float | None
+) -> bool | int | float:
     if kind is bool:
         if not isinstance(value, bool):
             raise InvalidOptions(f"{name} must be true or false.")
@@ -64,7 +73,7 @@ def _check(name, value, kind, low, high):
     return value
 
 
-def _stop(value):
+def _stop(value: object) -> list[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(s, str) and s for s in items):
         raise InvalidOptions("stop must be a text or a list of texts.")
@@ -73,20 +82,22 @@ def _stop(value):
     return items
 
 
-def user_content(text, image_urls, detail):
+def user_content(text: str, image_urls: Sequence[str], detail: str) -> str | list[dict[str, Any]]:
     """A user turn: plain text, or parts with each photo as an image_url at its detail."""
     if not image_urls:
         return text
-    parts = [{"type": "text", "text": text}] if text else []
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     parts += [
         {"type": "image_url", "image_url": {"url": url, "detail": detail}} for url in image_urls
     ]
     return parts
 
 
-def build_payload(spec, turns, options):
+def build_payload(
+    spec: ModelSpec, turns: Iterable[Mapping[str, Any]], options: Mapping[str, Any]
+) -> dict[str, Any]:
     """turns: dicts with role, text, and for user turns image_urls and detail."""
-    messages = []
+    messages: list[dict[str, Any]] = []
     for turn in turns:
         if turn["role"] == "user":
             content = user_content(turn["text"], turn.get("image_urls", []), turn["detail"])

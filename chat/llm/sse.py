@@ -5,9 +5,11 @@ Hosts deliver reasoning three ways: `delta.reasoning_content`, `delta.reasoning`
 possibly missing. One chunk may carry reasoning and content together.
 """
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
-from .think import IMPLICIT, PLAIN, WATCH, ThinkSplitter
+from .think import IMPLICIT, PLAIN, WATCH, Piece, ThinkSplitter
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Usage:
     reasoning_tokens: int
 
     @classmethod
-    def from_dict(cls, usage):
+    def from_dict(cls, usage: Mapping[str, Any]) -> Self | None:
         """None when the numbers are not numbers."""
         details = usage.get("completion_tokens_details")
         details = details if isinstance(details, dict) else {}
@@ -41,7 +43,7 @@ class Usage:
         except (TypeError, ValueError):
             return None
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, int]:
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
@@ -50,7 +52,7 @@ class Usage:
         }
 
 
-def _text(value):
+def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -67,6 +69,10 @@ class Reclassified:
     text: str = ""
 
 
+# What a StreamParser yields.
+Event = Delta | Finish | Usage | Reclassified
+
+
 class StreamParser:
     """Feed chunk dicts in order; get Delta / Finish / Usage / Reclassified events out.
 
@@ -75,14 +81,14 @@ class StreamParser:
     puts it inline instead is still understood), or "none".
     """
 
-    def __init__(self, reasoning_mode="none"):
+    def __init__(self, reasoning_mode: str = "none") -> None:
         self._mode = reasoning_mode
-        self._splitter = None
+        self._splitter: ThinkSplitter | None = None
         self._reasoning_field_seen = False
         self._finish_reason = ""
         self.answer_started = False
 
-    def _content_splitter(self):
+    def _content_splitter(self) -> ThinkSplitter:
         if self._splitter is None:
             if self._reasoning_field_seen or self._mode == "none":
                 mode = PLAIN  # the host gives reasoning its own field
@@ -93,7 +99,7 @@ class StreamParser:
             self._splitter = ThinkSplitter(mode)
         return self._splitter
 
-    def _deltas(self, pieces):
+    def _deltas(self, pieces: Iterable[Piece]) -> Iterator[Delta | Reclassified]:
         for kind, text in pieces:
             if kind == "to_reasoning":
                 self.answer_started = False
@@ -103,7 +109,7 @@ class StreamParser:
                 self.answer_started = True
             yield Delta(kind, text)
 
-    def feed(self, chunk):
+    def feed(self, chunk: object) -> Iterator[Event]:
         """Events from one chunk. Parts of the wrong shape are ignored, not fatal."""
         if not isinstance(chunk, dict):
             return
@@ -128,7 +134,7 @@ class StreamParser:
             if usage is not None:
                 yield usage
 
-    def finish(self):
+    def finish(self) -> Iterator[Delta | Reclassified]:
         if self._splitter is None:
             return
         pieces, reasoning_was_answer = self._splitter.finish()
@@ -138,7 +144,7 @@ class StreamParser:
             yield Reclassified("answer")
 
 
-def reclassify(text, event):
+def reclassify(text: Mapping[str, str], event: Reclassified) -> dict[str, str]:
     """Apply a Reclassified event to {"reasoning", "answer"} texts."""
     everything = text["reasoning"] + text["answer"] + event.text
     if event.to == "answer":
@@ -154,7 +160,7 @@ class Completion:
     usage: Usage | None
 
 
-def parse_completion(body, reasoning_mode="none"):
+def parse_completion(body: Mapping[str, Any], reasoning_mode: str = "none") -> Completion:
     """A non-streamed chat.completion body, split the same way as a stream."""
     choice = (body.get("choices") or [{}])[0]
     message = choice.get("message") or {}

@@ -12,8 +12,11 @@ IMPLICIT = "implicit"  # reasoning first: the chat template opened <think> itsel
 WATCH = "watch"  # answer first, but a lone </think> means it was reasoning all along
 PLAIN = "plain"  # answer, unless it opens with <think>
 
+# (kind, text): kind is "reasoning", "answer" or "to_reasoning".
+Piece = tuple[str, str]
 
-def _partial_suffix(text, tag):
+
+def _partial_suffix(text: str, tag: str) -> int:
     """Length of the longest suffix of `text` that is a proper prefix of `tag`."""
     for n in range(min(len(tag) - 1, len(text)), 0, -1):
         if text.endswith(tag[:n]):
@@ -30,16 +33,16 @@ class ThinkSplitter:
     no tag ever came: then what streamed as reasoning was the answer.
     """
 
-    def __init__(self, mode=PLAIN):
+    def __init__(self, mode: str = PLAIN) -> None:
         self._mode = mode
         self._state = "start"
         self._pending = ""
         self._saw_tag = False
         self._at_section_start = True
 
-    def feed(self, chunk):
+    def feed(self, chunk: str) -> list[Piece]:
         self._pending += chunk
-        out = []
+        out: list[Piece] = []
         while self._pending:
             if self._state == "start":
                 stripped = self._pending.lstrip()
@@ -79,9 +82,9 @@ class ThinkSplitter:
             self._pending = ""
         return out
 
-    def finish(self):
+    def finish(self) -> tuple[list[Piece], bool]:
         """Flush what is held back. Returns (pieces, reasoning_was_the_answer)."""
-        out = []
+        out: list[Piece] = []
         if self._pending:
             kind = self._state
             if kind == "start":
@@ -90,7 +93,7 @@ class ThinkSplitter:
             self._pending = ""
         return out, self._mode == IMPLICIT and not self._saw_tag
 
-    def _emit(self, out, kind, text):
+    def _emit(self, out: list[Piece], kind: str, text: str) -> None:
         if self._at_section_start and kind != "to_reasoning":
             text = text.lstrip()
             if not text:

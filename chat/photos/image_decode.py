@@ -8,12 +8,14 @@ person understands; the pipeline built on this never sees a lazy image.
 import hashlib
 import io
 import logging
+import os
 import struct
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO, cast
 
 from PIL import Image, ImageCms, ImageOps
 from pillow_heif import register_heif_opener
@@ -75,7 +77,7 @@ class Decoded:
     """A photo's pixels, upright, RGB or RGBA, with the colour profile they are in."""
 
     image: Image.Image
-    format: str
+    format: str | None
     icc_profile: bytes | None
 
 
@@ -131,12 +133,12 @@ def _check_declared(img: Image.Image) -> None:
         )
 
 
-def _container_complete(fileobj) -> bool:
+def _container_complete(fileobj: IO[bytes]) -> bool:
     """Whether every top-level ISO BMFF box ends within the file."""
     start = fileobj.tell()
     try:
         end = fileobj.seek(0, io.SEEK_END)
-        offset = 0
+        offset: int = 0
         while offset + 8 <= end:
             fileobj.seek(offset)
             size, _kind = struct.unpack(">I4s", fileobj.read(8))
@@ -154,9 +156,13 @@ def _container_complete(fileobj) -> bool:
         fileobj.seek(start)
 
 
-def _as_file(source):
+# A path, or an upload (Django's or a BytesIO).
+PhotoSource = str | bytes | os.PathLike[str] | IO[bytes]
+
+
+def _as_file(source: PhotoSource) -> IO[bytes]:
     """A seekable file object for a path or an upload (Django's or a BytesIO)."""
-    if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
+    if isinstance(source, str | bytes | os.PathLike):
         return open(source, "rb")  # noqa: SIM115 - closed by the caller's `with`
     source.seek(0)
     return source
@@ -179,7 +185,9 @@ def _refusing() -> Iterator[None]:
 
 
 @contextmanager
-def decoded(source, fit: Callable[[int, int], tuple[int, int]] | None = None) -> Iterator[Decoded]:
+def decoded(
+    source: PhotoSource, fit: Callable[[int, int], tuple[int, int]] | None = None
+) -> Iterator[Decoded]:
     """The photo in `source` (a path or a file), fully decoded, upright, RGB(A).
 
     `fit(width, height)`: the size it will be shrunk to, so that a JPEG can be
@@ -260,7 +268,8 @@ def _normalise(img: Image.Image) -> Image.Image:
         img = img.point(lambda v: v / 256).convert("L")
     elif img.mode == "F":
         # Floating-point samples are mostly 0–1 (or already 0–255).
-        low, high = img.getextrema()
+        # One band: its (lowest, highest).
+        low, high = cast(tuple[float, float], img.getextrema())
         img = img.point(lambda v: v * 255 if high <= 1.0 else v).convert("L")
     if img.mode == "RGBA" or (img.mode == "RGB" and not has_alpha(img)):
         return img
@@ -275,11 +284,11 @@ _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # Real profiles are at most a few hundred KB (a printer's CMYK); a bigger one is
 # not worth its memory, and none is kept by its bytes.
 MAX_ICC_BYTES = 1_000_000
-_transforms: dict[tuple[bytes, str, str], object] = {}
+_transforms: dict[tuple[bytes, str, str], ImageCms.ImageCmsTransform | None] = {}
 _transforms_lock = threading.Lock()
 
 
-def _transform(icc: bytes, in_mode: str, out_mode: str):
+def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
     """A transform from the embedded profile to sRGB, or None for sRGB itself
     or a profile that does not fit the pixels."""
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
@@ -293,7 +302,7 @@ def _transform(icc: bytes, in_mode: str, out_mode: str):
     )
 
 
-def _colour_transform(icc: bytes, in_mode: str, out_mode: str):
+def _colour_transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
     """`_transform`, built once per profile (phones embed the same few)."""
     if len(icc) > MAX_ICC_BYTES:
         return None
@@ -317,7 +326,7 @@ def _cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     transform = _colour_transform(icc, "CMYK", "RGB") if icc else None
     if transform is None:
         return img.convert("RGB")
-    return ImageCms.applyTransform(img, transform)
+    return _applied(img, transform)
 
 
 def to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
@@ -328,4 +337,10 @@ def to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     transform = _colour_transform(icc, img.mode, img.mode)
     if transform is None:
         return img
-    return ImageCms.applyTransform(img, transform)
+    return _applied(img, transform)
+
+
+def _applied(img: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
+    out = ImageCms.applyTransform(img, transform)
+    assert out is not None  # None only when applied in place
+    return out

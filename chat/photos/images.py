@@ -15,6 +15,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from PIL import Image
 
@@ -43,6 +44,8 @@ JPEG_QUALITY = 85  # no visible loss on photos, about a third of the bytes of 95
 BANDS = max(1, min(4, os.cpu_count() or 1))
 BANDED_FROM_PIXELS = 1_000_000
 
+StrPath = str | os.PathLike[str]
+
 
 @dataclass
 class StoredPhoto:
@@ -57,7 +60,7 @@ class StoredPhoto:
     pixels: Image.Image | None = field(default=None, repr=False)
 
 
-def _resize(img, size):
+def _resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Shrink by area averaging (OpenCV's INTER_AREA), the textbook filter for
     shrinking and a third faster than bilinear. A big result is made in
     horizontal bands, one per core: Pillow lets go of the GIL while it
@@ -77,7 +80,7 @@ def _resize(img, size):
     rows = [height * i // BANDS for i in range(BANDS + 1)]
     step = img.height / height
 
-    def band(i):
+    def band(i: int) -> Image.Image:
         top, bottom = rows[i], rows[i + 1]
         source = (0, top * step, img.width, bottom * step)
         return img.resize((width, bottom - top), Image.Resampling.BOX, box=source)
@@ -89,7 +92,7 @@ def _resize(img, size):
 
 
 @functools.cache
-def _resize_pool():
+def _resize_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=BANDS, thread_name_prefix="resize")
 
 
@@ -102,7 +105,7 @@ def _flatten(img: Image.Image) -> Image.Image:
     return background
 
 
-def _encoded(img: Image.Image, fmt: str, **params) -> bytes:
+def _encoded(img: Image.Image, fmt: str, **params: Any) -> bytes:
     """The picture saved with nothing but its pixels. Pillow copies some of
     `info` into what it saves (a PNG's ICC profile, a JPEG's or GIF's comment,
     XMP): emptied here, the one place every stored or sent picture is written."""
@@ -112,7 +115,7 @@ def _encoded(img: Image.Image, fmt: str, **params) -> bytes:
     return buffer.getvalue()
 
 
-def process_upload(fileobj) -> StoredPhoto:
+def process_upload(fileobj: IO[bytes]) -> StoredPhoto:
     """Decode an uploaded file and return it re-encoded upright, in sRGB, without
     metadata, no larger than the "high" detail sends (nothing above that
     reaches the model), with its thumbnail. Raises ImageRejected (the user's
@@ -145,7 +148,7 @@ def process_upload(fileobj) -> StoredPhoto:
 _warming = threading.BoundedSemaphore(MAX_WARMING)
 
 
-def warm(stored: StoredPhoto, path, cache_dir) -> Future | None:
+def warm(stored: StoredPhoto, path: StrPath, cache_dir: StrPath) -> Future[None] | None:
     """Make and cache what each detail sends of a photo just stored at `path`,
     in the background: the upload answers without waiting for it, and the
     question that follows finds its pictures ready instead of decoding. Under
@@ -160,7 +163,7 @@ def warm(stored: StoredPhoto, path, cache_dir) -> Future | None:
         return None
 
 
-def _warm_then_release(stored: StoredPhoto, path, cache_dir):
+def _warm_then_release(stored: StoredPhoto, path: StrPath, cache_dir: StrPath) -> None:
     try:
         return _warm(stored, path, cache_dir)
     except Exception:
@@ -172,10 +175,11 @@ def _warm_then_release(stored: StoredPhoto, path, cache_dir):
         _warming.release()  # before the Future is done: whoever waits on it finds room
 
 
-def _warm(stored: StoredPhoto, path, cache_dir) -> None:
+def _warm(stored: StoredPhoto, path: StrPath, cache_dir: StrPath) -> None:
     pixels = stored.pixels
+    assert pixels is not None  # warm is given what process_upload returned
     as_png = stored.content_type == "image/png"
-    made = {}
+    made: dict[tuple[int, int], tuple[str, bytes]] = {}
     for detail in TOKEN_BUDGET:
         size = target_size(*pixels.size, detail)
         if size == pixels.size and _sent_as_stored(stored.content_type, len(stored.content)):
@@ -186,7 +190,7 @@ def _warm(stored: StoredPhoto, path, cache_dir) -> None:
 
 
 @functools.cache
-def _warm_pool():
+def _warm_pool() -> ThreadPoolExecutor:
     # One thread: warming is never urgent, and must not crowd out the uploads.
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
 
@@ -245,14 +249,14 @@ def _is_line_art(img: Image.Image) -> bool:
     return sample.getcolors(maxcolors=32) is not None
 
 
-def encode_for_model(path, detail: str) -> tuple[str, bytes]:
+def encode_for_model(path: StrPath, detail: str) -> tuple[str, bytes]:
     """(mime type, bytes) of the stored photo, resized to the detail's budget."""
     with Image.open(path) as probe:  # the header only: is the stored file already right?
         stored_format, stored_size = probe.format, probe.size
         # Photos stored before metadata was stripped whole may still carry some.
         clean = set(probe.info) <= OWN_KEYS
     size = target_size(*stored_size, detail)
-    mime = {"JPEG": "image/jpeg", "PNG": "image/png"}.get(stored_format, "")
+    mime = {"JPEG": "image/jpeg", "PNG": "image/png"}.get(stored_format or "", "")
     if stored_size == size and clean and _sent_as_stored(mime, os.path.getsize(path)):
         # Stored at exactly this size (and a JPEG at the quality sent), clean:
         # send the file as it is.
@@ -300,7 +304,7 @@ def data_url(mime: str, content: bytes) -> str:
     return f"data:{mime};base64," + base64.b64encode(content).decode("ascii")
 
 
-def restrip(path) -> bool:
+def restrip(path: StrPath) -> bool:
     """Rewrite a stored photo or thumbnail that still carries metadata (stored
     before it was all stripped) with its pixels alone; whether it had to."""
     with Image.open(path) as img:
@@ -308,6 +312,7 @@ def restrip(path) -> bool:
             return False
         img.load()
         fmt = img.format
+        assert fmt is not None  # Image.open names the format it read
         # A JPEG keeps its own quantisation: re-saved without a further loss.
         params = {"quality": "keep", "subsampling": "keep"} if fmt == "JPEG" else {}
         content = _encoded(img, fmt, **params)
@@ -318,11 +323,11 @@ def restrip(path) -> bool:
     return True
 
 
-def _cache_stem(path, detail: str, cache_dir) -> str:
+def _cache_stem(path: StrPath, detail: str, cache_dir: StrPath) -> str:
     return os.path.join(cache_dir, f"{os.path.splitext(os.path.basename(path))[0]}.{detail}")
 
 
-def cache_put(path, detail: str, mime: str, content: bytes, cache_dir) -> None:
+def cache_put(path: StrPath, detail: str, mime: str, content: bytes, cache_dir: StrPath) -> None:
     """Keep what `detail` sends of the photo at `path`, for cached_data_url."""
     os.makedirs(cache_dir, exist_ok=True)
     final = f"{_cache_stem(path, detail, cache_dir)}.{'png' if mime == 'image/png' else 'jpg'}"
@@ -337,7 +342,7 @@ def cache_put(path, detail: str, mime: str, content: bytes, cache_dir) -> None:
             os.unlink(temporary)
 
 
-def cached_data_url(path, detail: str, cache_dir) -> str:
+def cached_data_url(path: StrPath, detail: str, cache_dir: StrPath) -> str:
     """The photo's data URL at a detail, encoded once and kept beside the photos."""
     stem = _cache_stem(path, detail, cache_dir)
     for mime, ext in (("image/jpeg", "jpg"), ("image/png", "png")):

@@ -12,10 +12,12 @@ themes.
 """
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.utils.html import escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 # Tableau 10: distinguishable, readable on white and on the admin's dark grey.
 PALETTE = (
@@ -33,12 +35,16 @@ PALETTE = (
 FONT = 12
 CHAR_W = 6.6  # average glyph width at FONT px, for laying out labels
 
+# A figure as the database sums it (None: nothing to sum).
+Figure = int | float | Decimal | None
+Format = Callable[[Figure], str]
 
-def colour(index):
+
+def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def compact(value):
+def compact(value: Figure) -> str:
     """1234 → "1.2k", 5_600_000 → "5.6M": short enough for an axis."""
     value = float(value or 0)
     for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
@@ -50,12 +56,12 @@ def compact(value):
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def whole(value):
+def whole(value: Figure) -> str:
     """12345 → "12,345"."""
     return f"{int(value or 0):,}"
 
 
-def dollars(value):
+def dollars(value: Figure) -> str:
     """Money: cents once it is a dollar or more, else four places ("$0.0042")."""
     value = Decimal(value or 0)
     if value == 0:
@@ -65,20 +71,20 @@ def dollars(value):
     return f"${value:,.4f}"
 
 
-def dollars_alike(values):
+def dollars_alike(values: Iterable[Figure]) -> Format:
     """A money format for a column: the same places for every figure in it
     (cents when the largest is a dollar or more, else enough to show it)."""
     largest = max((abs(Decimal(v or 0)) for v in values), default=Decimal(0))
     places = 2 if largest >= 1 else 4 if largest >= Decimal("0.01") else 6
 
-    def fmt(value):
+    def fmt(value: Figure) -> str:
         value = Decimal(value or 0)
         return "$0" if value == 0 else f"${value:,.{places}f}"
 
     return fmt
 
 
-def dollars_axis(value):
+def dollars_axis(value: Figure) -> str:
     value = float(value or 0)
     if value == 0:
         return "$0"
@@ -89,7 +95,7 @@ def dollars_axis(value):
     return f"${value:.3f}".rstrip("0")
 
 
-def milliseconds(value):
+def milliseconds(value: Figure) -> str:
     """A duration for people: "850 ms", "1.4 s"."""
     if value is None:
         return "–"
@@ -98,7 +104,7 @@ def milliseconds(value):
     return f"{value / 1000:.1f} s"
 
 
-def nice_ticks(maximum, count=4):
+def nice_ticks(maximum: Figure, count: int = 4) -> tuple[float, float]:
     """Round axis steps covering 0..maximum: (step, top)."""
     maximum = float(maximum or 0)
     if maximum <= 0:
@@ -109,12 +115,14 @@ def nice_ticks(maximum, count=4):
     return step, step * math.ceil(maximum / step - 1e-9)
 
 
-def _truncate(text, chars):
+def _truncate(text: object, chars: int) -> str:
     text = str(text)
     return text if len(text) <= chars else text[: max(1, chars - 1)] + "…"
 
 
-def _svg(chart_id, title, description, width, height, body):
+def _svg(
+    chart_id: str, title: str, description: str, width: float, height: float, body: str
+) -> SafeString:
     return format_html(
         '<svg class="chart" id="{id}" role="img" aria-labelledby="{id}-title {id}-desc" '
         'viewBox="0 0 {w} {h}" width="{w}" height="{h}" preserveAspectRatio="xMinYMin meet" '
@@ -131,12 +139,12 @@ def _svg(chart_id, title, description, width, height, body):
     )
 
 
-def _n(number):
+def _n(number: float) -> str:
     """A coordinate, short: 12.0 → "12", 12.345 → "12.35"."""
     return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
-def _legend(names, x, y, width):
+def _legend(names: Sequence[str], x: float, y: int, width: float) -> tuple[SafeString, int]:
     """Swatches and names, wrapping onto as many rows as they need; returns
     (markup, height used)."""
     parts, cx, cy = [], x, y
@@ -162,18 +170,18 @@ def _legend(names, x, y, width):
 
 
 def stacked_bars(
-    chart_id,
+    chart_id: str,
     *,
-    title,
-    description,
-    categories,
-    series,
-    value_format=whole,
-    axis_format=compact,
-    category_format=str,
-    width=640,
-    plot_height=220,
-):
+    title: str,
+    description: str,
+    categories: Sequence[Any],
+    series: Sequence[tuple[str, Sequence[Figure]]],
+    value_format: Format = whole,
+    axis_format: Format = compact,
+    category_format: Callable[[Any], str] = str,
+    width: float = 640,
+    plot_height: float = 220,
+) -> SafeString:
     """Vertical bars, one per category (a day), stacked by series (a model).
 
     `series` is [(name, [value per category])]. Each segment's tooltip reads
@@ -189,7 +197,7 @@ def stacked_bars(
     slot = plot_w / max(1, len(categories))
     bar_w = max(1.0, slot * 0.78)
 
-    def y_of(value):
+    def y_of(value: float) -> float:
         return top + plot_height - (float(value) / ceiling) * plot_height
 
     grid = []
@@ -253,18 +261,18 @@ def stacked_bars(
 
 
 def hbars(
-    chart_id,
+    chart_id: str,
     *,
-    title,
-    description,
-    items,
-    value_format=whole,
-    note_format=None,
-    width=640,
-    bar_height=18,
-    gap=8,
-    label_chars=24,
-):
+    title: str,
+    description: str,
+    items: Sequence[tuple[Any, ...]],
+    value_format: Format = whole,
+    note_format: Callable[[Any], str] | None = None,
+    width: float = 640,
+    bar_height: float = 18,
+    gap: float = 8,
+    label_chars: int = 24,
+) -> SafeString:
     """Horizontal bars, largest first as given: [(label, value)] or
     [(label, value, note)] where the note is shown after the value."""
     label_w = min(label_chars, max((len(str(i[0])) for i in items), default=4)) * CHAR_W + 12
@@ -305,17 +313,17 @@ def hbars(
 
 
 def grouped_hbars(
-    chart_id,
+    chart_id: str,
     *,
-    title,
-    description,
-    groups,
-    series_names,
-    value_format=whole,
-    width=520,
-    bar_height=12,
-    label_chars=30,
-):
+    title: str,
+    description: str,
+    groups: Sequence[tuple[str, Sequence[Figure]]],
+    series_names: Sequence[str],
+    value_format: Format = whole,
+    width: float = 520,
+    bar_height: float = 12,
+    label_chars: int = 30,
+) -> SafeString:
     """Horizontal bars in groups: [(label, [value per series])], e.g. a model's
     p50 and p95. A legend names the series."""
     label_w = min(label_chars, max((len(str(g[0])) for g in groups), default=4)) * CHAR_W + 12

@@ -5,7 +5,13 @@ The view is reached through the admin site (UsageRecordAdmin.get_urls), which
 makes it staff-only; it also needs the permission to view usage records.
 """
 
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -15,25 +21,31 @@ from chat.usage import charts
 from chat.usage.usage_stats import PERIODS, RANKINGS, usage_summary
 
 
-def _day_label(day):
+def _day_label(day: date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def _table(calendar, series, fmt):
+def _table(
+    calendar: Sequence[date],
+    series: Sequence[tuple[str, Sequence[Any]]],
+    fmt: charts.Format,
+) -> list[tuple[date, list[str], str]]:
     """Rows newest first: (day, [value per model], total)."""
-    rows = []
+    rows: list[tuple[date, list[str], str]] = []
     for i in reversed(range(len(calendar))):
         day = [per_day[i] for _, per_day in series]
         rows.append((calendar[i], [fmt(v) for v in day], fmt(sum(day))))
     return rows
 
 
-def _short(model):
+def _short(model: str) -> str:
     """The model id without its vendor ("alibaba/qwen3-vl-32b" → "qwen3-vl-32b")."""
     return model.rsplit("/", 1)[-1]
 
 
-def dashboard_context(summary, by, links):
+def dashboard_context(
+    summary: Mapping[str, Any], by: str, links: Callable[..., str]
+) -> dict[str, Any]:
     """Charts (SVG), tiles and table rows, formatted, from a usage summary.
     `links(**params)` is the URL of the usage records filtered by `params`."""
     if not summary["totals"]["calls"]:
@@ -76,7 +88,7 @@ def dashboard_context(summary, by, links):
         ),
     ]
 
-    def ranked(rows, **key):
+    def ranked(rows: Sequence[Mapping[str, Any]], **key: str) -> list[dict[str, Any]]:
         money = charts.dollars_alike(row["cost"] for row in rows)
         return [
             {
@@ -198,7 +210,13 @@ def dashboard_context(summary, by, links):
     }
 
 
-def usage_dashboard(request, model_admin=None):
+def _query(**params: str | int) -> str:
+    return urlencode(params)
+
+
+def usage_dashboard(
+    request: HttpRequest, model_admin: admin.ModelAdmin | None = None
+) -> TemplateResponse:
     """/admin/chat/usagerecord/dashboard/?days=30|90&rank=tokens|cost"""
     if not request.user.has_perm("chat.view_usagerecord"):
         raise PermissionDenied
@@ -208,14 +226,14 @@ def usage_dashboard(request, model_admin=None):
         days = PERIODS[0]
     if days not in PERIODS:
         days = PERIODS[0]
-    by = request.GET.get("rank")
+    by = request.GET.get("rank", "")
     if by not in RANKINGS:
         by = RANKINGS[0]
     summary = usage_summary(days, by=by)
     changelist = reverse("admin:chat_usagerecord_changelist")
     since = {"created_at__gte": str(summary["since"])}
 
-    def links(**params):
+    def links(**params: str | int) -> str:
         return f"{changelist}?{urlencode({**since, **params})}"
 
     context = {
@@ -227,8 +245,8 @@ def usage_dashboard(request, model_admin=None):
         "first_day": summary["first_day"],
         "today": summary["today"],
         "totals": summary["totals"],
-        "periods": [(p, urlencode({"days": p, "rank": by})) for p in PERIODS],
-        "rankings": [(r, urlencode({"days": days, "rank": r})) for r in RANKINGS],
+        "periods": [(p, _query(days=p, rank=by)) for p in PERIODS],
+        "rankings": [(r, _query(days=days, rank=r)) for r in RANKINGS],
         "changelist_url": changelist,
         "period_records_url": links(),
         "period_csv_url": reverse("admin:chat_usagerecord_export") + "?" + urlencode(since),

@@ -7,20 +7,23 @@ months in the server's time zone (settings.TIME_ZONE). Everything is counted
 in the database."""
 
 import math
-from datetime import timedelta
+import uuid
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypedDict
 
-from django.db.models import F, Sum
+from django.contrib.auth.models import User
+from django.db.models import F, QuerySet, Sum
 from django.utils import formats, timezone
 
 from chat.errors import ServiceError
-from chat.models import Message, TeamLimit, UsageRecord, UserLimit
+from chat.models import Conversation, Message, Team, TeamLimit, UsageRecord, UserLimit
 
 RATE_WINDOW = timedelta(seconds=60)
 MICRO = Decimal("0.000001")
 
 
-def month_bounds(now=None):
+def month_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
     """(start of this month, start of next month), aware, in the server's time zone."""
     local = timezone.localtime(now or timezone.now())
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -31,38 +34,38 @@ def month_bounds(now=None):
 TOKENS = Sum(F("prompt_tokens") + F("completion_tokens"))
 
 
-def _records(start, end, **who):
+def _records(start: datetime, end: datetime, **who: Any) -> QuerySet[UsageRecord]:
     """The upstream calls of `user=` or `team_id=` made in [start, end)."""
     return UsageRecord.objects.filter(created_at__gte=start, created_at__lt=end, **who)
 
 
-def tokens_used(start, end, **who):
+def tokens_used(start: datetime, end: datetime, **who: Any) -> int:
     """Prompt + completion tokens of the upstream calls in [start, end)."""
     return _records(start, end, **who).aggregate(tokens=TOKENS)["tokens"] or 0
 
 
-def _day(moment):
+def _day(moment: datetime) -> str:
     return formats.date_format(moment, "j F")  # "1 December"
 
 
-def _month(moment):
+def _month(moment: datetime) -> str:
     return formats.date_format(moment, "F")  # "November"
 
 
-def _team_name(team):
+def _team_name(team: Team) -> str:
     name = team.name.strip()
     return name if name.lower().endswith("team") else f"{name} team"
 
 
-def _plural(n, word):
+def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-def _user_limit(user):
+def _user_limit(user: User) -> UserLimit | None:
     return UserLimit.objects.filter(user=user).first()
 
 
-def limits_check(user, conversation):
+def limits_check(user: User, conversation: Conversation) -> None:
     """Refuse (ServiceError, 429) a question, retry or regenerate that would go
     over one of the user's limits, or the budget of the conversation's team."""
     now = timezone.now()
@@ -90,10 +93,12 @@ def limits_check(user, conversation):
         _rate_check(user, per_minute, now)
 
 
-def _team_check(team_id, start, resets):
+def _team_check(team_id: uuid.UUID, start: datetime, resets: datetime) -> None:
     team_limit = TeamLimit.objects.filter(team_id=team_id).select_related("team").first()
     budget = team_limit.monthly_tokens if team_limit else None
-    if budget is None or tokens_used(start, resets, team_id=team_id) < budget:
+    if team_limit is None or budget is None:
+        return
+    if tokens_used(start, resets, team_id=team_id) < budget:
         return
     team = _team_name(team_limit.team)
     if budget == 0:
@@ -108,13 +113,13 @@ def _team_check(team_id, start, resets):
     raise ServiceError("team_budget_exhausted", message, 429)
 
 
-def _recent_questions(user, now):
+def _recent_questions(user: User, now: datetime) -> QuerySet[Message]:
     return Message.objects.filter(
         author=user, role=Message.Role.USER, created_at__gt=now - RATE_WINDOW
     )
 
 
-def _rate_check(user, per_minute, now):
+def _rate_check(user: User, per_minute: int, now: datetime) -> None:
     recent = _recent_questions(user, now)
     asked = recent.count()
     if asked < per_minute:
@@ -139,7 +144,15 @@ def _rate_check(user, per_minute, now):
     raise ServiceError("rate_limited_user", f"{said} Try again in {_plural(wait, 'second')}.", 429)
 
 
-def usage_this_month(user, now=None):
+class MonthUsage(TypedDict):
+    tokens: int
+    cost_usd: Decimal | None
+    questions: int
+    budget: int | None
+    resets_on: date
+
+
+def usage_this_month(user: User, now: datetime | None = None) -> MonthUsage:
     """What `user` has used this calendar month: tokens, estimated cost (None when
     no call had a known price), questions asked, their budget (None: no limit)
     and the date it starts again."""

@@ -1,7 +1,9 @@
 """Usage: what a call cost, from the price table (ModelPrice, edited by an
 administrator) or else the catalog's prices."""
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any, TypedDict
 
 from chat.llm.catalog import get_model
 from chat.llm.context import text_tokens
@@ -10,7 +12,14 @@ from chat.models import ModelPrice
 MILLION = Decimal(1_000_000)
 
 
-def price_for(model_id):
+class TokenCounts(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    estimated: bool
+
+
+def price_for(model_id: str) -> tuple[Decimal, Decimal] | None:
     """($ per million input tokens, $ per million output tokens), or None."""
     row = ModelPrice.objects.filter(model=model_id).first()
     if row is not None:
@@ -21,7 +30,7 @@ def price_for(model_id):
     return Decimal(str(spec.price_input_per_m)), Decimal(str(spec.price_output_per_m))
 
 
-def cost_usd(model_id, prompt_tokens, completion_tokens):
+def cost_usd(model_id: str, prompt_tokens: int, completion_tokens: int) -> Decimal | None:
     """The estimated cost of a call; None when the model has no known price.
     Completion tokens include the reasoning, as the provider counts them."""
     price = price_for(model_id)
@@ -31,7 +40,14 @@ def cost_usd(model_id, prompt_tokens, completion_tokens):
     return cost.quantize(Decimal("0.000001"))
 
 
-def tokens_used(usage, reasoning, text, timing, *, attempted):
+def tokens_used(
+    usage: Mapping[str, int] | None,
+    reasoning: str,
+    text: str,
+    timing: Mapping[str, Any],
+    *,
+    attempted: bool,
+) -> TokenCounts:
     """The upstream's counts; when it sent none (a cut stream, a stop, a failure
     after the call began) our estimate, flagged."""
     if usage:
@@ -42,8 +58,11 @@ def tokens_used(usage, reasoning, text, timing, *, attempted):
             "estimated": False,
         }
     if not attempted:  # nothing was sent upstream
-        return dict.fromkeys(("prompt_tokens", "completion_tokens", "reasoning_tokens"), 0) | {
-            "estimated": False
+        return {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "reasoning_tokens": 0,
+            "estimated": False,
         }
     reasoning_tokens = text_tokens(reasoning)
     return {

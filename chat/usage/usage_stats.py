@@ -10,13 +10,18 @@ back is sums and counts, never records.
 
 import math
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import connection, connections
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Sum
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from chat.models import Team, UsageRecord
@@ -29,8 +34,12 @@ SIDE_BY_SIDE = 3  # queries at once, at most (and no more than the cores)
 BUCKET_MS = 100  # time to first token, counted first by 100 ms, then by 1 ms inside
 TOKENS = F("prompt_tokens") + F("completion_tokens")  # completion includes the reasoning
 
+# A row of a grouped query, with the names and figures added to it.
+Row = dict[str, Any]
+T = TypeVar("T")
 
-def period_start(days, today=None):
+
+def period_start(days: int, today: date | None = None) -> datetime:
     """Midnight (in the current time zone) starting a window of `days` whole
     days that ends today."""
     today = today or timezone.localdate()
@@ -38,7 +47,7 @@ def period_start(days, today=None):
     return timezone.make_aware(datetime.combine(first, time.min))
 
 
-def records_between(since, until):
+def records_between(since: datetime, until: datetime) -> QuerySet[UsageRecord]:
     """Records made in [since, until). Bounded on both sides: besides leaving out
     a clock's future, it tells SQLite's planner the created_at index is the
     selective one (with one bound it may group through another index and pay a
@@ -54,18 +63,20 @@ class Day(TruncDate):
     own date(): Django's portable version calls a Python function per row,
     which would be most of the dashboard's time at 100,000 records."""
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, tuple[str | int, ...]]:
         if self.get_tzname() not in ("UTC", "Etc/UTC"):
             return self.as_sql(compiler, connection)
         sql, params = compiler.compile(self.lhs)
         return f"date({sql})", params
 
 
-def totals(records, *, detail=True):
+def totals(records: QuerySet[UsageRecord], *, detail: bool = True) -> Row:
     """The figures over `records` in one aggregate query (no GROUP BY). Without
     `detail`, only what the dashboard does not get from its other queries
     (each aggregate costs SQLite a function call per record)."""
-    figures = {
+    figures: dict[str, Any] = {
         "calls": Count("id"),
         "prompt": Sum("prompt_tokens"),
         "completion": Sum("completion_tokens"),
@@ -85,7 +96,7 @@ def totals(records, *, detail=True):
     return row
 
 
-def daily_by_model(records):
+def daily_by_model(records: QuerySet[UsageRecord]) -> Sequence[Mapping[str, Any]]:
     """[{day, model, tokens, cost}], by day then model."""
     return list(
         records.annotate(day=Day("created_at"))
@@ -95,7 +106,7 @@ def daily_by_model(records):
     )
 
 
-def _top(records, key, by, limit):
+def _top(records: QuerySet[UsageRecord], key: str, by: str, limit: int) -> list[Row]:
     """Group by `key` alone (no join over every record), keep the top `limit`."""
     return list(
         records.values(key)
@@ -104,7 +115,7 @@ def _top(records, key, by, limit):
     )
 
 
-def top_users(records, by="tokens", limit=TOP):
+def top_users(records: QuerySet[UsageRecord], by: str = "tokens", limit: int = TOP) -> list[Row]:
     """The `limit` people who used the most (tokens or cost), with both figures."""
     rows = _top(records, "user_id", by, limit)
     people = get_user_model().objects.in_bulk([r["user_id"] for r in rows if r["user_id"]])
@@ -116,7 +127,7 @@ def top_users(records, by="tokens", limit=TOP):
     return rows
 
 
-def top_teams(records, by="tokens", limit=TOP):
+def top_teams(records: QuerySet[UsageRecord], by: str = "tokens", limit: int = TOP) -> list[Row]:
     """The `limit` teams whose conversations used the most (tokens or cost)."""
     rows = _top(records.filter(team__isnull=False), "team_id", by, limit)
     names = dict(Team.objects.filter(pk__in=[r["team_id"] for r in rows]).values_list("pk", "name"))
@@ -126,7 +137,7 @@ def top_teams(records, by="tokens", limit=TOP):
     return rows
 
 
-def errors_by_kind(records, calls=None):
+def errors_by_kind(records: QuerySet[UsageRecord], calls: int | None = None) -> list[Row]:
     """[{code, count, rate}], most frequent first; rate is over `calls` (all
     the period's calls), None when not given."""
     rows = (
@@ -135,19 +146,21 @@ def errors_by_kind(records, calls=None):
         .annotate(count=Count("id"))
         .order_by("-count", "error_code")
     )
-    errors = []
+    errors: list[Row] = []
     for row in rows:
         rate = row["count"] / calls if calls else None
         errors.append({"code": row["error_code"], "count": row["count"], "rate": rate})
     return errors
 
 
-def nearest_rank(count, p):
+def nearest_rank(count: int, p: float) -> int:
     """The 1-based rank of the p-th percentile among `count` sorted values."""
     return max(1, math.ceil(p / 100 * count))
 
 
-def time_to_first_token(records, percentiles=PERCENTILES):
+def time_to_first_token(
+    records: QuerySet[UsageRecord], percentiles: Iterable[int] = PERCENTILES
+) -> dict[str, Any]:
     """{"all": {count, p50, p95}, "models": [{model, count, p50, p95}]}: exact
     nearest-rank percentiles, per model and over all, in two queries.
 
@@ -161,12 +174,13 @@ def time_to_first_token(records, percentiles=PERCENTILES):
     coarse = list(
         timed.values("model", bucket=bucket).annotate(n=Count("id")).order_by("bucket", "model")
     )
-    groups = {None: {}}  # None: all models
+    groups: dict[str | None, dict[int, int]] = {None: {}}  # None: all models
     for row in coarse:
         for group in (None, row["model"]):
             counts = groups.setdefault(group, {})
             counts[row["bucket"]] = counts.get(row["bucket"], 0) + row["n"]
-    targets = {}  # (group, p): (bucket, rank inside it)
+    # (group, p): (bucket, rank inside it)
+    targets: dict[tuple[str | None, int], tuple[int, int]] = {}
     for group, counts in groups.items():
         count = sum(counts.values())
         for p in percentiles:
@@ -177,18 +191,20 @@ def time_to_first_token(records, percentiles=PERCENTILES):
                     break
                 seen += counts[b]
     needed = sorted({b for b, _ in targets.values()})
-    fine = {}
+    fine: dict[tuple[str | None, int], dict[int, int]] = {}
     if needed:
         inside = Q()
         for b in needed:
             inside |= Q(first_token_ms__gte=b * BUCKET_MS, first_token_ms__lt=(b + 1) * BUCKET_MS)
         rows = timed.filter(inside).values("model", "first_token_ms").annotate(n=Count("id"))
-        for row in rows.order_by("first_token_ms"):
-            for group in (None, row["model"]):
-                values = fine.setdefault((group, row["first_token_ms"] // BUCKET_MS), {})
-                values[row["first_token_ms"]] = values.get(row["first_token_ms"], 0) + row["n"]
+        for exact in rows.order_by("first_token_ms"):
+            ms = exact["first_token_ms"]
+            assert ms is not None  # timed records only
+            for group in (None, exact["model"]):
+                values = fine.setdefault((group, ms // BUCKET_MS), {})
+                values[ms] = values.get(ms, 0) + exact["n"]
 
-    def value_at(group, p):
+    def value_at(group: str | None, p: int) -> int | None:
         if (group, p) not in targets:
             return None
         b, rank = targets[group, p]
@@ -199,7 +215,7 @@ def time_to_first_token(records, percentiles=PERCENTILES):
                 return ms
         return None
 
-    def stats(group):
+    def stats(group: str | None) -> dict[str, int | None]:
         return {"count": sum(groups.get(group, {}).values())} | {
             f"p{p}": value_at(group, p) for p in percentiles
         }
@@ -208,7 +224,7 @@ def time_to_first_token(records, percentiles=PERCENTILES):
     return {"all": stats(None), "models": [{"model": m, **stats(m)} for m in models]}
 
 
-def _person(person):
+def _person(person: User | None) -> str:
     if person is None:
         return "(deleted account)"
     username = person.get_username()
@@ -218,12 +234,14 @@ def _person(person):
 # --- Shaping for the page ----------------------------------------------------
 
 
-def day_series(rows, first_day, days, field):
+def day_series(
+    rows: Iterable[Mapping[str, Any]], first_day: date, days: int, field: str
+) -> tuple[list[date], list[tuple[str, list[Any]]]]:
     """(days, [(model, [value per day])]) with every day present (zeros too);
     models ordered by their total, largest first (the bottom of each stack)."""
     calendar = [first_day + timedelta(days=i) for i in range(days)]
     position = {day: i for i, day in enumerate(calendar)}
-    by_model = {}
+    by_model: dict[str, list[Any]] = {}
     for row in rows:
         index = position.get(_as_date(row["day"]))
         if index is None:
@@ -234,11 +252,11 @@ def day_series(rows, first_day, days, field):
     return calendar, ordered
 
 
-def _as_date(value):
+def _as_date(value: date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def side_by_side(jobs, workers=None):
+def side_by_side(jobs: Mapping[str, Callable[[], T]], workers: int | None = None) -> dict[str, T]:
     """Run independent read-only queries at the same time, each on its own
     database connection, and return {name: result}.
 
@@ -248,11 +266,12 @@ def side_by_side(jobs, workers=None):
     ATOMIC_REQUESTS: other connections would not see its writes), with an
     in-memory SQLite database (not shared between connections), or on one core."""
     workers = workers or min(SIDE_BY_SIDE, os.cpu_count() or 1)
-    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    # is_in_memory_db is SQLite's wrapper's own.
+    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
     if workers < 2 or connection.in_atomic_block or in_memory:
         return {name: job() for name, job in jobs.items()}
 
-    def run(job):
+    def run(job: Callable[[], T]) -> T:
         try:
             return job()
         finally:
@@ -263,13 +282,13 @@ def side_by_side(jobs, workers=None):
         return {name: future.result() for name, future in futures.items()}
 
 
-def usage_summary(days, *, by="tokens", today=None):
+def usage_summary(days: int, *, by: str = "tokens", today: date | None = None) -> dict[str, Any]:
     """Everything the dashboard shows for the last `days` days."""
     today = today or timezone.localdate()
     since = period_start(days, today)
     records = records_between(since, period_start(1, today + timedelta(days=1)))
     # Longest first, so the pool's threads finish at about the same time.
-    found = side_by_side(
+    found: dict[str, Any] = side_by_side(
         {
             "ttft": lambda: time_to_first_token(records),
             "daily": lambda: daily_by_model(records),
@@ -283,7 +302,7 @@ def usage_summary(days, *, by="tokens", today=None):
     # A failure is a record with an error code: the kinds add up to them all.
     total["errors"] = sum(error["count"] for error in found["errors"])
     total["timed"] = found["ttft"]["all"]["count"]
-    summary = {
+    summary: dict[str, Any] = {
         "days": days,
         "since": since,
         "first_day": since.date(),

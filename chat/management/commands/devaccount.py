@@ -1,7 +1,9 @@
 """Create the local account `make run` prints (DEBUG only)."""
 
 import secrets
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +15,7 @@ USERNAME = "demo"
 class Command(BaseCommand):
     help = "In DEBUG, create a local 'demo' account on first run and print how to log in."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         port = options.get("port") or 8000
         url = f"http://127.0.0.1:{port}/"
         if not settings.DEBUG:
@@ -44,5 +46,5 @@ class Command(BaseCommand):
             "  (a local account for development; see README)\n"
         )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
