@@ -8,7 +8,7 @@ import math
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
@@ -54,6 +54,10 @@ def saved(img, fmt):
             (img if fallback == img.mode else img.convert(fallback)).save(buffer, fmt)
         except (OSError, ValueError, KeyError):
             continue
+        except RuntimeError:
+            # x265 refuses some extreme sizes (4217 × 22): no tool makes such a
+            # HEIF, so no one can upload one.
+            reject()
         return buffer.getvalue()
     raise AssertionError(f"{fmt} saves no mode")
 
