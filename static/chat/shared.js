@@ -2,12 +2,13 @@
 // Markdown renderer as live replies (model output stays untrusted).
 import { renderMarkdown } from "./markdown.js";
 import { photoRow } from "./photorow.js";
+import { shortName } from "./state.js";
 
 const shared = JSON.parse(document.getElementById("shared").textContent);
 const list = document.getElementById("messages");
-const shortName = (id) => {
+const modelName = (id) => {
   const model = shared.models.find((m) => m.id === id);
-  return model ? model.label.split(" —")[0] : "";
+  return model ? shortName(model) : "";
 };
 
 for (const m of shared.messages) {
@@ -39,7 +40,7 @@ for (const m of shared.messages) {
     answer.innerHTML = renderMarkdown(m.text);
     const meta = document.createElement("p");
     meta.className = "meta";
-    meta.textContent = shortName(m.model);
+    meta.textContent = modelName(m.model);
     el.append(answer, meta);
   }
   list.append(el);
