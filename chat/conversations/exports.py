@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from chat.conversations import selectors
-from chat.llm.catalog import get_model
+from chat.llm.catalog import get_model, short_name
 from chat.models import Message
 
 CHUNK_BYTES = 64 * 1024
@@ -152,7 +152,7 @@ def _question(message):
 
 
 def _answer(message):
-    name = _escape(_short_name(message["model"]))
+    name = _escape(_model_name(message["model"]))
     heading = f"**Earlier answer from {name}**" if message["superseded"] else f"**{name}**"
     lines = [f"{heading} · {_when(message['created_at'])}", ""]
     if message["superseded"]:
@@ -166,11 +166,11 @@ def _answer(message):
     return lines
 
 
-def _short_name(model_id):
+def _model_name(model_id):
     spec = get_model(model_id) if model_id else None
     if spec is None:
         return model_id or "Answer"
-    return spec.label.split(" —")[0]
+    return short_name(spec)
 
 
 def _when(iso):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from chat.conversations import selectors
 from chat.errors import ServiceError
 from chat.live import events
-from chat.llm.catalog import get_model
+from chat.llm.catalog import get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
@@ -227,7 +227,7 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
     if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
         raise ServiceError(
             "invalid_options",
-            f"max_tokens must be below {spec.context_window // 2:,}: {spec.label.split(' —')[0]} "
+            f"max_tokens must be below {spec.context_window // 2:,}: {short_name(spec)} "
             f"reads {spec.context_window:,} tokens at once, question included.",
         )
     _no_reply_in_progress(conversation)
