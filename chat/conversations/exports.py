@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from chat.conversations import selectors
 from chat.llm.catalog import get_model, short_name
 from chat.models import Message
+from chat.teams.people import display_name
 
 CHUNK_BYTES = 64 * 1024
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -103,7 +104,11 @@ def _message(message, photos):
     return {
         "id": str(message.id),
         "role": message.role,
-        "author": _display_name(message.author) if message.role == Message.Role.USER else None,
+        "author": (
+            display_name(message.author)
+            if message.role == Message.Role.USER and message.author
+            else None
+        ),
         "text": message.text,
         "reasoning": message.reasoning,
         "model": message.model,
@@ -117,10 +122,6 @@ def _message(message, photos):
         ],
         "superseded": message.superseded,
     }
-
-
-def _display_name(user):
-    return (user.first_name or user.username) if user else None
 
 
 def _stored(image):

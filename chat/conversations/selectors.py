@@ -12,6 +12,7 @@ from chat.llm.catalog import all_models
 from chat.models import Conversation, Image, Message, MessageImage, Preference
 from chat.photos import images
 from chat.teams import access
+from chat.teams.people import display_name
 
 SEARCH_LIMIT = 200
 
@@ -111,10 +112,6 @@ def _author(message):
     if user is None:
         return None
     return {"id": str(user.id), "name": display_name(user)}
-
-
-def display_name(user):
-    return user.first_name or user.get_username()
 
 
 def conversation_messages(conversation):

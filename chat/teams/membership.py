@@ -19,6 +19,7 @@ from chat.errors import ServiceError
 from chat.live import events
 from chat.models import Invite, Membership, Removal, Team
 from chat.teams import access
+from chat.teams.people import display_name
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
 
 def invite_send(invite, link):
     """Email the invite's link (the console in development)."""
-    inviter = invite.created_by.first_name or invite.created_by.get_username()
+    inviter = display_name(invite.created_by)
     try:
         send_mail(
             subject=f"{inviter} invites you to {invite.team.name} on VisionQA",

@@ -7,11 +7,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from chat.conversations.selectors import display_name
 from chat.errors import ServiceError
 from chat.models import Invite, Membership
 from chat.teams import access
 from chat.teams import membership as teams
+from chat.teams.people import display_name
 
 
 def _fail_into_message(request, action):

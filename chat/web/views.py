@@ -9,6 +9,7 @@ from chat.conversations import selectors
 from chat.errors import ServiceError
 from chat.photos import images
 from chat.teams import access, sharing
+from chat.teams.people import display_name
 
 
 def _page(request, conversation, team):
@@ -21,6 +22,7 @@ def _page(request, conversation, team):
             "conversations": selectors.conversation_list(request.user, team=team)[:200],
             "space": team,
             "teams": teams,
+            "my_name": display_name(request.user),
             "boot": {
                 "conversationId": str(conversation.id) if conversation else None,
                 "space": str(team.id) if team else None,
