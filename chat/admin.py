@@ -5,13 +5,14 @@ dashboard, prices, limits) is in admin_usage, registered from here."""
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
+from chat.web.files import photo_response
 
 from .models import (
     Conversation,
@@ -117,15 +118,9 @@ class ConversationAdmin(admin.ModelAdmin):
         image = Image.objects.filter(pk=image_id, messages__conversation_id=conversation_id).first()
         if image is None:
             raise Http404("No such photo in this conversation.")
-        stored = image.file if full else image.thumbnail
-        content_type = image.content_type if full else "image/jpeg"
-        if content_type not in ("image/jpeg", "image/png"):
-            content_type = "application/octet-stream"
-        try:
-            response = FileResponse(stored.open("rb"), content_type=content_type)
-        except (OSError, ValueError):
-            raise Http404("The photo's file is missing.") from None
-        response["Cache-Control"] = "private, no-store"
+        response = photo_response(request, image, full=full, cache_control="private, no-store")
+        if response is None:
+            raise Http404("The photo's file is missing.")
         return response
 
 

@@ -4,14 +4,11 @@ dashboard), model prices, limits, and the log of staff reviews."""
 import csv
 import io
 
-from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, IS_FACETS_VAR, ORDER_VAR, PAGE_VAR
 from django.core.exceptions import PermissionDenied
-from django.core.handlers.asgi import ASGIRequest
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -19,6 +16,7 @@ from django.utils.html import format_html
 
 from chat.models import ModelPrice, ReviewLog, TeamLimit, UsageRecord, UserLimit
 from chat.usage import dashboard, usage_stats
+from chat.web import files
 
 CSV_CHUNK_ROWS = 2000
 # Query-string parameters of a changelist that do not narrow what it lists.
@@ -80,19 +78,6 @@ def usage_csv_chunks(queryset):
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
-
-
-async def _from_the_request_thread(chunks):
-    """Under ASGI Django would read a synchronous iterator whole before sending
-    it. This sends each chunk as it is made, advancing the generator on the
-    request's own thread (thread-sensitive), where its database cursor lives."""
-    pull = sync_to_async(next, thread_sensitive=True)
-    done = object()
-    try:
-        while (chunk := await pull(chunks, done)) is not done:
-            yield chunk
-    finally:
-        await sync_to_async(chunks.close, thread_sensitive=True)()
 
 
 @admin.register(UsageRecord)
@@ -186,14 +171,16 @@ class UsageRecordAdmin(admin.ModelAdmin):
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             return redirect(reverse("admin:chat_usagerecord_changelist") + "?e=1")
-        chunks = usage_csv_chunks(changelist.get_queryset(request))
-        if isinstance(request, ASGIRequest):
-            chunks = _from_the_request_thread(chunks)
-        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="usage-{stamp}.csv"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        # The chunks read the database: on the request's own thread, where its cursor lives.
+        return files.streaming_download(
+            request,
+            usage_csv_chunks(changelist.get_queryset(request)),
+            content_type="text/csv; charset=utf-8",
+            filename=f"usage-{stamp}.csv",
+            cache_control="private, no-store",
+            thread_sensitive=True,
+        )
 
     def dashboard_view(self, request):
         return dashboard.usage_dashboard(request, self)

@@ -3,17 +3,9 @@
 import json
 from functools import wraps
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
-from django.http import (
-    FileResponse,
-    HttpResponse,
-    HttpResponseNotModified,
-    JsonResponse,
-    StreamingHttpResponse,
-)
+from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -22,6 +14,7 @@ from django.views.defaults import server_error as django_server_error
 from chat.conversations import exports, selectors, services
 from chat.errors import ServiceError
 from chat.teams import access, sharing
+from chat.web import files
 from chat.web.uploads import SizeLimitHandler
 
 
@@ -85,22 +78,15 @@ def _image_upload(request):
 
 @api_view(["GET"])
 def image_thumbnail(request, image_id):
-    image = selectors.image_get(request.user, image_id)
+    image = access.image_visible(request.user, image_id)
     if image is None:
         return not_found()
     # Private: a shared cache must never keep someone's photo. And asked again
-    # each time (a 304 when unchanged), so losing access takes effect at once.
-    etag = f'"{image.id}"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponseNotModified()
-    else:
-        try:
-            response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
-        except OSError:  # the file is gone from disk: as missing as the photo
-            return not_found()
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    # each time, so losing access takes effect at once.
+    response = files.photo_response(
+        request, image, full=False, cache_control="private, no-cache", revalidate=True
+    )
+    return response or not_found()
 
 
 @api_view(["GET", "POST"])
@@ -227,7 +213,9 @@ def conversation_export_json(request, conversation_id):
         return not_found()
     data = exports.conversation_export_json(conversation)
     response = HttpResponse(exports.json_bytes(data), content_type="application/json")
-    return _download(response, exports.filename(conversation, "json"))
+    return files.download(
+        response, exports.filename(conversation, "json"), cache_control="private, no-cache"
+    )
 
 
 @api_view(["GET"])
@@ -235,26 +223,12 @@ def conversation_export_zip(request, conversation_id):
     conversation = selectors.conversation_get(request.user, conversation_id)
     if conversation is None:
         return not_found()
-    chunks = exports.conversation_zip_stream(conversation)
-    if isinstance(request, ASGIRequest):
-        chunks = _chunks_from_a_thread(chunks)
-    response = StreamingHttpResponse(chunks, content_type="application/zip")
-    return _download(response, exports.filename(conversation, "zip"))
-
-
-def _download(response, filename):
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-cache"
-    return response
-
-
-async def _chunks_from_a_thread(chunks):
-    """Under ASGI Django would read a synchronous iterator whole before sending
-    it; this sends each chunk as it is made (file reads, in a worker thread)."""
-    pull = sync_to_async(next, thread_sensitive=False)
-    done = object()
-    try:
-        while (chunk := await pull(chunks, done)) is not done:
-            yield chunk
-    finally:
-        chunks.close()
+    # The zip's chunks only read photo files: any worker thread will do.
+    return files.streaming_download(
+        request,
+        exports.conversation_zip_stream(conversation),
+        content_type="application/zip",
+        filename=exports.filename(conversation, "zip"),
+        cache_control="private, no-cache",
+        thread_sensitive=False,
+    )

@@ -2,13 +2,13 @@
 the link, until it is revoked or expires. Nothing here is cached: the moment a
 link dies, so do its page and its photos."""
 
-from django.http import FileResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from chat.conversations import selectors
 from chat.teams import access
+from chat.web import files
 
 
 def _private(response):
@@ -67,10 +67,5 @@ def shared_image(request, token, image_id):
     if image is None:
         return _gone(request)
     full = request.GET.get("size") == "full"
-    stored = image.file if full else image.thumbnail
-    content_type = image.content_type if full else "image/jpeg"
-    try:
-        handle = stored.open("rb")
-    except OSError:
-        return _gone(request)
-    return _private(FileResponse(handle, content_type=content_type))
+    response = files.photo_response(request, image, full=full, cache_control="no-store")
+    return _private(response) if response else _gone(request)
