@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -170,7 +171,16 @@ def _available_model(model_id):
     return spec
 
 
-def _still_allowed(user, conversation):
+def _lock_for_a_reply(user: AbstractUser, conversation: Conversation) -> Conversation:
+    """The conversation locked (one reply at a time), once `user` is known to
+    still have it and to be within their limits. In the caller's transaction."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
+    return conversation
+
+
+def _still_allowed(user: AbstractUser, conversation: Conversation) -> None:
     """Checked again under the row lock: a page opened before a delete, or before
     its user left the team, still has its socket."""
     if conversation.deleted_at is not None:
@@ -253,9 +263,7 @@ def question_ask(
     `worker_channel`: where the reply's generation will listen (for Stop), when
     the caller has made it already. One short transaction of a few statements:
     every reply's first words wait for it."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _still_allowed(user, conversation)
-    limits.limits_check(user, conversation)
+    conversation = _lock_for_a_reply(user, conversation)
     spec, photos, clean_options = _question_check(
         user, conversation, text, image_ids, model_id, detail, options
     )
@@ -306,9 +314,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
     """Answer the latest question again, with its model or another. The earlier
     answer is kept (superseded), so regenerating never loses one.
     Returns (earlier reply, new reply)."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _still_allowed(user, conversation)
-    limits.limits_check(user, conversation)
+    conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
     latest = conversation.messages.order_by("-created_at").first()
@@ -351,9 +357,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
 @transaction.atomic
 def reply_retry(user, conversation, reply_id):
     """Run the latest reply again from its saved question and photos."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _still_allowed(user, conversation)
-    limits.limits_check(user, conversation)
+    conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     latest = conversation.messages.order_by("-created_at").first()
     if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
