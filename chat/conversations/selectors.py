@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 
 from chat.errors import ServiceError
 from chat.llm.catalog import all_models
-from chat.models import Conversation, Image, Message, MessageImage, Preference
+from chat.models import Image, Message, MessageImage, Preference
 from chat.photos import images
 from chat.teams import access
 from chat.teams.people import display_name
@@ -37,28 +36,6 @@ def conversation_list(user, q="", team=None):
         matching = Message.objects.filter(text__icontains=q).values("conversation_id")
         conversations = conversations.filter(Q(title__icontains=q) | Q(id__in=matching))
     return conversations.only("id", "title", "updated_at", "team_id")
-
-
-def conversation_get(user, conversation_id):
-    """The conversation if `user` may use it, else None (no difference between
-    "missing", "deleted" and "not yours", so ids can't be probed)."""
-    return access.conversation_visible(user, conversation_id)
-
-
-def conversation_get_deleted(user, conversation_id):
-    """A deleted conversation the user may bring back (Undo): one they could
-    have deleted — their own, or, in a team, as its owner or admin."""
-    try:
-        conversation = Conversation.objects.get(id=conversation_id, deleted_at__isnull=False)
-    except (Conversation.DoesNotExist, ValidationError, ValueError, TypeError):
-        return None
-    if not user.is_authenticated or not access.can_manage_conversation(user, conversation):
-        return None
-    return conversation
-
-
-def image_get(user, image_id):
-    return access.image_visible(user, image_id)
 
 
 def thumbnail_url(image):

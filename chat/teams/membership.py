@@ -103,17 +103,6 @@ def _days_left(invite):
     return "1 day" if days == 1 else f"{days} days"
 
 
-def invite_usable(invite):
-    """Why the invite can't be used, or None if it can."""
-    if invite.revoked_at is not None:
-        return "This invite was withdrawn. Ask for a new one."
-    if invite.expires_at <= timezone.now():
-        return "This invite has expired. Ask for a new one."
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        return "This invite has already been used. Ask for a new one."
-    return None
-
-
 @transaction.atomic
 def invite_accept(user, token):
     """Join the invite's team. Returns the team."""
@@ -127,7 +116,7 @@ def invite_accept(user, token):
         raise ServiceError("not_found", "This invite link isn't valid.", 404)
     if access.membership(user, invite.team_id) is not None:
         return invite.team  # already in: a second click is not a second use
-    problem = invite_usable(invite)
+    problem = access.invite_usable(invite)
     if problem:
         raise ServiceError("invite_unusable", problem, 410)
     if Removal.objects.filter(

@@ -131,9 +131,9 @@ def _space(user, team_id):
 def conversation_detail(request, conversation_id):
     body = _json_object(request) if request.method == "PATCH" else {}
     restore = _restore_requested(body)
-    conversation = selectors.conversation_get(request.user, conversation_id)
+    conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None and restore:
-        conversation = selectors.conversation_get_deleted(request.user, conversation_id)
+        conversation = access.conversation_restorable(request.user, conversation_id)
     if conversation is None:
         return not_found()
     changing = {"title", "system_prompt", "team"} & set(body)
@@ -208,7 +208,7 @@ def server_error(request):
 
 @api_view(["GET"])
 def conversation_export_json(request, conversation_id):
-    conversation = selectors.conversation_get(request.user, conversation_id)
+    conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None:
         return not_found()
     data = exports.conversation_export_json(conversation)
@@ -220,7 +220,7 @@ def conversation_export_json(request, conversation_id):
 
 @api_view(["GET"])
 def conversation_export_zip(request, conversation_id):
-    conversation = selectors.conversation_get(request.user, conversation_id)
+    conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None:
         return not_found()
     # The zip's chunks only read photo files: any worker thread will do.

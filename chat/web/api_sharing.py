@@ -2,7 +2,6 @@
 
 from django.http import JsonResponse
 
-from chat.models import Membership
 from chat.teams import access, sharing
 from chat.web.api import _json_object, api_view, not_found
 
@@ -21,9 +20,7 @@ def link_serialize(request, link):
 
 @api_view(["GET"])
 def teams(request):
-    mine = (
-        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    )
+    mine = access.memberships_of(request.user)
     return JsonResponse(
         {"teams": [{"id": str(m.team_id), "name": m.team.name, "role": m.role} for m in mine]}
     )
@@ -47,9 +44,7 @@ def conversation_links(request, conversation_id):
         body = _json_object(request)
         link = sharing.share_link_create(request.user, conversation, body.get("days"))
         return JsonResponse(link_serialize(request, link), status=201)
-    if not access.can_manage_conversation(request.user, conversation):
-        return JsonResponse({"links": []})
-    links = conversation.share_links.select_related("conversation", "created_by")
+    links = access.share_links_for(request.user, conversation)
     return JsonResponse({"links": [link_serialize(request, link) for link in links]})
 
 

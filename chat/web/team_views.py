@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chat.errors import ServiceError
-from chat.models import Invite, Membership
+from chat.models import Membership
 from chat.teams import access
 from chat.teams import membership as teams
 from chat.teams.people import display_name
@@ -36,10 +36,9 @@ def team_list(request):
             messages.success(request, f"Team “{team.name}” created. Invite people below.")
             return redirect(team.get_absolute_url())
         return redirect("teams")
-    mine = (
-        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    return render(
+        request, "teams/list.html", {"memberships": access.memberships_of(request.user)}
     )
-    return render(request, "teams/list.html", {"memberships": mine})
 
 
 @login_required
@@ -51,15 +50,12 @@ def team_detail(request, team_id):
     manager = member.role in access.MANAGERS
     members = [
         {"membership": m, "name": display_name(m.user), "is_me": m.user_id == request.user.id}
-        for m in team.memberships.select_related("user")
+        for m in access.team_members(member)
     ]
-    invites = []
-    if manager:
-        for invite in Invite.objects.filter(team=team, revoked_at__isnull=True):
-            if teams.invite_usable(invite) is None:
-                invites.append(
-                    {"invite": invite, "url": request.build_absolute_uri(f"/join/{invite.token}/")}
-                )
+    invites = [
+        {"invite": invite, "url": request.build_absolute_uri(f"/join/{invite.token}/")}
+        for invite in access.invites_open(member)
+    ]
     return render(
         request,
         "teams/detail.html",
@@ -142,7 +138,7 @@ def team_member_role(request, team_id, user_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def join(request, token):
-    invite = Invite.objects.select_related("team", "created_by").filter(token=token).first()
+    invite = access.invite_for(token)
     if invite is None:
         raise Http404("No such invite")
     if request.method == "POST":
@@ -152,7 +148,7 @@ def join(request, token):
             return redirect(f"/?space={team.id}")
         return redirect("join", token=token)
     already = access.membership(request.user, invite.team_id) is not None
-    problem = None if already else teams.invite_usable(invite)
+    problem = None if already else access.invite_usable(invite)
     return render(
         request,
         "teams/join.html",

@@ -13,7 +13,7 @@ from chat.teams.people import display_name
 
 
 def _page(request, conversation, team):
-    teams = list(access.teams_of(request.user).order_by("name"))
+    teams = list(access.teams_of(request.user))
     return render(
         request,
         "chat/conversation.html",
@@ -56,7 +56,7 @@ def home(request):
 
 @login_required
 def conversation_page(request, conversation_id):
-    conversation = selectors.conversation_get(request.user, conversation_id)
+    conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None:
         raise Http404("No such conversation")
     return _page(request, conversation, conversation.team)
