@@ -3,7 +3,9 @@
 import logging
 import os
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -18,7 +20,7 @@ from chat.llm.catalog import get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
-from chat.teams import access
+from chat.teams import access, sharing
 from chat.usage import limits
 from chat.usage.prices import cost_usd, tokens_used
 
@@ -32,9 +34,12 @@ SYSTEM_PROMPT_LIMIT = 4000
 RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
-def conversation_create(user, title="", system_prompt="", team=None):
-    """A new conversation in the user's personal space, or in `team`'s (a
-    Team the caller has checked the user belongs to)."""
+def conversation_create(
+    user: AbstractUser, title: str = "", system_prompt: str = "", team_id: Any = None
+) -> Conversation:
+    """A new conversation in the user's personal space, or in the space of the
+    team `team_id` (one they are in)."""
+    team = access.space_team(user, team_id)
     return Conversation.objects.create(
         owner=user,
         team=team,
@@ -43,8 +48,40 @@ def conversation_create(user, title="", system_prompt="", team=None):
     )
 
 
-def conversation_update(conversation, *, title=None, system_prompt=None):
-    """Rename, or change the instructions. Not activity: the sidebar order stays."""
+@transaction.atomic
+def conversation_update(
+    user: AbstractUser,
+    conversation: Conversation,
+    changes: Mapping[str, Any],
+    *,
+    restore: bool = False,
+) -> Conversation:
+    """A person's changes to a conversation they may manage, all made or none:
+    undo its delete (`restore`), and any of `changes`' "title", "system_prompt"
+    and "team" (an id; None or "personal" for the starter's personal space).
+    Not activity: the sidebar order stays."""
+    if not restore and not changes.keys() & {"title", "system_prompt", "team"}:
+        return conversation
+    sharing.manage_check(user, conversation)
+    if restore:
+        conversation.deleted_at = None
+        conversation.save(update_fields=["deleted_at"])
+    if "title" in changes or "system_prompt" in changes:
+        _conversation_edit(
+            conversation, title=changes.get("title"), system_prompt=changes.get("system_prompt")
+        )
+    if "team" in changes:
+        team = changes["team"]
+        sharing.conversation_move(
+            user, conversation, None if team in (None, "", "personal") else team
+        )
+    return conversation
+
+
+def _conversation_edit(
+    conversation: Conversation, *, title: Any = None, system_prompt: Any = None
+) -> None:
+    """Rename, or change the instructions."""
     if title is not None:
         conversation.title = _title_clean(title)
     if system_prompt is not None:
@@ -52,21 +89,15 @@ def conversation_update(conversation, *, title=None, system_prompt=None):
             system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"
         ).strip()
     conversation.save(update_fields=["title", "system_prompt"])
-    return conversation
 
 
-def conversation_delete(conversation):
-    """Soft delete: hidden everywhere at once, kept so Undo can bring it back."""
+def conversation_delete(user: AbstractUser, conversation: Conversation) -> Conversation:
+    """Soft delete, by someone who may manage it: hidden everywhere at once,
+    kept so Undo (conversation_update's `restore`) can bring it back to its place."""
+    sharing.manage_check(user, conversation)
     conversation.deleted_at = timezone.now()
     conversation.save(update_fields=["deleted_at"])
     events.access_changed(conversations=[conversation.id])
-    return conversation
-
-
-def conversation_restore(conversation):
-    """Undo a delete. The conversation returns to its place (its activity time is kept)."""
-    conversation.deleted_at = None
-    conversation.save(update_fields=["deleted_at"])
     return conversation
 
 

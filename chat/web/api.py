@@ -4,7 +4,6 @@ import json
 from functools import wraps
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -13,7 +12,7 @@ from django.views.defaults import server_error as django_server_error
 
 from chat.conversations import exports, selectors, services
 from chat.errors import ServiceError
-from chat.teams import access, sharing
+from chat.teams import access
 from chat.web import files
 from chat.web.uploads import SizeLimitHandler
 
@@ -92,7 +91,7 @@ def image_thumbnail(request, image_id):
 @api_view(["GET", "POST"])
 def conversations(request):
     if request.method == "GET":
-        team = _space(request.user, request.GET.get("space") or None)
+        team = access.space_team(request.user, request.GET.get("space") or None)
         items = [
             {
                 "id": str(c.id),
@@ -110,21 +109,11 @@ def conversations(request):
         request.user,
         title=body.get("title", ""),
         system_prompt=body.get("system_prompt", ""),
-        team=_space(request.user, body.get("team")),
+        team_id=body.get("team"),
     )
     return JsonResponse(
         {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
     )
-
-
-def _space(user, team_id):
-    """The team of a space the user is in (None: their personal space)."""
-    if team_id in (None, "", "personal"):
-        return None
-    member = access.membership(user, team_id)
-    if member is None:
-        raise ServiceError("unknown_team", "Choose one of your teams.")
-    return member.team
 
 
 @api_view(["GET", "PATCH", "DELETE"])
@@ -136,25 +125,10 @@ def conversation_detail(request, conversation_id):
         conversation = access.conversation_restorable(request.user, conversation_id)
     if conversation is None:
         return not_found()
-    changing = {"title", "system_prompt", "team"} & set(body)
-    changes = request.method == "DELETE" or restore or changing
-    if changes:
-        sharing.manage_check(request.user, conversation)
     if request.method == "DELETE":
-        services.conversation_delete(conversation)
+        services.conversation_delete(request.user, conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})
-    with transaction.atomic():  # all the changes asked for, or none
-        if restore:
-            services.conversation_restore(conversation)
-        if "title" in body or "system_prompt" in body:
-            services.conversation_update(
-                conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
-            )
-        if "team" in body:
-            team = body["team"]
-            sharing.conversation_move(
-                request.user, conversation, None if team in (None, "", "personal") else team
-            )
+    services.conversation_update(request.user, conversation, body, restore=restore)
     services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
