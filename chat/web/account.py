@@ -10,7 +10,9 @@ from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
@@ -52,7 +54,7 @@ class DisplayNameForm(forms.Form):
     )
 
 
-def usage_for_page(user):
+def usage_for_page(user: AbstractUser) -> dict[str, object]:
     """The month's usage (chat.usage.limits.usage_this_month) with the figures written out."""
     usage = usage_this_month(user)
     budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
@@ -77,7 +79,7 @@ def usage_for_page(user):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_page(request):
+def account_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = DisplayNameForm(request.POST)
