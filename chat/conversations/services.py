@@ -3,20 +3,21 @@
 import logging
 import os
 import uuid
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.conversations import selectors
 from chat.errors import ServiceError
 from chat.live import events
-from chat.llm.catalog import get_model, short_name
+from chat.llm.catalog import ModelSpec, get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
@@ -35,7 +36,7 @@ RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
 def conversation_create(
-    user: AbstractUser, title: str = "", system_prompt: str = "", team_id: Any = None
+    user: AbstractUser, title: str = "", system_prompt: str = "", team_id: object = None
 ) -> Conversation:
     """A new conversation in the user's personal space, or in the space of the
     team `team_id` (one they are in)."""
@@ -79,7 +80,7 @@ def conversation_update(
 
 
 def _conversation_edit(
-    conversation: Conversation, *, title: Any = None, system_prompt: Any = None
+    conversation: Conversation, *, title: object = None, system_prompt: object = None
 ) -> None:
     """Rename, or change the instructions."""
     if title is not None:
@@ -101,7 +102,7 @@ def conversation_delete(user: AbstractUser, conversation: Conversation) -> Conve
     return conversation
 
 
-def _title_clean(title):
+def _title_clean(title: object) -> str:
     """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
     # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
     title = " ".join(_clean_text(title, limit=TITLE_LIMIT * 10, field="title").split())
@@ -115,7 +116,7 @@ def _title_clean(title):
     return title
 
 
-def file_too_large():
+def file_too_large() -> ServiceError:
     limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
     return ServiceError(
         "file_too_large",
@@ -124,7 +125,8 @@ def file_too_large():
     )
 
 
-def image_create(user, upload):
+def image_create(user: AbstractUser, upload: UploadedFile) -> Image:
+    """A photo of `user`'s own: theirs to use, so there is nothing to check."""
     if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
         raise file_too_large()
     if upload.size == 0:
@@ -156,22 +158,23 @@ def encoded_cache_dir() -> str:
     return os.path.join(settings.MEDIA_ROOT, "encoded")
 
 
-def replies_mark_interrupted(conversation):
+def replies_mark_interrupted(conversation: Conversation) -> None:
     """Replies left "streaming" by a process that died are shown as interrupted.
 
     A live generation touches its reply at least every few seconds; one that
-    has not for STALE_REPLY_S is gone."""
+    has not for STALE_REPLY_S is gone. Anyone who may read the conversation
+    may have it tidied: this only tells the truth about a dead reply."""
     conversation.messages.filter(
         status=Message.Status.STREAMING, updated_at__lt=_stale_cutoff()
     ).update(status=Message.Status.INTERRUPTED, worker_channel="")
 
 
-def _stale_cutoff():
+def _stale_cutoff() -> datetime:
     """A streaming reply not touched since then has lost its process."""
     return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
 
 
-def _clean_text(text, *, limit, field="question"):
+def _clean_text(text: object, *, limit: int, field: str = "question") -> str:
     if not isinstance(text, str):
         raise ServiceError("invalid_text", f"The {field} must be text.")
     if len(text) > limit:
@@ -181,7 +184,7 @@ def _clean_text(text, *, limit, field="question"):
     return text
 
 
-def _encodable(text):
+def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
@@ -189,7 +192,7 @@ def _encodable(text):
     return True
 
 
-def _available_model(model_id):
+def _available_model(model_id: object) -> ModelSpec:
     spec = get_model(model_id) if isinstance(model_id, str) else None
     if spec is None:
         raise ServiceError("unknown_model", "Choose one of the listed models.")
@@ -222,7 +225,7 @@ def _still_allowed(user: AbstractUser, conversation: Conversation) -> None:
         raise ServiceError("forbidden", "You no longer have access to this conversation.", 403)
 
 
-def _no_reply_in_progress(conversation):
+def _no_reply_in_progress(conversation: Conversation) -> None:
     """Refuse while a reply streams; one whose process died (no heartbeat for
     STALE_REPLY_S) is marked interrupted instead. One read when none streams."""
     streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
@@ -236,7 +239,15 @@ def _no_reply_in_progress(conversation):
     replies_mark_interrupted(conversation)
 
 
-def _question_check(user, conversation, text, image_ids, model_id, detail, options):
+def _question_check(
+    user: AbstractUser,
+    conversation: Conversation,
+    text: str,
+    image_ids: object,
+    model_id: object,
+    detail: object,
+    options: object,
+) -> tuple[ModelSpec, list[Image], dict[str, Any]]:
     spec = _available_model(model_id)
     if detail not in Message.Detail.values:
         raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
@@ -275,7 +286,7 @@ def _question_check(user, conversation, text, image_ids, model_id, detail, optio
     return spec, [found[i] for i in image_ids], clean_options
 
 
-def _valid_uuids(values):
+def _valid_uuids(values: list[str]) -> list[uuid.UUID]:
     out = []
     for value in values:
         try:
@@ -287,8 +298,16 @@ def _valid_uuids(values):
 
 @transaction.atomic
 def question_ask(
-    user, conversation, *, text, image_ids, model_id, detail, options, worker_channel=""
-):
+    user: AbstractUser,
+    conversation: Conversation,
+    *,
+    text: str,
+    image_ids: object,
+    model_id: object,
+    detail: object,
+    options: object,
+    worker_channel: str = "",
+) -> tuple[Message, Message]:
     """Save the question and an empty reply (streaming) together; the caller starts the reply.
 
     `worker_channel`: where the reply's generation will listen (for Stop), when
@@ -329,7 +348,7 @@ def question_ask(
     return question, reply
 
 
-def preference_update(user, *, model, detail):
+def preference_update(user: AbstractUser, *, model: str, detail: str) -> None:
     # One UPDATE on every question but a person's first.
     if Preference.objects.filter(user=user).update(model=model, detail=detail):
         return
@@ -341,7 +360,9 @@ def preference_update(user, *, model, detail):
 
 
 @transaction.atomic
-def reply_regenerate(user, conversation, reply_id, model_id=None):
+def reply_regenerate(
+    user: AbstractUser, conversation: Conversation, reply_id: object, model_id: object = None
+) -> tuple[Message, Message]:
     """Answer the latest question again, with its model or another. The earlier
     answer is kept (superseded), so regenerating never loses one.
     Returns (earlier reply, new reply)."""
@@ -386,7 +407,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
 
 
 @transaction.atomic
-def reply_retry(user, conversation, reply_id):
+def reply_retry(user: AbstractUser, conversation: Conversation, reply_id: object) -> Message:
     """Run the latest reply again from its saved question and photos."""
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
@@ -404,18 +425,21 @@ def reply_retry(user, conversation, reply_id):
     return latest
 
 
-def _title_from(text, photos):
+def _title_from(text: str, photos: Sequence[Image]) -> str:
     line = " ".join(text.split())
     if not line:
         return "Photo question" if len(photos) == 1 else f"{len(photos)} photos"
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
-def reply_attach_worker(reply_id, channel):
+def reply_attach_worker(reply_id: object, channel: str) -> None:
+    """Its generation's channel, for Stop. The reply_* below are the generation's
+    own steps, on a reply question_ask, reply_retry or reply_regenerate made
+    after their checks: no person is acting, nothing to check."""
     Message.objects.filter(id=reply_id).update(worker_channel=channel, updated_at=timezone.now())
 
 
-def reply_save_progress(reply_id, reasoning, text):
+def reply_save_progress(reply_id: object, reasoning: str, text: str) -> None:
     Message.objects.filter(id=reply_id, status=Message.Status.STREAMING).update(
         reasoning=reasoning, text=text, updated_at=timezone.now()
     )
@@ -423,18 +447,18 @@ def reply_save_progress(reply_id, reasoning, text):
 
 @transaction.atomic
 def reply_finish(
-    reply_id,
+    reply_id: object,
     *,
-    reasoning,
-    text,
-    status,
-    finish_reason,
-    usage,
-    error,
-    timing,
-    attempts=1,
-    notice="",
-):
+    reasoning: str,
+    text: str,
+    status: str,
+    finish_reason: str | None,
+    usage: dict[str, Any] | None,
+    error: dict[str, Any] | None,
+    timing: Mapping[str, int | None],
+    attempts: int = 1,
+    notice: str = "",
+) -> Message:
     reply = Message.objects.select_related("conversation", "requested_by").get(id=reply_id)
     reply.reasoning = reasoning
     reply.text = text
