@@ -13,7 +13,8 @@ Every read that decides access answers None/empty for "missing", "deleted" and
 "not yours" alike, so ids cannot be probed.
 """
 
-from typing import Any, TypeVar
+import uuid
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
@@ -29,7 +30,7 @@ Row = TypeVar("Row", bound=Model)
 User = AbstractBaseUser | AnonymousUser
 
 
-def _get(queryset: QuerySet[Row], **lookup: Any) -> Row | None:
+def _get(queryset: QuerySet[Row], **lookup: object) -> Row | None:
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
@@ -44,12 +45,12 @@ def conversations_visible(user: User) -> QuerySet[Conversation]:
     )
 
 
-def conversation_visible(user: User, conversation_id: Any) -> Conversation | None:
+def conversation_visible(user: User, conversation_id: object) -> Conversation | None:
     """The conversation if `user` may use it, else None."""
     return _get(conversations_visible(user), id=conversation_id)
 
 
-def conversation_restorable(user: User, conversation_id: Any) -> Conversation | None:
+def conversation_restorable(user: User, conversation_id: object) -> Conversation | None:
     """A deleted conversation the user may bring back (Undo): one they could
     have deleted — their own, or, in a team, as its owner or admin."""
     conversation = _get(Conversation.objects.filter(deleted_at__isnull=False), id=conversation_id)
@@ -68,13 +69,13 @@ def conversation_readable(user: User, conversation: Conversation) -> bool:
     return Membership.objects.filter(team_id=conversation.team_id, user=user).exists()
 
 
-def membership(user: User, team_id: Any) -> Membership | None:
+def membership(user: User, team_id: object) -> Membership | None:
     if not user.is_authenticated or team_id is None:
         return None
     return _get(Membership.objects.select_related("team"), user=user, team_id=team_id)
 
 
-def space_team(user: User, team_id: Any) -> Team | None:
+def space_team(user: User, team_id: object) -> Team | None:
     """The team of a space the user is in (None: their personal space); refuses
     a team they are not in."""
     if team_id in (None, "", "personal"):
@@ -131,7 +132,7 @@ def can_manage_conversation(user: User, conversation: Conversation) -> bool:
     return member.role in MANAGERS or conversation.owner_id == user.id
 
 
-def image_visible(user: User, image_id: Any) -> Image | None:
+def image_visible(user: User, image_id: object) -> Image | None:
     if not user.is_authenticated:
         return None
     in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
@@ -140,7 +141,7 @@ def image_visible(user: User, image_id: Any) -> Image | None:
     )
 
 
-def images_usable(user: User, image_ids: list[Any]) -> QuerySet[Image]:
+def images_usable(user: User, image_ids: list[uuid.UUID]) -> QuerySet[Image]:
     """The photos among `image_ids` the user may put in a question (their own,
     or ones already in a conversation they can read: Edit & resend)."""
     in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
@@ -156,7 +157,7 @@ def teams_of(user: User) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name")
 
 
-def share_link_active(token: Any) -> ShareLink | None:
+def share_link_active(token: object) -> ShareLink | None:
     """The link for `token` if it still works, else None."""
     if not isinstance(token, str) or not token or len(token) > 64:
         return None
@@ -192,6 +193,6 @@ def share_links_for(user: User, conversation: Conversation) -> list[ShareLink]:
     return list(conversation.share_links.select_related("conversation", "created_by"))
 
 
-def shared_image(link: ShareLink, image_id: Any) -> Image | None:
+def shared_image(link: ShareLink, image_id: object) -> Image | None:
     in_conversation = Image.objects.filter(messages__conversation=link.conversation)
     return _get(in_conversation.distinct(), id=image_id)

@@ -9,6 +9,7 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -27,7 +28,9 @@ TEAM_NAME_LIMIT = 100
 INVITE_DAYS = (1, 7, 30)
 
 
-def _role_check(user, team_id, roles, message):
+def _role_check(
+    user: AbstractUser, team_id: object, roles: tuple[str, ...], message: str
+) -> Membership:
     member = access.membership(user, team_id)
     if member is None:
         raise ServiceError("not_found", "Not found.", 404)
@@ -37,7 +40,8 @@ def _role_check(user, team_id, roles, message):
 
 
 @transaction.atomic
-def team_create(user, name):
+def team_create(user: AbstractUser, name: object) -> Team:
+    """Anyone may start a team; they are its first owner."""
     name = " ".join(str(name or "").split())
     if not name:
         raise ServiceError("empty_name", "Give the team a name.")
@@ -50,7 +54,14 @@ def team_create(user, name):
     return team
 
 
-def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
+def invite_create(
+    user: AbstractUser,
+    team_id: object,
+    *,
+    days: int = 7,
+    max_uses: int | None = None,
+    email: str = "",
+) -> Invite:
     """An invite link; by email, it is single-use and sent to that address."""
     _role_check(user, team_id, access.MANAGERS, "Only the team's owners and admins can invite.")
     if days not in INVITE_DAYS:
@@ -75,8 +86,9 @@ def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
     )
 
 
-def invite_send(invite, link):
-    """Email the invite's link (the console in development)."""
+def invite_send(invite: Invite, link: str) -> None:
+    """Email the invite's link (the console in development). For an invite
+    invite_create just made, which checked its maker may invite."""
     inviter = display_name(invite.created_by)
     try:
         send_mail(
@@ -98,14 +110,15 @@ def invite_send(invite, link):
         ) from None
 
 
-def _days_left(invite):
+def _days_left(invite: Invite) -> str:
     days = max(1, round((invite.expires_at - timezone.now()).total_seconds() / 86400))
     return "1 day" if days == 1 else f"{days} days"
 
 
 @transaction.atomic
-def invite_accept(user, token):
-    """Join the invite's team. Returns the team."""
+def invite_accept(user: AbstractUser, token: str) -> Team:
+    """Join the invite's team. Returns the team. Holding a usable invite is
+    the permission."""
     invite = (
         Invite.objects.select_for_update(of=("self",))
         .select_related("team")
@@ -134,7 +147,7 @@ def invite_accept(user, token):
     return invite.team
 
 
-def invite_revoke(user, invite_id):
+def invite_revoke(user: AbstractUser, invite_id: object) -> Invite:
     invite = Invite.objects.filter(id=invite_id).first()
     if invite is None:
         raise ServiceError("not_found", "Not found.", 404)
@@ -146,7 +159,7 @@ def invite_revoke(user, invite_id):
     return invite
 
 
-def _keep_an_owner(team_id, leaving):
+def _keep_an_owner(team_id: object, leaving: Membership) -> None:
     if leaving.role == Membership.Role.OWNER and not (
         Membership.objects.filter(team_id=team_id, role=Membership.Role.OWNER)
         .exclude(pk=leaving.pk)
@@ -158,12 +171,14 @@ def _keep_an_owner(team_id, leaving):
 
 
 @transaction.atomic
-def membership_remove(user, team_id, member_user_id):
+def membership_remove(user: AbstractUser, team_id: object, member_user_id: object) -> None:
     """Remove someone (or leave, when it is yourself). Their open pages lose
     access at once."""
-    target = Membership.objects.select_for_update().filter(
-        team_id=team_id, user_id=member_user_id
-    ).first()
+    target = (
+        Membership.objects.select_for_update()
+        .filter(team_id=team_id, user_id=member_user_id)
+        .first()
+    )
     if str(member_user_id) != str(user.id):
         actor = _role_check(
             user, team_id, access.MANAGERS, "Only owners and admins can remove people."
@@ -182,13 +197,17 @@ def membership_remove(user, team_id, member_user_id):
 
 
 @transaction.atomic
-def membership_set_role(user, team_id, member_user_id, role):
+def membership_set_role(
+    user: AbstractUser, team_id: object, member_user_id: object, role: object
+) -> Membership:
     _role_check(user, team_id, (Membership.Role.OWNER,), "Only an owner can change roles.")
     if role not in Membership.Role.values:
         raise ServiceError("invalid_role", "A role is owner, admin or member.")
-    target = Membership.objects.select_for_update().filter(
-        team_id=team_id, user_id=member_user_id
-    ).first()
+    target = (
+        Membership.objects.select_for_update()
+        .filter(team_id=team_id, user_id=member_user_id)
+        .first()
+    )
     if target is None:
         raise ServiceError("not_found", "Not found.", 404)
     if role != Membership.Role.OWNER:
