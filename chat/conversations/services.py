@@ -239,16 +239,10 @@ def _no_reply_in_progress(conversation: Conversation) -> None:
     replies_mark_interrupted(conversation)
 
 
-def _question_check(
-    user: AbstractUser,
-    conversation: Conversation,
-    text: str,
-    image_ids: object,
-    model_id: object,
-    detail: object,
-    options: object,
-) -> tuple[ModelSpec, list[Image], dict[str, Any]]:
-    spec = _available_model(model_id)
+def _question_photos(
+    user: AbstractUser, spec: ModelSpec, detail: object, text: str, image_ids: object
+) -> list[Image]:
+    """The question's photos, once the question is known to be one `spec` can answer."""
     if detail not in Message.Detail.values:
         raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
     _clean_text(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
@@ -272,6 +266,10 @@ def _question_check(
     missing = [i for i in image_ids if i not in found]
     if missing:
         raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
+    return [found[i] for i in image_ids]
+
+
+def _options_clean(spec: ModelSpec, options: object) -> dict[str, Any]:
     try:
         clean_options = validate_options(spec, options)
     except InvalidOptions as exc:
@@ -282,8 +280,7 @@ def _question_check(
             f"max_tokens must be below {spec.context_window // 2:,}: {short_name(spec)} "
             f"reads {spec.context_window:,} tokens at once, question included.",
         )
-    _no_reply_in_progress(conversation)
-    return spec, [found[i] for i in image_ids], clean_options
+    return clean_options
 
 
 def _valid_uuids(values: list[str]) -> list[uuid.UUID]:
@@ -314,9 +311,10 @@ def question_ask(
     the caller has made it already. One short transaction of a few statements:
     every reply's first words wait for it."""
     conversation = _lock_for_a_reply(user, conversation)
-    spec, photos, clean_options = _question_check(
-        user, conversation, text, image_ids, model_id, detail, options
-    )
+    spec = _available_model(model_id)
+    photos = _question_photos(user, spec, detail, text, image_ids)
+    clean_options = _options_clean(spec, options)
+    _no_reply_in_progress(conversation)
     question = Message.objects.create(
         conversation=conversation,
         role=Message.Role.USER,
