@@ -1,8 +1,6 @@
 """Writes. Plain functions named <thing>_<action>; no requests, no sockets."""
 
-import logging
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +12,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat.conversations import selectors
+from chat.conversations import checks, selectors
 from chat.errors import ServiceError
 from chat.live import events
-from chat.llm.catalog import ModelSpec, get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
@@ -25,13 +22,7 @@ from chat.teams import access, sharing
 from chat.usage import limits
 from chat.usage.prices import cost_usd, tokens_used
 
-log = logging.getLogger(__name__)
-
 TITLE_LENGTH = 60
-TITLE_LIMIT = 200  # Conversation.title's max_length
-
-
-SYSTEM_PROMPT_LIMIT = 4000
 RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
@@ -44,8 +35,10 @@ def conversation_create(
     return Conversation.objects.create(
         owner=user,
         team=team,
-        title=_clean_text(title, limit=TITLE_LIMIT, field="title").strip(),
-        system_prompt=_clean_text(system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"),
+        title=checks.text_clean(title, limit=checks.TITLE_LIMIT, field="title").strip(),
+        system_prompt=checks.text_clean(
+            system_prompt, limit=checks.SYSTEM_PROMPT_LIMIT, field="instructions"
+        ),
     )
 
 
@@ -84,10 +77,10 @@ def _conversation_edit(
 ) -> None:
     """Rename, or change the instructions."""
     if title is not None:
-        conversation.title = _title_clean(title)
+        conversation.title = checks.title_clean(title)
     if system_prompt is not None:
-        conversation.system_prompt = _clean_text(
-            system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"
+        conversation.system_prompt = checks.text_clean(
+            system_prompt, limit=checks.SYSTEM_PROMPT_LIMIT, field="instructions"
         ).strip()
     conversation.save(update_fields=["title", "system_prompt"])
 
@@ -100,20 +93,6 @@ def conversation_delete(user: AbstractUser, conversation: Conversation) -> Conve
     conversation.save(update_fields=["deleted_at"])
     events.access_changed(conversations=[conversation.id])
     return conversation
-
-
-def _title_clean(title: object) -> str:
-    """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
-    # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
-    title = " ".join(_clean_text(title, limit=TITLE_LIMIT * 10, field="title").split())
-    if not title:
-        raise ServiceError("empty_title", "A title can't be empty. Type a name for it.")
-    if len(title) > TITLE_LIMIT:
-        raise ServiceError(
-            "title_too_long",
-            f"A title can be at most {TITLE_LIMIT} characters; this one has {len(title)}.",
-        )
-    return title
 
 
 def file_too_large() -> ServiceError:
@@ -174,37 +153,6 @@ def _stale_cutoff() -> datetime:
     return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
 
 
-def _clean_text(text: object, *, limit: int, field: str = "question") -> str:
-    if not isinstance(text, str):
-        raise ServiceError("invalid_text", f"The {field} must be text.")
-    if len(text) > limit:
-        raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
-    if "\x00" in text or not _encodable(text):
-        raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
-    return text
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return False
-    return True
-
-
-def _available_model(model_id: object) -> ModelSpec:
-    spec = get_model(model_id) if isinstance(model_id, str) else None
-    if spec is None:
-        raise ServiceError("unknown_model", "Choose one of the listed models.")
-    if not spec.available(bool(settings.AIMLAPI_KEY)):
-        raise ServiceError(
-            "model_unavailable",
-            f"{spec.label} needs an AI/ML API key, which this server does not have. "
-            "Use the offline demo instead.",
-        )
-    return spec
-
-
 def _lock_for_a_reply(user: AbstractUser, conversation: Conversation) -> Conversation:
     """The conversation locked (one reply at a time), once `user` is known to
     still have it and to be within their limits. In the caller's transaction."""
@@ -239,60 +187,6 @@ def _no_reply_in_progress(conversation: Conversation) -> None:
     replies_mark_interrupted(conversation)
 
 
-def _question_photos(
-    user: AbstractUser, spec: ModelSpec, detail: object, text: str, image_ids: object
-) -> list[Image]:
-    """The question's photos, once the question is known to be one `spec` can answer."""
-    if detail not in Message.Detail.values:
-        raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
-    _clean_text(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
-    if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
-        raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
-    if not text.strip() and not image_ids:
-        raise ServiceError("empty_question", "Type a question or add a photo.")
-    if len(image_ids) > settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]:
-        raise ServiceError(
-            "too_many_images",
-            f"At most {settings.VISIONQA['MAX_IMAGES_PER_QUESTION']} photos per question.",
-        )
-    if image_ids and not spec.vision:
-        raise ServiceError(
-            "model_not_vision",
-            f"{spec.label} can't see photos. Choose a model that looks at photos, "
-            "or remove the photos.",
-        )
-    usable = access.images_usable(user, _valid_uuids(image_ids)) if image_ids else []
-    found = {str(i.id): i for i in usable}
-    missing = [i for i in image_ids if i not in found]
-    if missing:
-        raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
-    return [found[i] for i in image_ids]
-
-
-def _options_clean(spec: ModelSpec, options: object) -> dict[str, Any]:
-    try:
-        clean_options = validate_options(spec, options)
-    except InvalidOptions as exc:
-        raise ServiceError("invalid_options", str(exc)) from None
-    if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
-        raise ServiceError(
-            "invalid_options",
-            f"max_tokens must be below {spec.context_window // 2:,}: {short_name(spec)} "
-            f"reads {spec.context_window:,} tokens at once, question included.",
-        )
-    return clean_options
-
-
-def _valid_uuids(values: list[str]) -> list[uuid.UUID]:
-    out = []
-    for value in values:
-        try:
-            out.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    return out
-
-
 @transaction.atomic
 def question_ask(
     user: AbstractUser,
@@ -311,9 +205,9 @@ def question_ask(
     the caller has made it already. One short transaction of a few statements:
     every reply's first words wait for it."""
     conversation = _lock_for_a_reply(user, conversation)
-    spec = _available_model(model_id)
-    photos = _question_photos(user, spec, detail, text, image_ids)
-    clean_options = _options_clean(spec, options)
+    spec = checks.model_available(model_id)
+    photos = checks.question_photos(user, spec, detail, text, image_ids)
+    clean_options = checks.options_clean(spec, options)
     _no_reply_in_progress(conversation)
     question = Message.objects.create(
         conversation=conversation,
@@ -372,7 +266,7 @@ def reply_regenerate(
         raise ServiceError("cannot_regenerate", "Only the latest answer can be regenerated.")
     if latest.status != Message.Status.COMPLETED:
         raise ServiceError("cannot_regenerate", "This answer did not finish: use Try again.")
-    spec = _available_model(model_id or latest.model)
+    spec = checks.model_available(model_id or latest.model)
     question = (
         conversation.messages.filter(role=Message.Role.USER, created_at__lte=latest.created_at)
         .order_by("-created_at")
@@ -414,7 +308,7 @@ def reply_retry(user: AbstractUser, conversation: Conversation, reply_id: object
         raise ServiceError("cannot_retry", "Only the latest answer can be tried again.")
     if latest.status not in RETRYABLE_STATUSES:
         raise ServiceError("cannot_retry", "This answer is complete. Ask again instead.")
-    _available_model(latest.model)
+    checks.model_available(latest.model)
     latest.text = latest.reasoning = latest.finish_reason = latest.notice = ""
     latest.usage = latest.error = None
     latest.status = Message.Status.STREAMING
