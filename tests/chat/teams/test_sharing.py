@@ -20,6 +20,7 @@ from tests.helpers.factories import (
     team_factory,
     user_factory,
 )
+from tests.helpers.sockets import ask as ask_frame
 from tests.helpers.sockets import frames_until_done, open_socket, session_cookie, settle
 from tests.helpers.teams import closed_with, joined, signed_in, still_open, with_a_message
 
@@ -384,15 +385,8 @@ def test_questions_carry_their_author_and_answers_none(shared, owner, member):
 
 
 def ask(**overrides):
-    return {
-        "type": "ask",
-        "text": "What is in the photo?",
-        "images": [],
-        "model": DEMO,
-        "detail": "auto",
-        "options": {},
-        **overrides,
-    }
+    """An ask frame for the offline demo (these tests run without an API key)."""
+    return ask_frame(**{"text": "What is in the photo?", "model": DEMO, **overrides})
 
 
 @database_sync_to_async
