@@ -67,7 +67,7 @@ def conversation_update(
     if "team" in changes:
         team = changes["team"]
         sharing.conversation_move(
-            user, conversation, None if team in (None, "", "personal") else team
+            user, conversation, None if team in access.PERSONAL_SPACE else team
         )
     return conversation
 

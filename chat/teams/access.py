@@ -25,6 +25,8 @@ from chat.errors import ServiceError
 from chat.models import Conversation, Image, Invite, Membership, ShareLink, Team
 
 MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+# What a page may send for "my personal space" where it could send a team id.
+PERSONAL_SPACE = (None, "", "personal")
 
 Row = TypeVar("Row", bound=Model)
 User = AbstractBaseUser | AnonymousUser
@@ -78,7 +80,7 @@ def membership(user: User, team_id: object) -> Membership | None:
 def space_team(user: User, team_id: object) -> Team | None:
     """The team of a space the user is in (None: their personal space); refuses
     a team they are not in."""
-    if team_id in (None, "", "personal"):
+    if team_id in PERSONAL_SPACE:
         return None
     member = membership(user, team_id)
     if member is None:
