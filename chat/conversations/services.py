@@ -241,6 +241,7 @@ def question_ask(
 
 
 def preference_update(user: AbstractUser, *, model: str, detail: str) -> None:
+    """Remember the pickers' choice: the user's own, so nothing to check."""
     # One UPDATE on every question but a person's first.
     if Preference.objects.filter(user=user).update(model=model, detail=detail):
         return
@@ -351,6 +352,7 @@ def reply_finish(
     attempts: int = 1,
     notice: str = "",
 ) -> Message:
+    """Save how the reply ended and record what it used (one UsageRecord)."""
     reply = Message.objects.select_related("conversation", "requested_by").get(id=reply_id)
     reply.reasoning = reasoning
     reply.text = text
