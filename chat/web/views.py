@@ -13,7 +13,6 @@ from chat.errors import ServiceError
 from chat.models import Conversation, Team
 from chat.photos import images
 from chat.teams import access, sharing
-from chat.teams.people import display_name
 
 
 def _page(
@@ -28,7 +27,6 @@ def _page(
             "conversations": selectors.conversation_list(request.user, team=team)[:200],
             "space": team,
             "teams": teams,
-            "my_name": display_name(request.user),
             "boot": {
                 "conversationId": str(conversation.id) if conversation else None,
                 "space": str(team.id) if team else None,
