@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
+from chat.web.files import photo_response
 
 from .models import (
     Conversation,
@@ -145,15 +146,9 @@ class ConversationAdmin(admin.ModelAdmin):
         image = Image.objects.filter(pk=image_id, messages__conversation_id=conversation_id).first()
         if image is None:
             raise Http404("No such photo in this conversation.")
-        stored = image.file if full else image.thumbnail
-        content_type = image.content_type if full else "image/jpeg"
-        if content_type not in ("image/jpeg", "image/png"):
-            content_type = "application/octet-stream"
-        try:
-            response = FileResponse(stored.open("rb"), content_type=content_type)
-        except (OSError, ValueError):
-            raise Http404("The photo's file is missing.") from None
-        response["Cache-Control"] = "private, no-store"
+        response = photo_response(request, image, full=full, cache_control="private, no-store")
+        if response is None:
+            raise Http404("The photo's file is missing.")
         return response
 
 

@@ -6,8 +6,10 @@ are the views' business (api.py)."""
 
 import json
 import zipfile
+from collections.abc import Generator
 from datetime import datetime
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import prefetch_related_objects
@@ -15,8 +17,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from chat.conversations import selectors
-from chat.llm.catalog import get_model
-from chat.models import Message
+from chat.llm.catalog import get_model, short_name
+from chat.models import Conversation, Image, Message
+from chat.teams.people import display_name
 
 CHUNK_BYTES = 64 * 1024
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -27,25 +30,28 @@ STATUS_NOTES = {
     Message.Status.STREAMING: "Still being written when this was exported.",
 }
 
+# {image id: (the image, its path in the zip)}
+Photos = dict[Any, tuple[Image, str]]
 
-def filename(conversation, extension):
+
+def filename(conversation: Conversation, extension: str) -> str:
     """A safe ASCII file name from the title: "Plant – Küche!" → "plant-kuche.json"."""
     slug = slugify(conversation.title)[:60].strip("-_") or "conversation"
     return f"{slug}.{extension}"
 
 
-def conversation_export_json(conversation):
+def conversation_export_json(conversation: Conversation) -> dict[str, Any]:
     """The conversation as data; a photo whose stored file is gone is marked "missing"."""
     data, photos = _export(conversation)
     _mark_missing(data, {str(i.id) for i, _ in photos.values() if not _stored(i)})
     return data
 
 
-def json_bytes(data):
+def json_bytes(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def conversation_markdown(conversation, data):
+def conversation_markdown(conversation: Conversation, data: dict[str, Any]) -> str:
     """A transcript a person can read: each question with its photos, each answer
     with the model's name, its thinking quoted, and its Markdown as written."""
     lines = [f"# {_one_line(conversation.title) or 'Untitled conversation'}", ""]
@@ -59,7 +65,7 @@ def conversation_markdown(conversation, data):
     return "\n".join(lines).rstrip() + "\n"
 
 
-def conversation_zip_stream(conversation):
+def conversation_zip_stream(conversation: Conversation) -> Generator[bytes, None, None]:
     """The zip (conversation.md, conversation.json, photos/…) as an iterator of bytes.
 
     The database is read now; the iterator only reads photo files, so it can run
@@ -68,7 +74,7 @@ def conversation_zip_stream(conversation):
     return _zip_chunks(conversation, data, photos)
 
 
-def _export(conversation):
+def _export(conversation: Conversation) -> tuple[dict[str, Any], Photos]:
     messages = selectors.conversation_messages(conversation)
     prefetch_related_objects(messages, "author")
     photos = _photos(messages)
@@ -82,10 +88,9 @@ def _export(conversation):
     return data, photos
 
 
-def _photos(messages):
-    """Each distinct photo once, numbered in order of first appearance:
-    {image id: (image, path in the zip)}."""
-    photos = {}
+def _photos(messages: list[Message]) -> Photos:
+    """Each distinct photo once, numbered in order of first appearance."""
+    photos: Photos = {}
     for message in messages:
         for image in selectors.message_images(message):
             if image.id not in photos:
@@ -94,16 +99,20 @@ def _photos(messages):
     return photos
 
 
-def _extension(image):
+def _extension(image: Image) -> str:
     suffix = PurePosixPath(image.file.name or "").suffix.lstrip(".").lower()
     return suffix or EXTENSIONS.get(image.content_type, "bin")
 
 
-def _message(message, photos):
+def _message(message: Message, photos: Photos) -> dict[str, Any]:
     return {
         "id": str(message.id),
         "role": message.role,
-        "author": _display_name(message.author) if message.role == Message.Role.USER else None,
+        "author": (
+            display_name(message.author)
+            if message.role == Message.Role.USER and message.author
+            else None
+        ),
         "text": message.text,
         "reasoning": message.reasoning,
         "model": message.model,
@@ -119,25 +128,21 @@ def _message(message, photos):
     }
 
 
-def _display_name(user):
-    return (user.first_name or user.username) if user else None
-
-
-def _stored(image):
+def _stored(image: Image) -> bool:
     try:
         return bool(image.file.name) and image.file.storage.exists(image.file.name)
     except (OSError, SuspiciousOperation):
         return False
 
 
-def _mark_missing(data, missing_ids):
+def _mark_missing(data: dict[str, Any], missing_ids: set[str]) -> None:
     for message in data["messages"]:
         for image in message["images"]:
             if image["id"] in missing_ids:
                 image["missing"] = True
 
 
-def _question(message):
+def _question(message: dict[str, Any]) -> list[str]:
     author = _escape(message["author"] or "Unknown")
     lines = [f"**{author}** · {_when(message['created_at'])}", ""]
     if message["text"].strip():
@@ -151,8 +156,8 @@ def _question(message):
     return lines
 
 
-def _answer(message):
-    name = _escape(_short_name(message["model"]))
+def _answer(message: dict[str, Any]) -> list[str]:
+    name = _escape(_model_name(message["model"]))
     heading = f"**Earlier answer from {name}**" if message["superseded"] else f"**{name}**"
     lines = [f"{heading} · {_when(message['created_at'])}", ""]
     if message["superseded"]:
@@ -166,26 +171,26 @@ def _answer(message):
     return lines
 
 
-def _short_name(model_id):
+def _model_name(model_id: str) -> str:
     spec = get_model(model_id) if model_id else None
     if spec is None:
         return model_id or "Answer"
-    return spec.label.split(" —")[0]
+    return short_name(spec)
 
 
-def _when(iso):
+def _when(iso: str) -> str:
     return timezone.localtime(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _one_line(text):
+def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def _quote(text):
+def _quote(text: str) -> str:
     return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
 
 
-def _escape(text):
+def _escape(text: str) -> str:
     """Plain text inside **bold**: Markdown's own characters lose their meaning."""
     text = _one_line(text)
     for char in "\\`*_[]<>#!|":
@@ -196,27 +201,29 @@ def _escape(text):
 class _Sink:
     """An unseekable stream for zipfile: it keeps what was written until drained."""
 
-    def __init__(self):
-        self._parts = []
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         self._parts.append(bytes(data))
         return len(data)
 
-    def flush(self):
+    def flush(self) -> None:
         pass
 
-    def drain(self):
+    def drain(self) -> bytes:
         data = b"".join(self._parts)
         self._parts.clear()
         return data
 
 
-def _zip_time(moment):
+def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
     return max((1980, 1, 1, 0, 0, 0), timezone.localtime(moment).timetuple()[:6])
 
 
-def _zip_chunks(conversation, data, photos):
+def _zip_chunks(
+    conversation: Conversation, data: dict[str, Any], photos: Photos
+) -> Generator[bytes, None, None]:
     sink = _Sink()
     missing = set()
     with zipfile.ZipFile(sink, "w") as archive:

@@ -3,20 +3,23 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from chat.errors import ServiceError
 from chat.llm.catalog import all_models
-from chat.models import Conversation, Image, Message, MessageImage, Preference
+from chat.models import Conversation, Image, Message, MessageImage, Preference, Team
 from chat.photos import images
 from chat.teams import access
+from chat.teams.people import display_name
 
 SEARCH_LIMIT = 200
 
 
-def conversation_list(user, q="", team=None):
+def conversation_list(
+    user: AbstractBaseUser | AnonymousUser, q: str = "", team: Team | None = None
+) -> QuerySet[Conversation]:
     """The conversations of one space (personal, or `team`'s), latest activity
     first, deleted ones left out.
 
@@ -38,33 +41,11 @@ def conversation_list(user, q="", team=None):
     return conversations.only("id", "title", "updated_at", "team_id")
 
 
-def conversation_get(user, conversation_id):
-    """The conversation if `user` may use it, else None (no difference between
-    "missing", "deleted" and "not yours", so ids can't be probed)."""
-    return access.conversation_visible(user, conversation_id)
-
-
-def conversation_get_deleted(user, conversation_id):
-    """A deleted conversation the user may bring back (Undo): one they could
-    have deleted — their own, or, in a team, as its owner or admin."""
-    try:
-        conversation = Conversation.objects.get(id=conversation_id, deleted_at__isnull=False)
-    except (Conversation.DoesNotExist, ValidationError, ValueError, TypeError):
-        return None
-    if not user.is_authenticated or not access.can_manage_conversation(user, conversation):
-        return None
-    return conversation
-
-
-def image_get(user, image_id):
-    return access.image_visible(user, image_id)
-
-
-def thumbnail_url(image):
+def thumbnail_url(image: Image) -> str:
     return reverse("image-thumbnail", args=[image.id])
 
 
-def image_serialize(image):
+def image_serialize(image: Image) -> dict[str, object]:
     return {
         "id": str(image.id),
         "width": image.width,
@@ -78,14 +59,14 @@ def image_serialize(image):
     }
 
 
-def message_images(message):
+def message_images(message: Message) -> list[Image]:
     # `photos`: set by whoever just saved the message with them.
     if hasattr(message, "photos"):
         return message.photos
     return [link.image for link in message.messageimage_set.all()]
 
 
-def message_serialize(message):
+def message_serialize(message: Message) -> dict[str, object]:
     return {
         "id": str(message.id),
         "role": message.role,
@@ -106,18 +87,14 @@ def message_serialize(message):
     }
 
 
-def _author(message):
+def _author(message: Message) -> dict[str, str] | None:
     user = message.author
     if user is None:
         return None
     return {"id": str(user.id), "name": display_name(user)}
 
 
-def display_name(user):
-    return user.first_name or user.get_username()
-
-
-def conversation_messages(conversation):
+def conversation_messages(conversation: Conversation) -> list[Message]:
     return list(
         conversation.messages.select_related("author").prefetch_related(
             Prefetch("messageimage_set", queryset=MessageImage.objects.select_related("image"))
@@ -163,7 +140,7 @@ def reply_history(reply: Message) -> list[PastMessage]:
     )
     storage = Image._meta.get_field("file").storage
     history: list[PastMessage] = []
-    seen: dict = {}
+    seen: dict[object, PastMessage] = {}
     for message_id, role, text, detail, superseded, name, width, height in rows:
         message = seen.get(message_id)
         if message is None:
@@ -174,7 +151,7 @@ def reply_history(reply: Message) -> list[PastMessage]:
     return history
 
 
-def conversation_serialize(conversation):
+def conversation_serialize(conversation: Conversation) -> dict[str, object]:
     return {
         "id": str(conversation.id),
         "title": conversation.title,
@@ -189,16 +166,16 @@ def conversation_serialize(conversation):
     }
 
 
-def streaming_reply(conversation):
+def streaming_reply(conversation: Conversation) -> Message | None:
     return conversation.messages.filter(status=Message.Status.STREAMING).first()
 
 
-def model_catalog():
+def model_catalog() -> list[dict]:
     has_key = bool(settings.AIMLAPI_KEY)
     return [spec.as_public_dict(has_key) for spec in all_models()]
 
 
-def preference_get(user):
+def preference_get(user: AbstractBaseUser) -> dict[str, str]:
     """The pickers' last choice ({"model", "detail"}; empty strings when none)."""
     preference = Preference.objects.filter(user=user).first()
     return {

@@ -1,89 +1,101 @@
 """Writes. Plain functions named <thing>_<action>; no requests, no sockets."""
 
-import logging
 import os
-import uuid
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat.conversations import selectors
+from chat.conversations import checks, selectors
 from chat.errors import ServiceError
 from chat.live import events
-from chat.llm.catalog import get_model
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
-from chat.teams import access
+from chat.teams import access, sharing
 from chat.usage import limits
 from chat.usage.prices import cost_usd, tokens_used
 
-log = logging.getLogger(__name__)
-
 TITLE_LENGTH = 60
-TITLE_LIMIT = 200  # Conversation.title's max_length
-
-
-SYSTEM_PROMPT_LIMIT = 4000
 RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
-def conversation_create(user, title="", system_prompt="", team=None):
-    """A new conversation in the user's personal space, or in `team`'s (a
-    Team the caller has checked the user belongs to)."""
+def conversation_create(
+    user: AbstractUser, title: str = "", system_prompt: str = "", team_id: object = None
+) -> Conversation:
+    """A new conversation in the user's personal space, or in the space of the
+    team `team_id` (one they are in)."""
+    team = access.space_team(user, team_id)
     return Conversation.objects.create(
         owner=user,
         team=team,
-        title=_clean_text(title, limit=TITLE_LIMIT, field="title").strip(),
-        system_prompt=_clean_text(system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"),
+        title=checks.text_clean(title, limit=checks.TITLE_LIMIT, field="title").strip(),
+        system_prompt=checks.text_clean(
+            system_prompt, limit=checks.SYSTEM_PROMPT_LIMIT, field="instructions"
+        ),
     )
 
 
-def conversation_update(conversation, *, title=None, system_prompt=None):
-    """Rename, or change the instructions. Not activity: the sidebar order stays."""
-    if title is not None:
-        conversation.title = _title_clean(title)
-    if system_prompt is not None:
-        conversation.system_prompt = _clean_text(
-            system_prompt, limit=SYSTEM_PROMPT_LIMIT, field="instructions"
-        ).strip()
-    conversation.save(update_fields=["title", "system_prompt"])
+@transaction.atomic
+def conversation_update(
+    user: AbstractUser,
+    conversation: Conversation,
+    changes: Mapping[str, Any],
+    *,
+    restore: bool = False,
+) -> Conversation:
+    """A person's changes to a conversation they may manage, all made or none:
+    undo its delete (`restore`), and any of `changes`' "title", "system_prompt"
+    and "team" (an id; None or "personal" for the starter's personal space).
+    Not activity: the sidebar order stays."""
+    if not restore and not changes.keys() & {"title", "system_prompt", "team"}:
+        return conversation
+    sharing.manage_check(user, conversation)
+    if restore:
+        conversation.deleted_at = None
+        conversation.save(update_fields=["deleted_at"])
+    if "title" in changes or "system_prompt" in changes:
+        _conversation_edit(
+            conversation, title=changes.get("title"), system_prompt=changes.get("system_prompt")
+        )
+    if "team" in changes:
+        team = changes["team"]
+        sharing.conversation_move(
+            user, conversation, None if team in access.PERSONAL_SPACE else team
+        )
     return conversation
 
 
-def conversation_delete(conversation):
-    """Soft delete: hidden everywhere at once, kept so Undo can bring it back."""
+def _conversation_edit(
+    conversation: Conversation, *, title: object = None, system_prompt: object = None
+) -> None:
+    """Rename, or change the instructions."""
+    if title is not None:
+        conversation.title = checks.title_clean(title)
+    if system_prompt is not None:
+        conversation.system_prompt = checks.text_clean(
+            system_prompt, limit=checks.SYSTEM_PROMPT_LIMIT, field="instructions"
+        ).strip()
+    conversation.save(update_fields=["title", "system_prompt"])
+
+
+def conversation_delete(user: AbstractUser, conversation: Conversation) -> Conversation:
+    """Soft delete, by someone who may manage it: hidden everywhere at once,
+    kept so Undo (conversation_update's `restore`) can bring it back to its place."""
+    sharing.manage_check(user, conversation)
     conversation.deleted_at = timezone.now()
     conversation.save(update_fields=["deleted_at"])
     events.access_changed(conversations=[conversation.id])
     return conversation
 
 
-def conversation_restore(conversation):
-    """Undo a delete. The conversation returns to its place (its activity time is kept)."""
-    conversation.deleted_at = None
-    conversation.save(update_fields=["deleted_at"])
-    return conversation
-
-
-def _title_clean(title):
-    """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
-    # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
-    title = " ".join(_clean_text(title, limit=TITLE_LIMIT * 10, field="title").split())
-    if not title:
-        raise ServiceError("empty_title", "A title can't be empty. Type a name for it.")
-    if len(title) > TITLE_LIMIT:
-        raise ServiceError(
-            "title_too_long",
-            f"A title can be at most {TITLE_LIMIT} characters; this one has {len(title)}.",
-        )
-    return title
-
-
-def file_too_large():
+def file_too_large() -> ServiceError:
     limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
     return ServiceError(
         "file_too_large",
@@ -92,7 +104,8 @@ def file_too_large():
     )
 
 
-def image_create(user, upload):
+def image_create(user: AbstractUser, upload: UploadedFile) -> Image:
+    """A photo of `user`'s own: theirs to use, so there is nothing to check."""
     if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
         raise file_too_large()
     if upload.size == 0:
@@ -124,53 +137,32 @@ def encoded_cache_dir() -> str:
     return os.path.join(settings.MEDIA_ROOT, "encoded")
 
 
-def replies_mark_interrupted(conversation):
+def replies_mark_interrupted(conversation: Conversation) -> None:
     """Replies left "streaming" by a process that died are shown as interrupted.
 
     A live generation touches its reply at least every few seconds; one that
-    has not for STALE_REPLY_S is gone."""
+    has not for STALE_REPLY_S is gone. Anyone who may read the conversation
+    may have it tidied: this only tells the truth about a dead reply."""
     conversation.messages.filter(
         status=Message.Status.STREAMING, updated_at__lt=_stale_cutoff()
     ).update(status=Message.Status.INTERRUPTED, worker_channel="")
 
 
-def _stale_cutoff():
+def _stale_cutoff() -> datetime:
     """A streaming reply not touched since then has lost its process."""
     return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
 
 
-def _clean_text(text, *, limit, field="question"):
-    if not isinstance(text, str):
-        raise ServiceError("invalid_text", f"The {field} must be text.")
-    if len(text) > limit:
-        raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
-    if "\x00" in text or not _encodable(text):
-        raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
-    return text
+def _lock_for_a_reply(user: AbstractUser, conversation: Conversation) -> Conversation:
+    """The conversation locked (one reply at a time), once `user` is known to
+    still have it and to be within their limits. In the caller's transaction."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _still_allowed(user, conversation)
+    limits.limits_check(user, conversation)
+    return conversation
 
 
-def _encodable(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return False
-    return True
-
-
-def _available_model(model_id):
-    spec = get_model(model_id) if isinstance(model_id, str) else None
-    if spec is None:
-        raise ServiceError("unknown_model", "Choose one of the listed models.")
-    if not spec.available(bool(settings.AIMLAPI_KEY)):
-        raise ServiceError(
-            "model_unavailable",
-            f"{spec.label} needs an AI/ML API key, which this server does not have. "
-            "Use the offline demo instead.",
-        )
-    return spec
-
-
-def _still_allowed(user, conversation):
+def _still_allowed(user: AbstractUser, conversation: Conversation) -> None:
     """Checked again under the row lock: a page opened before a delete, or before
     its user left the team, still has its socket."""
     if conversation.deleted_at is not None:
@@ -181,7 +173,7 @@ def _still_allowed(user, conversation):
         raise ServiceError("forbidden", "You no longer have access to this conversation.", 403)
 
 
-def _no_reply_in_progress(conversation):
+def _no_reply_in_progress(conversation: Conversation) -> None:
     """Refuse while a reply streams; one whose process died (no heartbeat for
     STALE_REPLY_S) is marked interrupted instead. One read when none streams."""
     streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
@@ -195,70 +187,28 @@ def _no_reply_in_progress(conversation):
     replies_mark_interrupted(conversation)
 
 
-def _question_check(user, conversation, text, image_ids, model_id, detail, options):
-    spec = _available_model(model_id)
-    if detail not in Message.Detail.values:
-        raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
-    _clean_text(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
-    if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
-        raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
-    if not text.strip() and not image_ids:
-        raise ServiceError("empty_question", "Type a question or add a photo.")
-    if len(image_ids) > settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]:
-        raise ServiceError(
-            "too_many_images",
-            f"At most {settings.VISIONQA['MAX_IMAGES_PER_QUESTION']} photos per question.",
-        )
-    if image_ids and not spec.vision:
-        raise ServiceError(
-            "model_not_vision",
-            f"{spec.label} can't see photos. Choose a model that looks at photos, "
-            "or remove the photos.",
-        )
-    usable = access.images_usable(user, _valid_uuids(image_ids)) if image_ids else []
-    found = {str(i.id): i for i in usable}
-    missing = [i for i in image_ids if i not in found]
-    if missing:
-        raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
-    try:
-        clean_options = validate_options(spec, options)
-    except InvalidOptions as exc:
-        raise ServiceError("invalid_options", str(exc)) from None
-    if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
-        raise ServiceError(
-            "invalid_options",
-            f"max_tokens must be below {spec.context_window // 2:,}: {spec.label.split(' —')[0]} "
-            f"reads {spec.context_window:,} tokens at once, question included.",
-        )
-    _no_reply_in_progress(conversation)
-    return spec, [found[i] for i in image_ids], clean_options
-
-
-def _valid_uuids(values):
-    out = []
-    for value in values:
-        try:
-            out.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    return out
-
-
 @transaction.atomic
 def question_ask(
-    user, conversation, *, text, image_ids, model_id, detail, options, worker_channel=""
-):
+    user: AbstractUser,
+    conversation: Conversation,
+    *,
+    text: str,
+    image_ids: object,
+    model_id: object,
+    detail: object,
+    options: object,
+    worker_channel: str = "",
+) -> tuple[Message, Message]:
     """Save the question and an empty reply (streaming) together; the caller starts the reply.
 
     `worker_channel`: where the reply's generation will listen (for Stop), when
     the caller has made it already. One short transaction of a few statements:
     every reply's first words wait for it."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _still_allowed(user, conversation)
-    limits.limits_check(user, conversation)
-    spec, photos, clean_options = _question_check(
-        user, conversation, text, image_ids, model_id, detail, options
-    )
+    conversation = _lock_for_a_reply(user, conversation)
+    spec = checks.model_available(model_id)
+    photos = checks.question_photos(user, spec, detail, text, image_ids)
+    clean_options = checks.options_clean(spec, options)
+    _no_reply_in_progress(conversation)
     question = Message.objects.create(
         conversation=conversation,
         role=Message.Role.USER,
@@ -290,7 +240,8 @@ def question_ask(
     return question, reply
 
 
-def preference_update(user, *, model, detail):
+def preference_update(user: AbstractUser, *, model: str, detail: str) -> None:
+    """Remember the pickers' choice: the user's own, so nothing to check."""
     # One UPDATE on every question but a person's first.
     if Preference.objects.filter(user=user).update(model=model, detail=detail):
         return
@@ -302,13 +253,13 @@ def preference_update(user, *, model, detail):
 
 
 @transaction.atomic
-def reply_regenerate(user, conversation, reply_id, model_id=None):
+def reply_regenerate(
+    user: AbstractUser, conversation: Conversation, reply_id: object, model_id: object = None
+) -> tuple[Message, Message]:
     """Answer the latest question again, with its model or another. The earlier
     answer is kept (superseded), so regenerating never loses one.
     Returns (earlier reply, new reply)."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _still_allowed(user, conversation)
-    limits.limits_check(user, conversation)
+    conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
     latest = conversation.messages.order_by("-created_at").first()
@@ -316,7 +267,7 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
         raise ServiceError("cannot_regenerate", "Only the latest answer can be regenerated.")
     if latest.status != Message.Status.COMPLETED:
         raise ServiceError("cannot_regenerate", "This answer did not finish: use Try again.")
-    spec = _available_model(model_id or latest.model)
+    spec = checks.model_available(model_id or latest.model)
     question = (
         conversation.messages.filter(role=Message.Role.USER, created_at__lte=latest.created_at)
         .order_by("-created_at")
@@ -349,18 +300,16 @@ def reply_regenerate(user, conversation, reply_id, model_id=None):
 
 
 @transaction.atomic
-def reply_retry(user, conversation, reply_id):
+def reply_retry(user: AbstractUser, conversation: Conversation, reply_id: object) -> Message:
     """Run the latest reply again from its saved question and photos."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _still_allowed(user, conversation)
-    limits.limits_check(user, conversation)
+    conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     latest = conversation.messages.order_by("-created_at").first()
     if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
         raise ServiceError("cannot_retry", "Only the latest answer can be tried again.")
     if latest.status not in RETRYABLE_STATUSES:
         raise ServiceError("cannot_retry", "This answer is complete. Ask again instead.")
-    _available_model(latest.model)
+    checks.model_available(latest.model)
     latest.text = latest.reasoning = latest.finish_reason = latest.notice = ""
     latest.usage = latest.error = None
     latest.status = Message.Status.STREAMING
@@ -369,18 +318,21 @@ def reply_retry(user, conversation, reply_id):
     return latest
 
 
-def _title_from(text, photos):
+def _title_from(text: str, photos: Sequence[Image]) -> str:
     line = " ".join(text.split())
     if not line:
         return "Photo question" if len(photos) == 1 else f"{len(photos)} photos"
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
-def reply_attach_worker(reply_id, channel):
+def reply_attach_worker(reply_id: object, channel: str) -> None:
+    """Its generation's channel, for Stop. The reply_* below are the generation's
+    own steps, on a reply question_ask, reply_retry or reply_regenerate made
+    after their checks: no person is acting, nothing to check."""
     Message.objects.filter(id=reply_id).update(worker_channel=channel, updated_at=timezone.now())
 
 
-def reply_save_progress(reply_id, reasoning, text):
+def reply_save_progress(reply_id: object, reasoning: str, text: str) -> None:
     Message.objects.filter(id=reply_id, status=Message.Status.STREAMING).update(
         reasoning=reasoning, text=text, updated_at=timezone.now()
     )
@@ -388,18 +340,19 @@ def reply_save_progress(reply_id, reasoning, text):
 
 @transaction.atomic
 def reply_finish(
-    reply_id,
+    reply_id: object,
     *,
-    reasoning,
-    text,
-    status,
-    finish_reason,
-    usage,
-    error,
-    timing,
-    attempts=1,
-    notice="",
-):
+    reasoning: str,
+    text: str,
+    status: str,
+    finish_reason: str | None,
+    usage: dict[str, Any] | None,
+    error: dict[str, Any] | None,
+    timing: Mapping[str, int | None],
+    attempts: int = 1,
+    notice: str = "",
+) -> Message:
+    """Save how the reply ended and record what it used (one UsageRecord)."""
     reply = Message.objects.select_related("conversation", "requested_by").get(id=reply_id)
     reply.reasoning = reasoning
     reply.text = text

@@ -14,6 +14,7 @@ from chat.dbasync import db_call
 from chat.errors import ServiceError
 from chat.live import events
 from chat.replies import generation
+from chat.teams import access
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ CLOSE_FORBIDDEN = 4403
 
 @db_call
 def _conversation_for(user, conversation_id):
-    return selectors.conversation_get(user, conversation_id)
+    return access.conversation_visible(user, conversation_id)
 
 
 @db_call

@@ -150,3 +150,9 @@ def get_model(model_id: str) -> ModelSpec | None:
         if spec.id == model_id:
             return spec
     return None
+
+
+def short_name(spec: ModelSpec) -> str:
+    """The model's name alone, where its whole label would read too long: a
+    label is "<name> — <what it is good at>" (the page cuts it the same way)."""
+    return spec.label.split(" —")[0]

@@ -6,28 +6,40 @@
   it (while still a member), or the team's owners and admins.
 - A photo: whoever uploaded it, and whoever may read a conversation it is in.
 - A public link: anyone holding it, read-only, until revoked or expired.
+- A team: its members see who else is in it; its owners and admins, its open
+  invites too.
 
 Every read that decides access answers None/empty for "missing", "deleted" and
 "not yours" alike, so ids cannot be probed.
 """
 
+import uuid
+from typing import TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from chat.models import Conversation, Image, Membership, ShareLink, Team
+from chat.errors import ServiceError
+from chat.models import Conversation, Image, Invite, Membership, ShareLink, Team
 
 MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+# What a page may send for "my personal space" where it could send a team id.
+PERSONAL_SPACE = (None, "", "personal")
+
+Row = TypeVar("Row", bound=Model)
+User = AbstractBaseUser | AnonymousUser
 
 
-def _get(queryset, **lookup):
+def _get(queryset: QuerySet[Row], **lookup: object) -> Row | None:
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
 
 
-def conversations_visible(user):
+def conversations_visible(user: User) -> QuerySet[Conversation]:
     if not user.is_authenticated:
         return Conversation.objects.none()
     return Conversation.objects.filter(deleted_at__isnull=True).filter(
@@ -35,11 +47,21 @@ def conversations_visible(user):
     )
 
 
-def conversation_visible(user, conversation_id):
+def conversation_visible(user: User, conversation_id: object) -> Conversation | None:
+    """The conversation if `user` may use it, else None."""
     return _get(conversations_visible(user), id=conversation_id)
 
 
-def conversation_readable(user, conversation):
+def conversation_restorable(user: User, conversation_id: object) -> Conversation | None:
+    """A deleted conversation the user may bring back (Undo): one they could
+    have deleted — their own, or, in a team, as its owner or admin."""
+    conversation = _get(Conversation.objects.filter(deleted_at__isnull=False), id=conversation_id)
+    if conversation is None or not user.is_authenticated:
+        return None
+    return conversation if can_manage_conversation(user, conversation) else None
+
+
+def conversation_readable(user: User, conversation: Conversation) -> bool:
     """The rule of conversations_visible, for a row already in hand (say, one
     just locked): no query for a personal conversation."""
     if not user.is_authenticated or conversation.deleted_at is not None:
@@ -49,13 +71,61 @@ def conversation_readable(user, conversation):
     return Membership.objects.filter(team_id=conversation.team_id, user=user).exists()
 
 
-def membership(user, team_id):
+def membership(user: User, team_id: object) -> Membership | None:
     if not user.is_authenticated or team_id is None:
         return None
     return _get(Membership.objects.select_related("team"), user=user, team_id=team_id)
 
 
-def can_manage_conversation(user, conversation):
+def space_team(user: User, team_id: object) -> Team | None:
+    """The team of a space the user is in (None: their personal space); refuses
+    a team they are not in."""
+    if team_id in PERSONAL_SPACE:
+        return None
+    member = membership(user, team_id)
+    if member is None:
+        raise ServiceError("unknown_team", "Choose one of your teams.")
+    return member.team
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """The user's teams, by name, as their memberships (which say their role)."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("team").order_by("team__name")
+
+
+def team_members(member: Membership) -> QuerySet[Membership]:
+    """Everyone in `member`'s team: being in it is what lets one see them."""
+    return member.team.memberships.select_related("user")
+
+
+def invites_open(member: Membership) -> list[Invite]:
+    """The team's invites that still work, for its owners and admins; none for
+    a member, who may not invite."""
+    if member.role not in MANAGERS:
+        return []
+    pending = Invite.objects.filter(team_id=member.team_id, revoked_at__isnull=True)
+    return [invite for invite in pending if invite_usable(invite) is None]
+
+
+def invite_for(token: str) -> Invite | None:
+    """The invite a join link names, usable or not (the page says why not)."""
+    return Invite.objects.select_related("team", "created_by").filter(token=token).first()
+
+
+def invite_usable(invite: Invite) -> str | None:
+    """Why the invite can't be used, or None if it can."""
+    if invite.revoked_at is not None:
+        return "This invite was withdrawn. Ask for a new one."
+    if invite.expires_at <= timezone.now():
+        return "This invite has expired. Ask for a new one."
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        return "This invite has already been used. Ask for a new one."
+    return None
+
+
+def can_manage_conversation(user: User, conversation: Conversation) -> bool:
     if conversation.team_id is None:
         return conversation.owner_id == user.id
     member = membership(user, conversation.team_id)
@@ -64,7 +134,7 @@ def can_manage_conversation(user, conversation):
     return member.role in MANAGERS or conversation.owner_id == user.id
 
 
-def image_visible(user, image_id):
+def image_visible(user: User, image_id: object) -> Image | None:
     if not user.is_authenticated:
         return None
     in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
@@ -73,7 +143,7 @@ def image_visible(user, image_id):
     )
 
 
-def images_usable(user, image_ids):
+def images_usable(user: User, image_ids: list[uuid.UUID]) -> QuerySet[Image]:
     """The photos among `image_ids` the user may put in a question (their own,
     or ones already in a conversation they can read: Edit & resend)."""
     in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
@@ -82,13 +152,14 @@ def images_usable(user, image_ids):
     )
 
 
-def teams_of(user):
+def teams_of(user: User) -> QuerySet[Team]:
+    """The user's teams, by name."""
     if not user.is_authenticated:
         return Team.objects.none()
-    return Team.objects.filter(memberships__user=user)
+    return Team.objects.filter(memberships__user=user).order_by("name")
 
 
-def share_link_active(token):
+def share_link_active(token: object) -> ShareLink | None:
     """The link for `token` if it still works, else None."""
     if not isinstance(token, str) or not token or len(token) > 64:
         return None
@@ -96,7 +167,7 @@ def share_link_active(token):
     return link if link is not None and link_works(link) else None
 
 
-def link_works(link):
+def link_works(link: ShareLink) -> bool:
     """Not revoked, not expired, its conversation not deleted, and its maker
     still allowed to share it: the link speaks for whoever made it, so once they
     may no longer manage the conversation (removed from its team, or it moved
@@ -108,7 +179,7 @@ def link_works(link):
     return can_manage_conversation(link.created_by, link.conversation)
 
 
-def share_links_of(user):
+def share_links_of(user: User) -> QuerySet[ShareLink]:
     """The links the user made, newest first, for conversations they can still
     open (a removed member sees none of the team's)."""
     return ShareLink.objects.filter(
@@ -116,6 +187,14 @@ def share_links_of(user):
     ).select_related("conversation", "created_by")
 
 
-def shared_image(link, image_id):
+def share_links_for(user: User, conversation: Conversation) -> list[ShareLink]:
+    """A conversation's public links, by anyone, for whoever may manage it (and
+    so revoke them); none for someone who may only read it."""
+    if not can_manage_conversation(user, conversation):
+        return []
+    return list(conversation.share_links.select_related("conversation", "created_by"))
+
+
+def shared_image(link: ShareLink, image_id: object) -> Image | None:
     in_conversation = Image.objects.filter(messages__conversation=link.conversation)
     return _get(in_conversation.distinct(), id=image_id)

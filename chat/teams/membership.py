@@ -9,6 +9,7 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -19,6 +20,7 @@ from chat.errors import ServiceError
 from chat.live import events
 from chat.models import Invite, Membership, Removal, Team
 from chat.teams import access
+from chat.teams.people import display_name
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,9 @@ TEAM_NAME_LIMIT = 100
 INVITE_DAYS = (1, 7, 30)
 
 
-def _role_check(user, team_id, roles, message):
+def _role_check(
+    user: AbstractUser, team_id: object, roles: tuple[str, ...], message: str
+) -> Membership:
     member = access.membership(user, team_id)
     if member is None:
         raise ServiceError("not_found", "Not found.", 404)
@@ -36,7 +40,8 @@ def _role_check(user, team_id, roles, message):
 
 
 @transaction.atomic
-def team_create(user, name):
+def team_create(user: AbstractUser, name: object) -> Team:
+    """Anyone may start a team; they are its first owner."""
     name = " ".join(str(name or "").split())
     if not name:
         raise ServiceError("empty_name", "Give the team a name.")
@@ -49,7 +54,14 @@ def team_create(user, name):
     return team
 
 
-def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
+def invite_create(
+    user: AbstractUser,
+    team_id: object,
+    *,
+    days: int = 7,
+    max_uses: int | None = None,
+    email: str = "",
+) -> Invite:
     """An invite link; by email, it is single-use and sent to that address."""
     _role_check(user, team_id, access.MANAGERS, "Only the team's owners and admins can invite.")
     if days not in INVITE_DAYS:
@@ -74,9 +86,10 @@ def invite_create(user, team_id, *, days=7, max_uses=None, email=""):
     )
 
 
-def invite_send(invite, link):
-    """Email the invite's link (the console in development)."""
-    inviter = invite.created_by.first_name or invite.created_by.get_username()
+def invite_send(invite: Invite, link: str) -> None:
+    """Email the invite's link (the console in development). For an invite
+    invite_create just made, which checked its maker may invite."""
+    inviter = display_name(invite.created_by)
     try:
         send_mail(
             subject=f"{inviter} invites you to {invite.team.name} on VisionQA",
@@ -97,25 +110,15 @@ def invite_send(invite, link):
         ) from None
 
 
-def _days_left(invite):
+def _days_left(invite: Invite) -> str:
     days = max(1, round((invite.expires_at - timezone.now()).total_seconds() / 86400))
     return "1 day" if days == 1 else f"{days} days"
 
 
-def invite_usable(invite):
-    """Why the invite can't be used, or None if it can."""
-    if invite.revoked_at is not None:
-        return "This invite was withdrawn. Ask for a new one."
-    if invite.expires_at <= timezone.now():
-        return "This invite has expired. Ask for a new one."
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        return "This invite has already been used. Ask for a new one."
-    return None
-
-
 @transaction.atomic
-def invite_accept(user, token):
-    """Join the invite's team. Returns the team."""
+def invite_accept(user: AbstractUser, token: str) -> Team:
+    """Join the invite's team. Returns the team. Holding a usable invite is
+    the permission."""
     invite = (
         Invite.objects.select_for_update(of=("self",))
         .select_related("team")
@@ -126,7 +129,7 @@ def invite_accept(user, token):
         raise ServiceError("not_found", "This invite link isn't valid.", 404)
     if access.membership(user, invite.team_id) is not None:
         return invite.team  # already in: a second click is not a second use
-    problem = invite_usable(invite)
+    problem = access.invite_usable(invite)
     if problem:
         raise ServiceError("invite_unusable", problem, 410)
     if Removal.objects.filter(
@@ -144,7 +147,7 @@ def invite_accept(user, token):
     return invite.team
 
 
-def invite_revoke(user, invite_id):
+def invite_revoke(user: AbstractUser, invite_id: object) -> Invite:
     invite = Invite.objects.filter(id=invite_id).first()
     if invite is None:
         raise ServiceError("not_found", "Not found.", 404)
@@ -156,7 +159,7 @@ def invite_revoke(user, invite_id):
     return invite
 
 
-def _keep_an_owner(team_id, leaving):
+def _keep_an_owner(team_id: object, leaving: Membership) -> None:
     if leaving.role == Membership.Role.OWNER and not (
         Membership.objects.filter(team_id=team_id, role=Membership.Role.OWNER)
         .exclude(pk=leaving.pk)
@@ -168,12 +171,14 @@ def _keep_an_owner(team_id, leaving):
 
 
 @transaction.atomic
-def membership_remove(user, team_id, member_user_id):
+def membership_remove(user: AbstractUser, team_id: object, member_user_id: object) -> None:
     """Remove someone (or leave, when it is yourself). Their open pages lose
     access at once."""
-    target = Membership.objects.select_for_update().filter(
-        team_id=team_id, user_id=member_user_id
-    ).first()
+    target = (
+        Membership.objects.select_for_update()
+        .filter(team_id=team_id, user_id=member_user_id)
+        .first()
+    )
     if str(member_user_id) != str(user.id):
         actor = _role_check(
             user, team_id, access.MANAGERS, "Only owners and admins can remove people."
@@ -192,13 +197,17 @@ def membership_remove(user, team_id, member_user_id):
 
 
 @transaction.atomic
-def membership_set_role(user, team_id, member_user_id, role):
+def membership_set_role(
+    user: AbstractUser, team_id: object, member_user_id: object, role: object
+) -> Membership:
     _role_check(user, team_id, (Membership.Role.OWNER,), "Only an owner can change roles.")
     if role not in Membership.Role.values:
         raise ServiceError("invalid_role", "A role is owner, admin or member.")
-    target = Membership.objects.select_for_update().filter(
-        team_id=team_id, user_id=member_user_id
-    ).first()
+    target = (
+        Membership.objects.select_for_update()
+        .filter(team_id=team_id, user_id=member_user_id)
+        .first()
+    )
     if target is None:
         raise ServiceError("not_found", "Not found.", 404)
     if role != Membership.Role.OWNER:

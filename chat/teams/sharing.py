@@ -3,6 +3,7 @@ make and revoke public read-only links."""
 
 from datetime import timedelta
 
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,7 @@ from chat.teams import access
 LINK_DAYS = (None, 1, 7, 30)
 
 
-def manage_check(user, conversation):
+def manage_check(user: AbstractUser, conversation: Conversation) -> None:
     """Refuse (403) anyone who may read the conversation but not change it."""
     if not access.can_manage_conversation(user, conversation):
         raise ServiceError(
@@ -27,7 +28,9 @@ def manage_check(user, conversation):
 
 
 @transaction.atomic
-def conversation_move(user, conversation, team_id):
+def conversation_move(
+    user: AbstractUser, conversation: Conversation, team_id: object
+) -> Conversation:
     """Into a team the user belongs to (shared with every member), or back to
     the personal space of the person who started it (`team_id` None)."""
     manage_check(user, conversation)
@@ -59,8 +62,11 @@ def conversation_move(user, conversation, team_id):
 
 
 @transaction.atomic
-def conversation_fork(user, conversation):
-    """A copy in the user's personal space, up to now, with the same photos."""
+def conversation_fork(user: AbstractUser, conversation: Conversation) -> Conversation:
+    """A copy in the user's personal space, up to now, with the same photos:
+    for anyone who may read the conversation."""
+    if not access.conversation_readable(user, conversation):
+        raise ServiceError("not_found", "Not found.", 404)
     copy = Conversation.objects.create(
         owner=user,
         title=f"{conversation.title or 'Conversation'} (copy)"[:200],
@@ -86,7 +92,9 @@ def conversation_fork(user, conversation):
     return copy
 
 
-def share_link_create(user, conversation, days=None):
+def share_link_create(
+    user: AbstractUser, conversation: Conversation, days: object = None
+) -> ShareLink:
     manage_check(user, conversation)
     if days not in LINK_DAYS:
         raise ServiceError("invalid_expiry", "A link lasts 1, 7 or 30 days, or until revoked.")
@@ -94,7 +102,7 @@ def share_link_create(user, conversation, days=None):
     return ShareLink.objects.create(conversation=conversation, created_by=user, expires_at=expires)
 
 
-def share_link_revoke(user, link_id):
+def share_link_revoke(user: AbstractUser, link_id: object) -> ShareLink:
     try:
         link = ShareLink.objects.select_related("conversation").filter(id=link_id).first()
     except ValidationError:  # a malformed id: as unknown as a missing one

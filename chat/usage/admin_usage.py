@@ -3,22 +3,25 @@ dashboard), model prices, limits, and the log of staff reviews."""
 
 import csv
 import io
+from collections.abc import Generator
 
-from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, IS_FACETS_VAR, ORDER_VAR, PAGE_VAR
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.core.handlers.asgi import ASGIRequest
-from django.http import StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from chat.models import ModelPrice, ReviewLog, TeamLimit, UsageRecord, UserLimit
 from chat.usage import dashboard, usage_stats
+from chat.web import files
 
 CSV_CHUNK_ROWS = 2000
 # Query-string parameters of a changelist that do not narrow what it lists.
@@ -50,7 +53,7 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     """A CSV cell. Text a spreadsheet would run as a formula (a team called
     "=HYPERLINK(…)") is kept as text with a leading apostrophe."""
     if value is None:
@@ -64,7 +67,7 @@ def _cell(value):
     return value
 
 
-def usage_csv_chunks(queryset):
+def usage_csv_chunks(queryset: QuerySet[UsageRecord]) -> Generator[str, None, None]:
     """CSV text, a chunk per CSV_CHUNK_ROWS records, read from the database in
     chunks too: memory stays flat however many records match."""
     buffer = io.StringIO()
@@ -82,21 +85,21 @@ def usage_csv_chunks(queryset):
         yield buffer.getvalue()
 
 
-async def _from_the_request_thread(chunks):
-    """Under ASGI Django would read a synchronous iterator whole before sending
-    it. This sends each chunk as it is made, advancing the generator on the
-    request's own thread (thread-sensitive), where its database cursor lives."""
-    pull = sync_to_async(next, thread_sensitive=True)
-    done = object()
-    try:
-        while (chunk := await pull(chunks, done)) is not done:
-            yield chunk
-    finally:
-        await sync_to_async(chunks.close, thread_sensitive=True)()
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log: staff read it; nobody adds, edits or deletes a row."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(ReadOnlyAdmin):
     """One row per upstream call; nobody edits them. Above the list, the totals
     of whatever the filters select; the CSV downloads exactly that selection."""
 
@@ -133,32 +136,23 @@ class UsageRecordAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     @admin.display(description="model", ordering="model")
-    def model_name(self, obj):
+    def model_name(self, obj: UsageRecord) -> SafeString:
         """Without the vendor, to keep the list narrow; the whole id on hover."""
         return format_html('<span title="{}">{}</span>', obj.model, obj.model.rsplit("/", 1)[-1])
 
     @admin.display(description="cost (USD)", ordering="cost_usd")
-    def cost(self, obj):
+    def cost(self, obj: UsageRecord) -> str:
         return "–" if obj.cost_usd is None else f"{obj.cost_usd:.6f}"
 
     @admin.display(description="TTFT (ms)", ordering="first_token_ms")
-    def ttft(self, obj):
+    def ttft(self, obj: UsageRecord) -> int | str:
         return "–" if obj.first_token_ms is None else obj.first_token_ms
 
     @admin.display(description="duration (ms)", ordering="duration_ms")
-    def duration(self, obj):
+    def duration(self, obj: UsageRecord) -> int:
         return obj.duration_ms
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         view = self.admin_site.admin_view
         return [
             path("export.csv", view(self.export_csv), name="chat_usagerecord_export"),
@@ -166,7 +160,9 @@ class UsageRecordAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, object] | None = None
+    ) -> HttpResponseBase:
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:
@@ -178,7 +174,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
             )
         return response
 
-    def export_csv(self, request):
+    def export_csv(self, request: HttpRequest) -> HttpResponseBase:
         """The records the changelist shows for the same query string, as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -186,16 +182,18 @@ class UsageRecordAdmin(admin.ModelAdmin):
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             return redirect(reverse("admin:chat_usagerecord_changelist") + "?e=1")
-        chunks = usage_csv_chunks(changelist.get_queryset(request))
-        if isinstance(request, ASGIRequest):
-            chunks = _from_the_request_thread(chunks)
-        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="usage-{stamp}.csv"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        # The chunks read the database: on the request's own thread, where its cursor lives.
+        return files.streaming_download(
+            request,
+            usage_csv_chunks(changelist.get_queryset(request)),
+            content_type="text/csv; charset=utf-8",
+            filename=f"usage-{stamp}.csv",
+            cache_control="private, no-store",
+            thread_sensitive=True,
+        )
 
-    def dashboard_view(self, request):
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         return dashboard.usage_dashboard(request, self)
 
 
@@ -248,7 +246,7 @@ class TeamLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewLog)
-class ReviewLogAdmin(admin.ModelAdmin):
+class ReviewLogAdmin(ReadOnlyAdmin):
     """Who opened which conversation, when. Nobody edits or deletes the log."""
 
     list_display = ("viewed_at", "staff", "conversation_title", "owner", "conversation_id")
@@ -262,18 +260,9 @@ class ReviewLogAdmin(admin.ModelAdmin):
     list_per_page = 100
 
     @admin.display(description="conversation", ordering="conversation__title")
-    def conversation_title(self, obj):
+    def conversation_title(self, obj: ReviewLog) -> str:
         return obj.conversation.title or "Untitled conversation"
 
     @admin.display(description="owner", ordering="conversation__owner__username")
-    def owner(self, obj):
+    def owner(self, obj: ReviewLog) -> AbstractBaseUser:
         return obj.conversation.owner
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

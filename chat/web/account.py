@@ -1,46 +1,24 @@
-"""Your account: the name other people see, and the way to change the password
-or log out. The display name lives in the built-in `User.first_name`. Passwords
-are changed and reset by Django's own views, with our templates
-(templates/registration/) and the plainer error messages below."""
+"""Your account: the name other people see (chat.teams.people), and the way to
+change the password or log out. Passwords are changed and reset by Django's own
+views, with our templates (templates/registration/) and the plainer error
+messages below."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
 
+from chat.teams.people import DISPLAY_NAME_MAX_LENGTH, user_update_display_name
 from chat.usage.limits import usage_this_month
-
-DISPLAY_NAME_MAX_LENGTH = get_user_model()._meta.get_field("first_name").max_length  # 150
-
-
-def display_name(user):
-    """What to call a person: their display name, or their username when they set none."""
-    return (user.first_name or "").strip() or user.get_username()
-
-
-def user_update_display_name(user, name):
-    """Set the name shown for `user`, spaces trimmed (and runs of them made one).
-    Empty means "use my username". Returns the name saved; raises ValidationError
-    when it is too long."""
-    name = " ".join((name or "").split())
-    if len(name) > DISPLAY_NAME_MAX_LENGTH:
-        raise ValidationError(
-            "Keep your display name to %(limit)d characters or fewer (this one has %(length)d).",
-            code="max_length",
-            params={"limit": DISPLAY_NAME_MAX_LENGTH, "length": len(name)},
-        )
-    user.first_name = name
-    user.save(update_fields=["first_name"])
-    return name
-
 
 PASSWORD_MISMATCH = "The two new passwords are not the same. Type the same one twice."
 
@@ -76,7 +54,7 @@ class DisplayNameForm(forms.Form):
     )
 
 
-def usage_for_page(user):
+def usage_for_page(user: AbstractUser) -> dict[str, object]:
     """The month's usage (chat.usage.limits.usage_this_month) with the figures written out."""
     usage = usage_this_month(user)
     budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
@@ -101,7 +79,7 @@ def usage_for_page(user):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_page(request):
+def account_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = DisplayNameForm(request.POST)

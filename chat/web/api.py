@@ -1,19 +1,12 @@
 """The JSON endpoints the page uses. Errors: {"error": {"code", "message"}} with a 4xx."""
 
 import json
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
-from django.db import transaction
-from django.http import (
-    FileResponse,
-    HttpResponse,
-    HttpResponseNotModified,
-    JsonResponse,
-    StreamingHttpResponse,
-)
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -21,20 +14,24 @@ from django.views.defaults import server_error as django_server_error
 
 from chat.conversations import exports, selectors, services
 from chat.errors import ServiceError
-from chat.teams import access, sharing
+from chat.models import Conversation
+from chat.teams import access
+from chat.web import files
 from chat.web.uploads import SizeLimitHandler
 
+View = Callable[..., HttpResponseBase]
 
-def error_response(code, message, status):
+
+def error_response(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
-def api_view(methods):
+def api_view(methods: list[str]) -> Callable[[View], View]:
     """Session auth answered in JSON, method check, and ServiceError → its 4xx."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request, *args, **kwargs):
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 return error_response(
                     "method_not_allowed", f"Use {' or '.join(methods)} here.", 405
@@ -53,12 +50,26 @@ def api_view(methods):
     return decorate
 
 
-def not_found():
+def not_found() -> JsonResponse:
     return error_response("not_found", "Not found.", 404)
 
 
+def visible_conversation(view: View) -> View:
+    """Hands the view the conversation its URL names, if the user may see it;
+    else 404 (the same for "missing", "deleted" and "not yours")."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
+        conversation = access.conversation_visible(request.user, conversation_id)
+        if conversation is None:
+            return not_found()
+        return view(request, conversation)
+
+    return wrapper
+
+
 @csrf_exempt  # checked below, once the size limit is in place (it must come first)
-def image_upload(request):
+def image_upload(request: HttpRequest) -> HttpResponseBase:
     limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
     request.upload_handlers.insert(0, SizeLimitHandler(request, limit))
     try:
@@ -73,7 +84,7 @@ def image_upload(request):
 
 @csrf_protect
 @api_view(["POST"])
-def _image_upload(request):
+def _image_upload(request: HttpRequest) -> JsonResponse:
     upload = request.FILES.get("file")
     if getattr(request, "upload_too_large", False):
         raise services.file_too_large()
@@ -84,29 +95,22 @@ def _image_upload(request):
 
 
 @api_view(["GET"])
-def image_thumbnail(request, image_id):
-    image = selectors.image_get(request.user, image_id)
+def image_thumbnail(request: HttpRequest, image_id: str) -> HttpResponseBase:
+    image = access.image_visible(request.user, image_id)
     if image is None:
         return not_found()
     # Private: a shared cache must never keep someone's photo. And asked again
-    # each time (a 304 when unchanged), so losing access takes effect at once.
-    etag = f'"{image.id}"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponseNotModified()
-    else:
-        try:
-            response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
-        except OSError:  # the file is gone from disk: as missing as the photo
-            return not_found()
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    # each time, so losing access takes effect at once.
+    response = files.photo_response(
+        request, image, full=False, cache_control="private, no-cache", revalidate=True
+    )
+    return response or not_found()
 
 
 @api_view(["GET", "POST"])
-def conversations(request):
+def conversations(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
-        team = _space(request.user, request.GET.get("space") or None)
+        team = access.space_team(request.user, request.GET.get("space") or None)
         items = [
             {
                 "id": str(c.id),
@@ -119,61 +123,36 @@ def conversations(request):
             )
         ]
         return JsonResponse({"conversations": items})
-    body = _json_object(request)
+    body = json_object(request)
     conversation = services.conversation_create(
         request.user,
         title=body.get("title", ""),
         system_prompt=body.get("system_prompt", ""),
-        team=_space(request.user, body.get("team")),
+        team_id=body.get("team"),
     )
     return JsonResponse(
         {"id": str(conversation.id), "url": conversation.get_absolute_url()}, status=201
     )
 
 
-def _space(user, team_id):
-    """The team of a space the user is in (None: their personal space)."""
-    if team_id in (None, "", "personal"):
-        return None
-    member = access.membership(user, team_id)
-    if member is None:
-        raise ServiceError("unknown_team", "Choose one of your teams.")
-    return member.team
-
-
 @api_view(["GET", "PATCH", "DELETE"])
-def conversation_detail(request, conversation_id):
-    body = _json_object(request) if request.method == "PATCH" else {}
+def conversation_detail(request: HttpRequest, conversation_id: str) -> JsonResponse:
+    body = json_object(request) if request.method == "PATCH" else {}
     restore = _restore_requested(body)
-    conversation = selectors.conversation_get(request.user, conversation_id)
+    conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None and restore:
-        conversation = selectors.conversation_get_deleted(request.user, conversation_id)
+        conversation = access.conversation_restorable(request.user, conversation_id)
     if conversation is None:
         return not_found()
-    changing = {"title", "system_prompt", "team"} & set(body)
-    changes = request.method == "DELETE" or restore or changing
-    if changes:
-        sharing.manage_check(request.user, conversation)
     if request.method == "DELETE":
-        services.conversation_delete(conversation)
+        services.conversation_delete(request.user, conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})
-    with transaction.atomic():  # all the changes asked for, or none
-        if restore:
-            services.conversation_restore(conversation)
-        if "title" in body or "system_prompt" in body:
-            services.conversation_update(
-                conversation, title=body.get("title"), system_prompt=body.get("system_prompt")
-            )
-        if "team" in body:
-            team = body["team"]
-            sharing.conversation_move(
-                request.user, conversation, None if team in (None, "", "personal") else team
-            )
+    services.conversation_update(request.user, conversation, body, restore=restore)
     services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
 
-def _restore_requested(body):
+def _restore_requested(body: dict[str, Any]) -> bool:
     """PATCH {"deleted": false} is Undo; deleting is DELETE's job."""
     if "deleted" not in body:
         return False
@@ -185,11 +164,12 @@ def _restore_requested(body):
 
 
 @api_view(["GET"])
-def models(request):
+def models(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"models": selectors.model_catalog()})
 
 
-def _json_object(request):
+def json_object(request: HttpRequest) -> dict[str, Any]:
+    """The request's body, a JSON object ({} when there is none)."""
     if not request.body:
         return {}
     try:
@@ -201,7 +181,7 @@ def _json_object(request):
     return body
 
 
-def csrf_failure(request, reason=""):
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
         return error_response(
             "csrf_failed", "Your session expired or the page is stale. Reload the page.", 403
@@ -209,11 +189,11 @@ def csrf_failure(request, reason=""):
     return django_csrf_failure(request, reason=reason)
 
 
-def api_not_found(request, path=""):
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     return not_found()
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     """Errors we did not foresee: still JSON under /api/, never a stack trace."""
     if request.path.startswith("/api/"):
         return error_response("internal", "Something went wrong on our side. Try again.", 500)
@@ -221,40 +201,24 @@ def server_error(request):
 
 
 @api_view(["GET"])
-def conversation_export_json(request, conversation_id):
-    conversation = selectors.conversation_get(request.user, conversation_id)
-    if conversation is None:
-        return not_found()
+@visible_conversation
+def conversation_export_json(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     data = exports.conversation_export_json(conversation)
     response = HttpResponse(exports.json_bytes(data), content_type="application/json")
-    return _download(response, exports.filename(conversation, "json"))
+    return files.download(
+        response, exports.filename(conversation, "json"), cache_control="private, no-cache"
+    )
 
 
 @api_view(["GET"])
-def conversation_export_zip(request, conversation_id):
-    conversation = selectors.conversation_get(request.user, conversation_id)
-    if conversation is None:
-        return not_found()
-    chunks = exports.conversation_zip_stream(conversation)
-    if isinstance(request, ASGIRequest):
-        chunks = _chunks_from_a_thread(chunks)
-    response = StreamingHttpResponse(chunks, content_type="application/zip")
-    return _download(response, exports.filename(conversation, "zip"))
-
-
-def _download(response, filename):
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-cache"
-    return response
-
-
-async def _chunks_from_a_thread(chunks):
-    """Under ASGI Django would read a synchronous iterator whole before sending
-    it; this sends each chunk as it is made (file reads, in a worker thread)."""
-    pull = sync_to_async(next, thread_sensitive=False)
-    done = object()
-    try:
-        while (chunk := await pull(chunks, done)) is not done:
-            yield chunk
-    finally:
-        chunks.close()
+@visible_conversation
+def conversation_export_zip(request: HttpRequest, conversation: Conversation) -> HttpResponseBase:
+    # The zip's chunks only read photo files: any worker thread will do.
+    return files.streaming_download(
+        request,
+        exports.conversation_zip_stream(conversation),
+        content_type="application/zip",
+        filename=exports.filename(conversation, "zip"),
+        cache_control="private, no-cache",
+        thread_sensitive=False,
+    )

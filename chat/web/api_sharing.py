@@ -1,13 +1,13 @@
 """JSON endpoints for sharing: teams to share into, forking, public links."""
 
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 
-from chat.models import Membership
+from chat.models import Conversation, ShareLink
 from chat.teams import access, sharing
-from chat.web.api import _json_object, api_view, not_found
+from chat.web.api import api_view, json_object, visible_conversation
 
 
-def link_serialize(request, link):
+def link_serialize(request: HttpRequest, link: ShareLink) -> dict[str, object]:
     return {
         "id": str(link.id),
         "url": request.build_absolute_uri(link.get_absolute_url()),
@@ -20,47 +20,39 @@ def link_serialize(request, link):
 
 
 @api_view(["GET"])
-def teams(request):
-    mine = (
-        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    )
+def teams(request: HttpRequest) -> JsonResponse:
+    mine = access.memberships_of(request.user)
     return JsonResponse(
         {"teams": [{"id": str(m.team_id), "name": m.team.name, "role": m.role} for m in mine]}
     )
 
 
 @api_view(["POST"])
-def conversation_fork(request, conversation_id):
-    conversation = access.conversation_visible(request.user, conversation_id)
-    if conversation is None:
-        return not_found()
+@visible_conversation
+def conversation_fork(request: HttpRequest, conversation: Conversation) -> JsonResponse:
     copy = sharing.conversation_fork(request.user, conversation)
     return JsonResponse({"id": str(copy.id), "url": copy.get_absolute_url()}, status=201)
 
 
 @api_view(["GET", "POST"])
-def conversation_links(request, conversation_id):
-    conversation = access.conversation_visible(request.user, conversation_id)
-    if conversation is None:
-        return not_found()
+@visible_conversation
+def conversation_links(request: HttpRequest, conversation: Conversation) -> JsonResponse:
     if request.method == "POST":
-        body = _json_object(request)
+        body = json_object(request)
         link = sharing.share_link_create(request.user, conversation, body.get("days"))
         return JsonResponse(link_serialize(request, link), status=201)
-    if not access.can_manage_conversation(request.user, conversation):
-        return JsonResponse({"links": []})
-    links = conversation.share_links.select_related("conversation", "created_by")
+    links = access.share_links_for(request.user, conversation)
     return JsonResponse({"links": [link_serialize(request, link) for link in links]})
 
 
 @api_view(["GET"])
-def links(request):
+def links(request: HttpRequest) -> JsonResponse:
     """Every public link the user made, newest first, live or not."""
     mine = access.share_links_of(request.user)
     return JsonResponse({"links": [link_serialize(request, link) for link in mine]})
 
 
 @api_view(["DELETE"])
-def link_detail(request, link_id):
+def link_detail(request: HttpRequest, link_id: str) -> JsonResponse:
     sharing.share_link_revoke(request.user, link_id)
     return JsonResponse({"id": str(link_id), "revoked": True})

@@ -1,13 +1,13 @@
 """GET /api/usage/: what the logged-in person has used this month (see chat.usage.limits)."""
 
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 
 from chat.usage.limits import usage_this_month
 from chat.web.api import api_view
 
 
 @api_view(["GET"])
-def usage(request):
+def usage(request: HttpRequest) -> JsonResponse:
     """{"tokens", "cost_usd" (a decimal string, or null when no price is known),
     "questions", "budget" (null: no limit), "resets_on" (YYYY-MM-DD)}."""
     return JsonResponse(usage_this_month(request.user))

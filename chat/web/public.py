@@ -2,27 +2,29 @@
 the link, until it is revoked or expires. Nothing here is cached: the moment a
 link dies, so do its page and its photos."""
 
-from django.http import FileResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from chat.conversations import selectors
+from chat.models import Message, ShareLink
 from chat.teams import access
+from chat.web import files
 
 
-def _private(response):
+def _private(response: HttpResponseBase) -> HttpResponseBase:
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def _gone(request):
+def _gone(request: HttpRequest) -> HttpResponseBase:
     return _private(render(request, "share/gone.html", status=404))
 
 
-def _shared_message(link, message):
+def _shared_message(link: ShareLink, message: Message) -> dict[str, object]:
     """What the public sees: the words and photos, not who asked or the settings."""
     return {
         "id": str(message.id),
@@ -43,7 +45,7 @@ def _shared_message(link, message):
 
 
 @require_GET
-def shared_page(request, token):
+def shared_page(request: HttpRequest, token: str) -> HttpResponseBase:
     link = access.share_link_active(token)
     if link is None:
         return _gone(request)
@@ -61,16 +63,11 @@ def shared_page(request, token):
 
 
 @require_GET
-def shared_image(request, token, image_id):
+def shared_image(request: HttpRequest, token: str, image_id: str) -> HttpResponseBase:
     link = access.share_link_active(token)
     image = access.shared_image(link, image_id) if link else None
     if image is None:
         return _gone(request)
     full = request.GET.get("size") == "full"
-    stored = image.file if full else image.thumbnail
-    content_type = image.content_type if full else "image/jpeg"
-    try:
-        handle = stored.open("rb")
-    except OSError:
-        return _gone(request)
-    return _private(FileResponse(handle, content_type=content_type))
+    response = files.photo_response(request, image, full=full, cache_control="no-store")
+    return _private(response) if response else _gone(request)

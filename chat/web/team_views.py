@@ -1,20 +1,25 @@
 """Team pages: list and create teams, a team's members and invites, joining by
 link. Plain forms; every write goes through chat.teams.membership."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from chat.conversations.selectors import display_name
 from chat.errors import ServiceError
 from chat.models import Invite, Membership
 from chat.teams import access
 from chat.teams import membership as teams
+from chat.teams.people import display_name
+
+Done = TypeVar("Done")
 
 
-def _fail_into_message(request, action):
+def _fail_into_message(request: HttpRequest, action: Callable[[], Done]) -> Done | None:
     """Run `action`; a ServiceError becomes a message on the page."""
     try:
         return action()
@@ -27,7 +32,7 @@ def _fail_into_message(request, action):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def team_list(request):
+def team_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         team = _fail_into_message(
             request, lambda: teams.team_create(request.user, request.POST.get("name"))
@@ -36,14 +41,11 @@ def team_list(request):
             messages.success(request, f"Team “{team.name}” created. Invite people below.")
             return redirect(team.get_absolute_url())
         return redirect("teams")
-    mine = (
-        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    )
-    return render(request, "teams/list.html", {"memberships": mine})
+    return render(request, "teams/list.html", {"memberships": access.memberships_of(request.user)})
 
 
 @login_required
-def team_detail(request, team_id):
+def team_detail(request: HttpRequest, team_id: str) -> HttpResponse:
     member = access.membership(request.user, team_id)
     if member is None:
         raise Http404("No such team")
@@ -51,15 +53,12 @@ def team_detail(request, team_id):
     manager = member.role in access.MANAGERS
     members = [
         {"membership": m, "name": display_name(m.user), "is_me": m.user_id == request.user.id}
-        for m in team.memberships.select_related("user")
+        for m in access.team_members(member)
     ]
-    invites = []
-    if manager:
-        for invite in Invite.objects.filter(team=team, revoked_at__isnull=True):
-            if teams.invite_usable(invite) is None:
-                invites.append(
-                    {"invite": invite, "url": request.build_absolute_uri(f"/join/{invite.token}/")}
-                )
+    invites = [
+        {"invite": invite, "url": request.build_absolute_uri(f"/join/{invite.token}/")}
+        for invite in access.invites_open(member)
+    ]
     return render(
         request,
         "teams/detail.html",
@@ -78,11 +77,11 @@ def team_detail(request, team_id):
 
 @login_required
 @require_POST
-def team_invite(request, team_id):
+def team_invite(request: HttpRequest, team_id: str) -> HttpResponse:
     uses = request.POST.get("uses", "1")
     email = request.POST.get("email", "")
 
-    def create():
+    def create() -> Invite:
         invite = teams.invite_create(
             request.user,
             team_id,
@@ -107,7 +106,7 @@ def team_invite(request, team_id):
 
 @login_required
 @require_POST
-def team_invite_revoke(request, team_id, invite_id):
+def team_invite_revoke(request: HttpRequest, team_id: str, invite_id: str) -> HttpResponse:
     if _fail_into_message(request, lambda: teams.invite_revoke(request.user, invite_id)):
         messages.success(request, "Invite withdrawn: its link no longer works.")
     return redirect("team", team_id=team_id)
@@ -115,7 +114,7 @@ def team_invite_revoke(request, team_id, invite_id):
 
 @login_required
 @require_POST
-def team_member_remove(request, team_id, user_id):
+def team_member_remove(request: HttpRequest, team_id: str, user_id: int) -> HttpResponse:
     leaving = str(user_id) == str(request.user.id)
     done = _fail_into_message(
         request, lambda: teams.membership_remove(request.user, team_id, user_id) or True
@@ -130,7 +129,7 @@ def team_member_remove(request, team_id, user_id):
 
 @login_required
 @require_POST
-def team_member_role(request, team_id, user_id):
+def team_member_role(request: HttpRequest, team_id: str, user_id: int) -> HttpResponse:
     role = request.POST.get("role")
     if _fail_into_message(
         request, lambda: teams.membership_set_role(request.user, team_id, user_id, role)
@@ -141,8 +140,8 @@ def team_member_role(request, team_id, user_id):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def join(request, token):
-    invite = Invite.objects.select_related("team", "created_by").filter(token=token).first()
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    invite = access.invite_for(token)
     if invite is None:
         raise Http404("No such invite")
     if request.method == "POST":
@@ -152,7 +151,7 @@ def join(request, token):
             return redirect(f"/?space={team.id}")
         return redirect("join", token=token)
     already = access.membership(request.user, invite.team_id) is not None
-    problem = None if already else teams.invite_usable(invite)
+    problem = None if already else access.invite_usable(invite)
     return render(
         request,
         "teams/join.html",
@@ -166,7 +165,7 @@ def join(request, token):
     )
 
 
-def _int(value, default):
+def _int(value: str | None, default: int) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):

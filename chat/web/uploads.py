@@ -1,6 +1,7 @@
 """Refuse an oversized upload while it streams in, before it is all read."""
 
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
 
 
 class SizeLimitHandler(FileUploadHandler):
@@ -8,18 +9,18 @@ class SizeLimitHandler(FileUploadHandler):
     upload past `limit`. The rest of the body is drained, never kept, so the
     browser still gets our 413 instead of a reset connection."""
 
-    def __init__(self, request, limit):
+    def __init__(self, request: HttpRequest, limit: int) -> None:
         super().__init__(request)
         self.limit = limit
         self.received = 0
         request.upload_too_large = False
 
-    def receive_data_chunk(self, raw_data, start):
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.limit:
             self.request.upload_too_large = True
             raise StopUpload(connection_reset=False)
         return raw_data
 
-    def file_complete(self, file_size):
+    def file_complete(self, file_size: int) -> None:
         return None

@@ -1,18 +1,24 @@
+"""The pages: the conversation page (a new or an existing conversation), and
+your public links."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from chat.conversations import selectors
 from chat.errors import ServiceError
+from chat.models import Conversation, Team
 from chat.photos import images
 from chat.teams import access, sharing
 
 
-def _page(request, conversation, team):
-    teams = list(access.teams_of(request.user).order_by("name"))
+def _page(
+    request: HttpRequest, conversation: Conversation | None, team: Team | None
+) -> HttpResponse:
+    teams = list(access.teams_of(request.user))
     return render(
         request,
         "chat/conversation.html",
@@ -46,22 +52,22 @@ def _page(request, conversation, team):
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     """A new conversation, in the space asked for (?space=<team id>) or the personal one."""
     member = access.membership(request.user, request.GET.get("space") or None)
     return _page(request, None, member.team if member else None)
 
 
 @login_required
-def conversation_page(request, conversation_id):
-    conversation = selectors.conversation_get(request.user, conversation_id)
+def conversation_page(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None:
         raise Http404("No such conversation")
     return _page(request, conversation, conversation.team)
 
 
 @login_required
-def links_page(request):
+def links_page(request: HttpRequest) -> HttpResponse:
     """Every public link the person made, live or not, each revocable."""
     mine = access.share_links_of(request.user)
     rows = [
@@ -77,7 +83,7 @@ def links_page(request):
 
 @login_required
 @require_POST
-def link_revoke(request, link_id):
+def link_revoke(request: HttpRequest, link_id: str) -> HttpResponse:
     try:
         sharing.share_link_revoke(request.user, link_id)
     except ServiceError:

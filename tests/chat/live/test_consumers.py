@@ -440,7 +440,7 @@ async def test_a_delete_committed_while_the_socket_connects_still_closes_it(
         found = await real(user, conversation_id)
         if not deleted:  # deleted between the access check and anything after it
             deleted.append(found)
-            await database_sync_to_async(services.conversation_delete)(found)
+            await database_sync_to_async(services.conversation_delete)(user, found)
         return found
 
     monkeypatch.setattr(consumers, "_conversation_for", check_then_delete)

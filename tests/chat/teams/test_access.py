@@ -148,7 +148,7 @@ def test_a_team_admin_can_undo_deleting_someone_elses_team_conversation(owner, t
 def test_a_member_cannot_undelete_a_team_conversation_they_may_not_manage(owner, team):
     member = member_of(team)
     conversation = conversation_factory(owner=owner, team=team)
-    services.conversation_delete(conversation)
+    services.conversation_delete(owner, conversation)
     undo = signed_in(member).patch(
         f"/api/conversations/{conversation.id}/",
         {"deleted": False},

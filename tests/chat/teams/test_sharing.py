@@ -20,6 +20,7 @@ from tests.helpers.factories import (
     team_factory,
     user_factory,
 )
+from tests.helpers.sockets import ask as ask_frame
 from tests.helpers.sockets import frames_until_done, open_socket, session_cookie, settle
 from tests.helpers.teams import closed_with, joined, signed_in, still_open, with_a_message
 
@@ -384,15 +385,8 @@ def test_questions_carry_their_author_and_answers_none(shared, owner, member):
 
 
 def ask(**overrides):
-    return {
-        "type": "ask",
-        "text": "What is in the photo?",
-        "images": [],
-        "model": DEMO,
-        "detail": "auto",
-        "options": {},
-        **overrides,
-    }
+    """An ask frame for the offline demo (these tests run without an API key)."""
+    return ask_frame(**{"text": "What is in the photo?", "model": DEMO, **overrides})
 
 
 @database_sync_to_async
@@ -408,15 +402,19 @@ def team_conversation_with_a_photo():
     return owner, member, photo, conversation
 
 
+async def in_conversation(conversation, user):
+    """A socket on the conversation as `user`, past its saved question and answer."""
+    socket = await open_socket(conversation.id, await database_sync_to_async(session_cookie)(user))
+    for _ in range(2):
+        await socket.receive_json_from(timeout=5)
+    return socket
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_member_asks_in_a_team_conversation(settings):
     settings.AIMLAPI_KEY = ""
     _, member, _, conversation = await team_conversation_with_a_photo()
-    socket = await open_socket(
-        conversation.id, await database_sync_to_async(session_cookie)(member)
-    )
-    for _ in range(2):  # the saved question and answer
-        await socket.receive_json_from(timeout=5)
+    socket = await in_conversation(conversation, member)
     await socket.send_json_to(ask(text="Anything else?"))
     frames = await frames_until_done(socket)
     question = frames[0]["message"]
@@ -430,15 +428,8 @@ async def test_a_member_asks_in_a_team_conversation(settings):
 async def test_the_starter_watches_a_members_question_live(settings):
     settings.AIMLAPI_KEY = ""
     owner, member, _, conversation = await team_conversation_with_a_photo()
-    watching = await open_socket(
-        conversation.id, await database_sync_to_async(session_cookie)(owner)
-    )
-    asking = await open_socket(
-        conversation.id, await database_sync_to_async(session_cookie)(member)
-    )
-    for socket in (watching, asking):
-        for _ in range(2):
-            await socket.receive_json_from(timeout=5)
+    watching = await in_conversation(conversation, owner)
+    asking = await in_conversation(conversation, member)
     await asking.send_json_to(ask(text="Seen by everyone?"))
     frames = await frames_until_done(watching)
     assert frames[0]["message"]["text"] == "Seen by everyone?"
@@ -451,11 +442,7 @@ async def test_the_starter_watches_a_members_question_live(settings):
 async def test_a_member_resends_a_photo_another_member_attached(settings):
     settings.AIMLAPI_KEY = ""
     _, member, photo, conversation = await team_conversation_with_a_photo()
-    socket = await open_socket(
-        conversation.id, await database_sync_to_async(session_cookie)(member)
-    )
-    for _ in range(2):
-        await socket.receive_json_from(timeout=5)
+    socket = await in_conversation(conversation, member)
     await socket.send_json_to(ask(images=[str(photo.id)]))
     frames = await frames_until_done(socket)
     assert [i["id"] for i in frames[0]["message"]["images"]] == [str(photo.id)]
@@ -476,11 +463,7 @@ async def test_a_photo_from_a_conversation_the_member_cannot_see_is_refused(sett
         return photo
 
     photo = await strangers_photo()
-    socket = await open_socket(
-        conversation.id, await database_sync_to_async(session_cookie)(member)
-    )
-    for _ in range(2):
-        await socket.receive_json_from(timeout=5)
+    socket = await in_conversation(conversation, member)
     await socket.send_json_to(ask(images=[str(photo.id)]))
     error = await socket.receive_json_from(timeout=5)
     assert (error["type"], error["code"]) == ("error", "unknown_image")

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from chat.web.account import display_name, user_update_display_name
+from chat.teams.people import display_name, user_update_display_name
 from tests.helpers.factories import PASSWORD, user_factory
 
 pytestmark = pytest.mark.django_db

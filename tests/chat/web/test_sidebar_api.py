@@ -305,7 +305,7 @@ def test_restoring_a_conversation_not_deleted_is_harmless(api, user):
 
 def test_restoring_another_users_deleted_conversation_is_404(api):
     conversation = conversation_factory()
-    services.conversation_delete(conversation)
+    services.conversation_delete(conversation.owner, conversation)
     assert patch(api, conversation, {"deleted": False}).status_code == 404
     conversation.refresh_from_db()
     assert conversation.deleted_at is not None
@@ -328,7 +328,7 @@ def test_deleted_other_than_false_is_400(api, user, value):
 async def test_socket_to_a_deleted_conversation_is_closed_with_4403():
     owner = await database_sync_to_async(user_factory)()
     conversation = await database_sync_to_async(conversation_factory)(owner=owner)
-    await database_sync_to_async(services.conversation_delete)(conversation)
+    await database_sync_to_async(services.conversation_delete)(owner, conversation)
     cookie = await database_sync_to_async(session_cookie)(owner)
     socket = await open_socket(conversation.id, cookie)
     assert await socket.receive_output() == {"type": "websocket.close", "code": 4403}
@@ -340,7 +340,7 @@ async def test_deleting_closes_the_conversations_open_sockets():
     conversation = await database_sync_to_async(conversation_factory)(owner=owner)
     cookie = await database_sync_to_async(session_cookie)(owner)
     socket = await open_socket(conversation.id, cookie)
-    await database_sync_to_async(services.conversation_delete)(conversation)
+    await database_sync_to_async(services.conversation_delete)(owner, conversation)
     while (frame := await socket.receive_output(timeout=5))["type"] != "websocket.close":
         pass
     assert frame["code"] == 4403

@@ -1,0 +1,120 @@
+"""What a person's input must be before it is saved: a title, instructions, a
+question's text, model, photos and options. Each refusal is a ServiceError in
+plain language; nothing here writes."""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+
+from chat.errors import ServiceError
+from chat.llm.catalog import ModelSpec, get_model, short_name
+from chat.llm.payload import InvalidOptions, validate_options
+from chat.models import Image, Message
+from chat.teams import access
+
+TITLE_LIMIT = 200  # Conversation.title's max_length
+SYSTEM_PROMPT_LIMIT = 4000
+
+
+def title_clean(title: object) -> str:
+    """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
+    # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
+    title = " ".join(text_clean(title, limit=TITLE_LIMIT * 10, field="title").split())
+    if not title:
+        raise ServiceError("empty_title", "A title can't be empty. Type a name for it.")
+    if len(title) > TITLE_LIMIT:
+        raise ServiceError(
+            "title_too_long",
+            f"A title can be at most {TITLE_LIMIT} characters; this one has {len(title)}.",
+        )
+    return title
+
+
+def text_clean(text: object, *, limit: int, field: str = "question") -> str:
+    """`text` as it came, once it is text we can store, at most `limit` long."""
+    if not isinstance(text, str):
+        raise ServiceError("invalid_text", f"The {field} must be text.")
+    if len(text) > limit:
+        raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
+    if "\x00" in text or not _encodable(text):
+        raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
+    return text
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def model_available(model_id: object) -> ModelSpec:
+    """The listed model `model_id`, if this server can reach it."""
+    spec = get_model(model_id) if isinstance(model_id, str) else None
+    if spec is None:
+        raise ServiceError("unknown_model", "Choose one of the listed models.")
+    if not spec.available(bool(settings.AIMLAPI_KEY)):
+        raise ServiceError(
+            "model_unavailable",
+            f"{spec.label} needs an AI/ML API key, which this server does not have. "
+            "Use the offline demo instead.",
+        )
+    return spec
+
+
+def question_photos(
+    user: AbstractUser, spec: ModelSpec, detail: object, text: str, image_ids: object
+) -> list[Image]:
+    """The question's photos, once the question is known to be one `spec` can answer."""
+    if detail not in Message.Detail.values:
+        raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
+    text_clean(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
+    if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
+        raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
+    if not text.strip() and not image_ids:
+        raise ServiceError("empty_question", "Type a question or add a photo.")
+    if len(image_ids) > settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]:
+        raise ServiceError(
+            "too_many_images",
+            f"At most {settings.VISIONQA['MAX_IMAGES_PER_QUESTION']} photos per question.",
+        )
+    if image_ids and not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos. Choose a model that looks at photos, "
+            "or remove the photos.",
+        )
+    usable = access.images_usable(user, _valid_uuids(image_ids)) if image_ids else []
+    found = {str(i.id): i for i in usable}
+    missing = [i for i in image_ids if i not in found]
+    if missing:
+        raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
+    return [found[i] for i in image_ids]
+
+
+def options_clean(spec: ModelSpec, options: object) -> dict[str, Any]:
+    """The options `spec` accepts, with room left for the question in its window."""
+    try:
+        clean_options = validate_options(spec, options)
+    except InvalidOptions as exc:
+        raise ServiceError("invalid_options", str(exc)) from None
+    if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
+        raise ServiceError(
+            "invalid_options",
+            f"max_tokens must be below {spec.context_window // 2:,}: {short_name(spec)} "
+            f"reads {spec.context_window:,} tokens at once, question included.",
+        )
+    return clean_options
+
+
+def _valid_uuids(values: list[str]) -> list[uuid.UUID]:
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out

@@ -1,0 +1,29 @@
+"""What to call a person, and changing it. The display name lives in the
+built-in `User.first_name`; with none set, a person goes by their username."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+
+DISPLAY_NAME_MAX_LENGTH: int = get_user_model()._meta.get_field("first_name").max_length  # 150
+
+
+def display_name(user: AbstractUser) -> str:
+    """Their display name, or their username when they set none."""
+    return (user.first_name or "").strip() or user.get_username()
+
+
+def user_update_display_name(user: AbstractUser, name: str | None) -> str:
+    """Set the name shown for `user`, spaces trimmed (and runs of them made one).
+    Empty means "use my username". Returns the name saved; raises ValidationError
+    when it is too long. Only ever the caller's own name: no one else's to check."""
+    name = " ".join((name or "").split())
+    if len(name) > DISPLAY_NAME_MAX_LENGTH:
+        raise ValidationError(
+            "Keep your display name to %(limit)d characters or fewer (this one has %(length)d).",
+            code="max_length",
+            params={"limit": DISPLAY_NAME_MAX_LENGTH, "length": len(name)},
+        )
+    user.first_name = name
+    user.save(update_fields=["first_name"])
+    return name
