@@ -72,7 +72,8 @@ def _ask(
 @db_call
 def _retry(user: AbstractBaseUser, conversation: Conversation, retry: frames.Retry) -> Serialized:
     reply = services.reply_retry(user, conversation, retry.message_id)
-    return selectors.message_serialize(reply)
+    message: Serialized = selectors.message_serialize(reply)
+    return message
 
 
 @db_call

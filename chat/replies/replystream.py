@@ -82,22 +82,22 @@ class ReplyStream:
         """Text that streamed as one kind turns out to have been the other.
 
         Whether a model's words are reasoning or answer is sometimes known only
-        later. A model that reasons inline usually opens with <think>, and
-        sometimes the template opens it for it, so text is streamed as
-        reasoning until </think>; if the stream ends without one, that
-        "reasoning" was the answer. A model that should send reasoning in its
-        own field may instead put it in the content, closed by a lone
-        </think>; what streamed as answer was reasoning. The chunk parser
-        (chat/llm/sse.py StreamParser) says so with a Reclassified event, and
+        later. A model that reasons inline has its reasoning opened by the
+        template, so its text streams as reasoning until </think>; if the
+        stream ends with no tag at all (and was not cut off by the length
+        limit), that "reasoning" was the answer. A model that should send
+        reasoning in its own field may put it in the content instead, closed
+        by a lone </think>: what streamed as answer was reasoning. The chunk
+        parser (chat/llm/sse.py) says so with a Reclassified event, and
         `chat.llm.sse.reclassify` moves all the text so far to the new kind.
 
-        The page already has the old split, with delta offsets into it, so
-        deltas cannot fix it: `rev` is bumped and the next publish sends the
-        reply whole, as a message frame carrying `rev`, with deltas resuming
-        from its lengths. The page takes a message frame with `rev` as exact
-        (a saved copy without it may be a second behind), and the finished
-        reply is sent once more with `rev` so a page that joined late ends
-        with the saved split."""
+        The pages hold the old split, with delta offsets into it, so deltas
+        cannot fix it: `rev` is bumped, and the next publish sends the reply
+        whole as a message frame carrying `rev` (frames.message); deltas then
+        resume from its lengths. A page takes a message with `rev` as exact
+        (a saved copy, without it, may be a second behind). Once saved, the
+        reply is sent whole once more with `rev`, so every page ends with the
+        saved split whatever it saw on the way."""
         self.text = reclassify(self.text, event)
         self.dirty = True
         self.rev += 1

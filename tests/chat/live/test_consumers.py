@@ -14,15 +14,6 @@ from tests.helpers.sockets import VL, ask, frames_until_done, open_socket, sessi
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
-
-
-
-
-
-
-
-
 @pytest.fixture
 def owner():
     return user_factory()
