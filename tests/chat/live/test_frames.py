@@ -66,17 +66,19 @@ def over_the_wire(value: object) -> object:
 
 
 @given(server_frames)
-def test_every_server_frame_survives_the_wire_and_is_of_a_known_type(frame: frames.ServerFrame):
+def test_every_server_frame_survives_the_wire_and_is_of_a_known_type(
+    frame: frames.ServerFrame,
+) -> None:
     assert over_the_wire(frame) == frame
     assert frame["type"] in frames.SERVER_TYPES
 
 
 @given(layer_messages)
-def test_every_channel_layer_message_survives_the_wire(message: dict[str, object]):
+def test_every_channel_layer_message_survives_the_wire(message: dict[str, object]) -> None:
     assert over_the_wire(message) == message
 
 
-def test_each_server_type_has_a_builder():
+def test_each_server_type_has_a_builder() -> None:
     built = {
         frames.message({})["type"],
         frames.delta("reasoning", "m", 0, "")["type"],
@@ -87,12 +89,12 @@ def test_each_server_type_has_a_builder():
     assert built == frames.SERVER_TYPES
 
 
-def test_a_message_frame_carries_rev_only_when_given():
+def test_a_message_frame_carries_rev_only_when_given() -> None:
     assert "rev" not in frames.message({"id": "m1"})["message"]
     assert frames.message({"id": "m1"}, rev=2)["message"] == {"id": "m1", "rev": 2}
 
 
-def test_reply_done_carries_error_lengths_and_notice_only_when_there_are_some():
+def test_reply_done_carries_error_lengths_and_notice_only_when_there_are_some() -> None:
     assert frames.reply_done("m1", "completed") == {
         "type": "reply.done",
         "message_id": "m1",
@@ -124,7 +126,7 @@ def parsed(frame: object) -> frames.Command:
 )
 def test_an_ask_reaches_the_command_as_sent(
     text: object, images: object, model: object, detail: object, options: object
-):
+) -> None:
     frame = {
         "type": "ask",
         "text": text,
@@ -138,7 +140,7 @@ def test_an_ask_reaches_the_command_as_sent(
     )
 
 
-def test_an_ask_without_its_fields_gets_the_defaults_the_services_expect():
+def test_an_ask_without_its_fields_gets_the_defaults_the_services_expect() -> None:
     assert parsed({"type": "ask"}) == frames.Ask(
         text="", images=[], model=None, detail="auto", options=None
     )
@@ -147,7 +149,7 @@ def test_an_ask_without_its_fields_gets_the_defaults_the_services_expect():
 @given(message_id=json_values, model=json_values)
 def test_retry_regenerate_stop_and_sync_reach_their_commands_as_sent(
     message_id: object, model: object
-):
+) -> None:
     assert parsed({"type": "retry", "message_id": message_id}) == frames.Retry(message_id)
     assert parsed(
         {"type": "regenerate", "message_id": message_id, "model": model}
@@ -171,7 +173,7 @@ def test_retry_regenerate_stop_and_sync_reach_their_commands_as_sent(
         ("{}", "unknown_type", "Unknown message type."),
     ],
 )
-def test_a_frame_refused_says_why(text_data: str | None, code: str, message: str | None):
+def test_a_frame_refused_says_why(text_data: str | None, code: str, message: str | None) -> None:
     with pytest.raises(frames.BadFrame) as refused:
         frames.parse(text_data, max_bytes=20_000)
     assert refused.value.code == code
@@ -188,13 +190,13 @@ def page_source() -> str:
     return "\n".join(module.read_text() for module in modules)
 
 
-def test_the_page_handles_exactly_the_frames_the_server_sends():
+def test_the_page_handles_exactly_the_frames_the_server_sends() -> None:
     # The page dispatches on a frame's type with `case "<type>":` labels.
     handled = set(re.findall(r'\bcase\s+"([\w.]+)"\s*:', page_source()))
     assert handled == frames.SERVER_TYPES
 
 
-def test_the_page_sends_exactly_the_frames_the_server_reads():
+def test_the_page_sends_exactly_the_frames_the_server_reads() -> None:
     # The page builds each frame it sends as an object literal, `{ type: "<type>", … }`.
     sent = set(re.findall(r'\btype:\s*"([\w.]+)"', page_source()))
     assert sent == frames.CLIENT_TYPES

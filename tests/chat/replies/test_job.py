@@ -2,6 +2,8 @@
 
 import asyncio
 import copy
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,9 +15,9 @@ VL = "alibaba/qwen3-vl-32b-thinking"
 
 
 @pytest.mark.django_db
-def test_building_the_body_leaves_the_job_as_it_was(tmp_path):
+def test_building_the_body_leaves_the_job_as_it_was(tmp_path: Path) -> None:
     photo = image_factory()
-    turns = [
+    turns: list[dict[str, Any]] = [
         {"role": "user", "text": "What is this?", "detail": "low", "paths": [photo.file.path]},
         {"role": "assistant", "text": "A fern.", "tokens": 3},
         {"role": "user", "text": "Sure?", "detail": "auto", "paths": []},

@@ -17,7 +17,7 @@ async def running(reply_id: str) -> tuple[asyncio.Event, asyncio.Task[None]]:
     return release, task
 
 
-async def test_a_stop_while_the_request_is_prepared_is_kept_for_the_upstream_call():
+async def test_a_stop_while_the_request_is_prepared_is_kept_for_the_upstream_call() -> None:
     release, task = await running("r1")
     assert worker.cancel("r1") is True
     assert not task.cancelled()
@@ -33,7 +33,7 @@ async def test_a_stop_while_the_request_is_prepared_is_kept_for_the_upstream_cal
     await task
 
 
-async def test_a_stop_while_streaming_cancels_the_reply():
+async def test_a_stop_while_streaming_cancels_the_reply() -> None:
     _, task = await running("r2")
     run = worker.run_for("r2")
     assert run is not None
@@ -43,7 +43,7 @@ async def test_a_stop_while_streaming_cancels_the_reply():
     assert task.cancelled()
 
 
-async def test_a_stop_while_finishing_leaves_the_final_save_alone():
+async def test_a_stop_while_finishing_leaves_the_final_save_alone() -> None:
     release, task = await running("r3")
     run = worker.run_for("r3")
     assert run is not None
@@ -55,7 +55,7 @@ async def test_a_stop_while_finishing_leaves_the_final_save_alone():
     assert not task.cancelled()
 
 
-async def test_a_reply_leaves_the_registry_when_it_ends():
+async def test_a_reply_leaves_the_registry_when_it_ends() -> None:
     release, task = await running("r4")
     assert worker.running() >= 1 and task in worker.running_tasks()
     release.set()
