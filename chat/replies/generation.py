@@ -165,7 +165,7 @@ async def generate(
     )
     ticker = asyncio.create_task(stream.tick())
     if run is not None:
-        run.streaming(stream)
+        run.attach(stream)
     try:
         body = await payload(job)
         if run is not None:

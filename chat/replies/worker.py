@@ -5,7 +5,7 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from channels.layers import get_channel_layer
 
@@ -15,16 +15,19 @@ from chat.replies.replystream import ReplyStream
 log = logging.getLogger(__name__)
 
 
+Phase = Literal["setup", "streaming", "finishing"]
+
+
 @dataclass
 class Run:
     task: asyncio.Task[None]
     # "setup" → "streaming" → "finishing". Only the streaming phase is ever
     # cancelled; a stop during setup is remembered and honoured before the call.
-    phase: str = "setup"
+    phase: Phase = "setup"
     stop_requested: bool = False
     stream: ReplyStream | None = None  # once it streams: answers snapshot requests
 
-    def streaming(self, stream: ReplyStream) -> None:
+    def attach(self, stream: ReplyStream) -> None:
         """Attach the reply's stream, which answers snapshot requests from now on."""
         self.stream = stream
 
