@@ -1,28 +1,32 @@
 """Tell open sockets that who may see what has changed, once the change is
 committed (a rolled-back change must not close anyone's page)."""
 
+from collections.abc import Iterable
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from chat.live import frames
 
-def user_group(user_id):
+
+def user_group(user_id: object) -> str:
     return f"user.{user_id}"
 
 
-def conversation_group(conversation_id):
+def conversation_group(conversation_id: object) -> str:
     return f"conversation.{conversation_id}"
 
 
-def access_changed(*, users=(), conversations=()):
+def access_changed(*, users: Iterable[object] = (), conversations: Iterable[object] = ()) -> None:
     """Every socket of these users, or on these conversations, checks again
     whether it may stay open."""
     groups = [user_group(u) for u in users] + [conversation_group(c) for c in conversations]
 
-    def publish():
+    def publish() -> None:
         layer = get_channel_layer()
         for group in groups:
-            async_to_sync(layer.group_send)(group, {"type": "access.changed"})
+            async_to_sync(layer.group_send)(group, frames.access_changed())
 
     if groups:
         transaction.on_commit(publish)

@@ -18,6 +18,7 @@ socket, and one publish queue sent in order on one connection.
 
 import asyncio
 import os
+from typing import Any
 
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
@@ -30,10 +31,10 @@ ORIGIN_BYTES = 8
 
 
 class _Shard(RedisSingleShardConnection):
-    def __init__(self, host, channel_layer: "_LoopLayer") -> None:
+    def __init__(self, host: dict[str, Any], channel_layer: "_LoopLayer") -> None:
         super().__init__(host, channel_layer)
-        self._outbox: list[tuple[str, bytes, asyncio.Future]] = []
-        self._sender: asyncio.Task | None = None
+        self._outbox: list[tuple[str, bytes, asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: bytes) -> None:
         done = asyncio.get_running_loop().create_future()
@@ -61,7 +62,7 @@ class _Shard(RedisSingleShardConnection):
                     if not done.done():
                         done.set_result(None)
 
-    def _receive_message(self, message) -> None:
+    def _receive_message(self, message: dict[str, Any] | None) -> None:
         if message is None:
             return
         data = message["data"]
@@ -71,13 +72,14 @@ class _Shard(RedisSingleShardConnection):
 
 
 class _LoopLayer(RedisPubSubLoopLayer):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.origin = os.urandom(ORIGIN_BYTES)
         # Not connected yet: the connections open on first use.
-        self._shards = [_Shard(shard.host, self) for shard in self._shards]
+        base_shards: list[Any] = self._shards
+        self._shards: list[_Shard] = [_Shard(shard.host, self) for shard in base_shards]
 
-    async def send(self, channel: str, message: dict) -> None:
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
         data = self.channel_layer.serialize(message)
         if channel in self.channels:
             # A channel of this process: no other process listens on it.
@@ -85,7 +87,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
             return
         await self._get_shard(channel).publish(channel, self.origin + data)
 
-    async def group_send(self, group: str, message: dict) -> None:
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
         group_channel = self._get_group_channel_name(group)
         data = self.channel_layer.serialize(message)
         for name in self.groups.get(group_channel, ()):

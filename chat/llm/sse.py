@@ -63,6 +63,7 @@ class Reclassified:
     to="answer": an inline-reasoning model used no tags at all, so its
     "reasoning" was the answer. to="reasoning": a model whose reasoning should
     come in its own field put it in content, ended by a lone </think>.
+    End to end, to the page: ReplyStream.reclassify (chat/replies/replystream.py).
     """
 
     to: str

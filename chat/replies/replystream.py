@@ -4,14 +4,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 
 from chat.conversations import services
 from chat.dbasync import db_call
-from chat.llm.sse import reclassify
+from chat.live import frames
+from chat.llm.sse import Reclassified, reclassify
 
 log = logging.getLogger(__name__)
+
+KINDS: tuple[frames.Kind, ...] = ("reasoning", "answer")
 
 
 def publish_interval(streaming: int) -> float:
@@ -22,11 +27,19 @@ def publish_interval(streaming: int) -> float:
     PUBLISH_INTERVAL_MAX_S."""
     cfg = settings.VISIONQA
     shared = streaming / cfg["PUBLISH_FRAMES_PER_S"]
-    return max(cfg["PUBLISH_INTERVAL_S"], min(shared, cfg["PUBLISH_INTERVAL_MAX_S"]))
+    return float(max(cfg["PUBLISH_INTERVAL_S"], min(shared, cfg["PUBLISH_INTERVAL_MAX_S"])))
 
 
 class ReplyStream:
-    def __init__(self, reply_id, group, layer, base, busy=lambda: 1, after=None):
+    def __init__(
+        self,
+        reply_id: str,
+        group: str,
+        layer: Any,
+        base: frames.SerializedMessage,
+        busy: Callable[[], int] = lambda: 1,
+        after: Awaitable[object] | None = None,
+    ) -> None:
         self.reply_id = reply_id
         self.group = group
         self.layer = layer
@@ -34,19 +47,25 @@ class ReplyStream:
         self.busy = busy  # how many replies this process is streaming
         # What the first frame waits for: the pages told of this reply.
         self.after = after
-        # Bumped when text already sent changes kind; pages then take the
-        # whole reply from a message frame instead of appending deltas.
-        self.rev = 0
+        self.rev = 0  # see reclassify
         self.resync = False
-        self.text = {"reasoning": "", "answer": ""}
-        self.published = {"reasoning": 0, "answer": 0}
+        self.text: dict[str, str] = {"reasoning": "", "answer": ""}
+        self.published: dict[str, int] = {"reasoning": 0, "answer": 0}
         self.saved_at = time.monotonic()
         self.dirty = False
         self.closed = False
         # Set when the ticker should publish now rather than at its next tick.
         self._wake = asyncio.Event()
 
-    def add(self, kind, text):
+    @property
+    def reasoning(self) -> str:
+        return self.text["reasoning"]
+
+    @property
+    def answer(self) -> str:
+        return self.text["answer"]
+
+    def add(self, kind: str, text: str) -> None:
         first = not (self.text["reasoning"] or self.text["answer"])
         self.text[kind] += text
         self.dirty = True
@@ -54,54 +73,66 @@ class ReplyStream:
             # The first words go out at once; only what follows is coalesced.
             self._wake.set()
 
-    def close(self):
+    def close(self) -> None:
         """No more text: the ticker stops now instead of at its next tick."""
         self.closed = True
         self._wake.set()
 
-    def reclassify(self, event):
+    def reclassify(self, event: Reclassified) -> None:
+        """Text that streamed as one kind turns out to have been the other.
+
+        Whether a model's words are reasoning or answer is sometimes known only
+        later. A model that reasons inline has its reasoning opened by the
+        template, so its text streams as reasoning until </think>; if the
+        stream ends with no tag at all (and was not cut off by the length
+        limit), that "reasoning" was the answer. A model that should send
+        reasoning in its own field may put it in the content instead, closed
+        by a lone </think>: what streamed as answer was reasoning. The chunk
+        parser (chat/llm/sse.py) says so with a Reclassified event, and
+        `chat.llm.sse.reclassify` moves all the text so far to the new kind.
+
+        The pages hold the old split, with delta offsets into it, so deltas
+        cannot fix it: `rev` is bumped, and the next publish sends the reply
+        whole as a message frame carrying `rev` (frames.message); deltas then
+        resume from its lengths. A page takes a message with `rev` as exact
+        (a saved copy, without it, may be a second behind). Once saved, the
+        reply is sent whole once more with `rev`, so every page ends with the
+        saved split whatever it saw on the way."""
         self.text = reclassify(self.text, event)
         self.dirty = True
         self.rev += 1
         self.resync = True
 
-    async def send(self, frame):
+    async def send(self, frame: frames.ServerFrame) -> None:
         if self.after is not None:
             after, self.after = self.after, None
             # Whether or not that publish worked, the reply's own frames go on.
             await asyncio.gather(after, return_exceptions=True)
-        await self.layer.group_send(self.group, {"type": "relay.frame", "frame": frame})
+        await self.layer.group_send(self.group, frames.relay(frame))
 
-    async def publish(self):
+    async def publish(self) -> None:
         """Send what the page has not been sent yet, one delta per kind (coalesced)."""
         if self.resync:
             self.resync = False
             self.published = {kind: len(text) for kind, text in self.text.items()}
-            await self.send({"type": "message", "message": self.snapshot()})
+            await self.send(self.snapshot())
             return
-        for kind in ("reasoning", "answer"):
+        for kind in KINDS:
             start = self.published[kind]
             pending = self.text[kind][start:]
             if not pending:
                 continue
             self.published[kind] = len(self.text[kind])
-            await self.send(
-                {
-                    "type": f"{kind}.delta",
-                    "message_id": self.reply_id,
-                    "offset": start,
-                    "text": pending,
-                }
-            )
+            await self.send(frames.delta(kind, self.reply_id, start, pending))
 
-    async def save(self):
+    async def save(self) -> None:
         self.dirty = False
         self.saved_at = time.monotonic()
         await db_call(services.reply_save_progress)(
             self.reply_id, self.text["reasoning"], self.text["answer"]
         )
 
-    async def tick(self):
+    async def tick(self) -> None:
         """Publish every few tens of ms; save about once a second, and a heartbeat when idle."""
         cfg = settings.VISIONQA
         heartbeat = max(cfg["STALE_REPLY_S"] / 4, cfg["SAVE_INTERVAL_S"])
@@ -120,11 +151,11 @@ class ReplyStream:
                 # A failed save or publish is retried next tick; the reply goes on.
                 log.exception("reply %s: periodic publish/save failed", self.reply_id)
 
-    def snapshot(self):
+    def snapshot(self) -> frames.MessageFrame:
         """The reply as the page has been sent it; later deltas start where this ends."""
-        return {
+        sent = {
             **self.base,
             "reasoning": self.text["reasoning"][: self.published["reasoning"]],
             "text": self.text["answer"][: self.published["answer"]],
-            "rev": self.rev,
         }
+        return frames.message(sent, rev=self.rev)

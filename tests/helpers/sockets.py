@@ -5,7 +5,7 @@ import asyncio
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from chat.replies import generation
+from chat.replies import worker
 from visionqa.asgi import application
 
 VL = "alibaba/qwen3-vl-32b-thinking"
@@ -50,6 +50,6 @@ def ask(**overrides):
 
 async def settle():
     """Let background replies finish so none outlives the test's loop."""
-    tasks = generation.running_tasks()
+    tasks = worker.running_tasks()
     if tasks:
         await asyncio.wait(tasks, timeout=10)

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.conversations import services
 from chat.models import Message
-from chat.replies import generation
+from chat.replies import job as replyjob
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def ask(user, conversation, images=()):
 def ask_and_read_job(user, conversation, images=()):
     with CaptureQueriesContext(connection) as queries:
         _, reply = ask(user, conversation, images)
-        generation.job_for(reply)
+        replyjob.job_for(reply)
     Message.objects.filter(id=reply.id).update(status=Message.Status.COMPLETED)
     return [q["sql"] for q in queries.captured_queries]
 
@@ -64,8 +64,8 @@ def test_the_job_read_with_the_ask_sends_earlier_photos_and_answers(asker):
     _, first = ask(asker, conversation, [photo])
     Message.objects.filter(id=first.id).update(status="completed", text="A fern.")
     _, reply = ask(asker, conversation)
-    job = generation.job_for(reply)
-    turns = [(t["role"], t["text"], t.get("paths")) for t in job["turns"]]
+    job = replyjob.job_for(reply)
+    turns = [(t["role"], t["text"], t.get("paths")) for t in job.turns]
     assert turns == [
         ("user", "What is this?", [photo.file.path]),
         ("assistant", "A fern.", None),

@@ -14,15 +14,6 @@ from tests.helpers.sockets import VL, ask, frames_until_done, open_socket, sessi
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
-
-
-
-
-
-
-
-
 @pytest.fixture
 def owner():
     return user_factory()
@@ -329,7 +320,7 @@ async def test_stop_while_photos_are_being_prepared_ends_the_reply_as_stopped(
     fake_upstream, conversation, cookie, owner, monkeypatch
 ):
     from chat.photos import images
-    from chat.replies import generation
+    from chat.replies import worker
 
     image = await database_sync_to_async(image_factory)(owner)
     preparing = threading.Event()
@@ -345,7 +336,7 @@ async def test_stop_while_photos_are_being_prepared_ends_the_reply_as_stopped(
     await socket.send_json_to({"type": "stop"})
     async with asyncio.timeout(5):
         # Polled: the flag is plain state, set by the consumer in this loop.
-        while not any(run.stop_requested for run in generation._runs.values()):  # noqa: ASYNC110
+        while not any(run.stop_requested for run in worker._runs.values()):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     preparing.set()
     done = (await frames_until_done(socket))[-1]

@@ -100,10 +100,10 @@ async def test_conversation_instructions_go_first_as_the_system_message(fake_ups
 async def test_overflowing_history_drops_oldest_turns_and_says_so(fake_upstream, chat, monkeypatch):
     from dataclasses import replace
 
-    from chat.replies import generation
+    from chat.replies import job
 
     small = replace(get_model("alibaba/qwen3-vl-32b-thinking"), context_window=2000)
-    monkeypatch.setattr(generation, "get_model", lambda _id: small)
+    monkeypatch.setattr(job, "get_model", lambda _id: small)
     _, _, socket = await chat()
     for n in range(4):
         await run(
@@ -121,10 +121,10 @@ async def test_overflowing_history_drops_oldest_turns_and_says_so(fake_upstream,
 async def test_a_question_too_large_for_the_model_fails_clearly(fake_upstream, chat, monkeypatch):
     from dataclasses import replace
 
-    from chat.replies import generation
+    from chat.replies import job
 
     tiny = replace(get_model("alibaba/qwen3-vl-32b-thinking"), context_window=600)
-    monkeypatch.setattr(generation, "get_model", lambda _id: tiny)
+    monkeypatch.setattr(job, "get_model", lambda _id: tiny)
     _, _, socket = await chat()
     frames, reply = await run(socket, ask(text="word " * 2000, options={"max_tokens": 100}))
     assert frames[-1]["status"] == "failed" and frames[-1]["error"]["code"] == "too_large"

@@ -1,0 +1,138 @@
+"""Preparing one reply: what generating it needs, read in one go, and the request body.
+
+The job is read on a database thread (with the ask, when there is one); the
+request body is built from it afterwards, off the database thread, because
+encoding photos is CPU work.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from chat.conversations import selectors, services
+from chat.live import events, frames
+from chat.llm import context
+from chat.llm.catalog import ModelSpec, get_model
+from chat.llm.payload import build_payload
+from chat.models import Message
+from chat.photos import images
+
+# A turn of the conversation as chat.llm.context and chat.llm.payload take it:
+# role, text, tokens; a question's detail and its photos' paths.
+Turn = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: ModelSpec
+    turns: list[Turn]
+    # Kept for the usage record, should the upstream send no usage.
+    prompt_estimate: int
+    system_prompt: str
+    options: dict[str, Any]
+    group: str  # the conversation's channel-layer group
+    message: frames.SerializedMessage  # the reply as serialized when it started
+    notice: str  # said when history was left out
+    cache_dir: str
+
+
+class Unprepared(Exception):
+    """The request could not be built (a photo could not be read or encoded)."""
+
+
+def _history_turns(spec: ModelSpec, earlier: list[selectors.PastMessage]) -> list[Turn]:
+    """The conversation so far as turns with estimated tokens; photos as file
+    paths, encoded later off the DB thread."""
+    turns: list[Turn] = []
+    for message in earlier:
+        if message.role == Message.Role.ASSISTANT:
+            if message.text and not message.superseded:
+                # Reasoning is never sent back: the model only needs what it said.
+                turns.append(
+                    {
+                        "role": "assistant",
+                        "text": message.text,
+                        "tokens": context.text_tokens(message.text),
+                    }
+                )
+            continue
+        photos = message.photos
+        turn: Turn = {"role": "user", "text": message.text, "detail": message.detail, "paths": []}
+        if spec.vision:
+            turn["paths"] = [photo.path for photo in photos]
+            visual = sum(images.visual_tokens(p.width, p.height, message.detail) for p in photos)
+        else:
+            # A text-only model would refuse image parts: say they were there.
+            if photos:
+                turn["text"] = f"[{len(photos)} photo(s) not shown to this model] {message.text}"
+            visual = 0
+        turn["tokens"] = context.text_tokens(turn["text"]) + visual
+        turns.append(turn)
+    return turns
+
+
+def _context_budget(spec: ModelSpec, options: dict[str, Any], system_prompt: str) -> int:
+    # Room kept for the answer (and the reasoning before it).
+    reserve = options.get("max_tokens") or min(8192, spec.context_window // 4)
+    return int(spec.context_window - reserve - context.text_tokens(system_prompt))
+
+
+def job_for(reply: Message) -> Job:
+    """What generating `reply` needs, read in one go: one query for the history."""
+    conversation = reply.conversation
+    earlier = selectors.reply_history(reply)
+    spec = get_model(reply.model)
+    turns, dropped = context.fit(
+        _history_turns(spec, earlier),
+        _context_budget(spec, reply.options, conversation.system_prompt),
+    )
+    notice = ""
+    if dropped:
+        notice = (
+            f"The {dropped} oldest message(s) were left out so the conversation fits "
+            "what the model can read at once."
+        )
+    return Job(
+        spec=spec,
+        turns=turns,
+        prompt_estimate=sum(t["tokens"] for t in turns)
+        + context.text_tokens(conversation.system_prompt),
+        system_prompt=conversation.system_prompt,
+        options=reply.options,
+        group=events.conversation_group(reply.conversation_id),
+        message=selectors.message_serialize(reply),
+        notice=notice,
+        cache_dir=services.encoded_cache_dir(),
+    )
+
+
+def load_job(reply_id: str, channel: str) -> Job:
+    """A reply started without its job (Try again, Regenerate): attached to its
+    worker channel and read, in one call."""
+    services.reply_attach_worker(reply_id, channel)
+    return job_for(Message.objects.select_related("conversation").get(id=reply_id))
+
+
+def _build_payload(job: Job) -> dict[str, Any]:
+    """Encode the photos (CPU-bound: run in a worker thread, not the DB thread)."""
+    turns: list[Turn] = [{"role": "system", "text": job.system_prompt}] if job.system_prompt else []
+    for turn in job.turns:
+        sent = {key: value for key, value in turn.items() if key != "paths"}
+        sent["image_urls"] = [
+            images.cached_data_url(path, turn["detail"], job.cache_dir)
+            for path in turn.get("paths", [])
+        ]
+        turns.append(sent)
+    payload: dict[str, Any] = build_payload(job.spec, turns, job.options)
+    return payload
+
+
+async def payload(job: Job) -> dict[str, Any]:
+    """The request body, or Unprepared."""
+    try:
+        if any(turn.get("paths") for turn in job.turns):
+            # Encoding photos is CPU work: off the event loop.
+            return await asyncio.to_thread(_build_payload, job)
+        return _build_payload(job)  # no photos: nothing to encode
+    except Exception as exc:
+        raise Unprepared from exc
