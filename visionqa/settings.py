@@ -27,6 +27,13 @@ if not SECRET_KEY:
             "(for local use, `make run` turns DEBUG on)."
         )
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    # Django's own deploy check, made fatal: a short key signs sessions and
+    # password-reset links that can be forged.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too short: use 50 or more random characters, e.g. the output of "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -198,6 +205,19 @@ CONTENT_SECURITY_POLICY = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = _flag("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Behind a TLS-terminating proxy (see README, "Production"): the proxy says
+# which scheme the browser used, and the browser's origin must be trusted for
+# POSTs to pass the CSRF origin check.
+if _flag("DJANGO_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _flag("DJANGO_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS") or 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _flag("DJANGO_HSTS_PRELOAD")
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 
 # --- VisionQA -----------------------------------------------------------------
 AIMLAPI_KEY = os.environ.get("AIMLAPI_KEY", "")

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRINT = (
     "import django, json; from django.conf import settings; django.setup(); "
@@ -13,6 +15,7 @@ PRINT = (
     "'email': {k: getattr(settings, k) for k in ('EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', "
     "'EMAIL_HOST_USER', 'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'DEFAULT_FROM_EMAIL')}}))"
 )
+KEY = "k3y-for-the-settings-tests-only-" + "0123456789abcdef" * 2
 CONSOLE = "django.core.mail.backends.console.EmailBackend"
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
@@ -45,7 +48,7 @@ def test_defaults_are_sqlite_and_the_in_memory_layer():
 
 def test_urls_switch_to_postgresql_and_redis():
     result = load_settings(
-        DJANGO_SECRET_KEY="s",
+        DJANGO_SECRET_KEY=KEY,
         DATABASE_URL="postgres://u@db.example:5432/visionqa",
         REDIS_URL="redis://cache.example:6379/0",
     )
@@ -62,7 +65,7 @@ def test_email_goes_to_the_console_in_debug_even_with_a_mail_server():
 
 
 def test_email_goes_to_the_console_when_no_mail_server_is_set():
-    result = load_settings(DJANGO_SECRET_KEY="s")
+    result = load_settings(DJANGO_SECRET_KEY=KEY)
     email = json.loads(result.stdout)["email"]
     assert email["EMAIL_BACKEND"] == CONSOLE
     assert email["DEFAULT_FROM_EMAIL"] == "VisionQA <noreply@localhost>"
@@ -70,7 +73,7 @@ def test_email_goes_to_the_console_when_no_mail_server_is_set():
 
 def test_email_is_sent_by_smtp_from_the_environment():
     result = load_settings(
-        DJANGO_SECRET_KEY="s",
+        DJANGO_SECRET_KEY=KEY,
         EMAIL_HOST="smtp.example.com",
         EMAIL_HOST_USER="mailer",
         EMAIL_HOST_PASSWORD="smtp-secret",
@@ -90,7 +93,63 @@ def test_email_is_sent_by_smtp_from_the_environment():
 
 def test_email_port_and_tls_can_be_changed():
     result = load_settings(
-        DJANGO_SECRET_KEY="s", EMAIL_HOST="mail.local", EMAIL_PORT="25", EMAIL_USE_TLS="0"
+        DJANGO_SECRET_KEY=KEY, EMAIL_HOST="mail.local", EMAIL_PORT="25", EMAIL_USE_TLS="0"
     )
     email = json.loads(result.stdout)["email"]
     assert (email["EMAIL_PORT"], email["EMAIL_USE_TLS"]) == (25, False)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["s", "x" * 80, "0123456789" * 4 + "abcdefghi", "abab" * 20],
+    ids=["one character", "one character repeated", "49 characters", "two characters repeated"],
+)
+def test_production_refuses_a_short_or_repetitive_secret_key(key):
+    result = load_settings(DJANGO_SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is too short" in result.stderr
+
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": KEY,
+    "DJANGO_ALLOWED_HOSTS": "visionqa.example",
+    "DJANGO_BEHIND_TLS_PROXY": "1",
+    "DJANGO_SSL_REDIRECT": "1",
+    "DJANGO_HSTS_SECONDS": "31536000",
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "DJANGO_HSTS_PRELOAD": "1",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://visionqa.example",
+}
+
+
+def test_the_documented_production_environment_passes_check_deploy():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env.update(PRODUCTION)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_tls_proxy_settings_come_from_the_environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env.update(PRODUCTION, DJANGO_SETTINGS_MODULE="visionqa.settings")
+    show = (
+        "import django, json; from django.conf import settings; django.setup(); "
+        "print(json.dumps([settings.SECURE_PROXY_SSL_HEADER, settings.SECURE_SSL_REDIRECT, "
+        "settings.SECURE_HSTS_SECONDS, settings.CSRF_TRUSTED_ORIGINS]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", show], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert json.loads(result.stdout) == [
+        ["HTTP_X_FORWARDED_PROTO", "https"],
+        True,
+        31536000,
+        ["https://visionqa.example"],
+    ]
