@@ -18,7 +18,7 @@ def session_cookie(user):
 
 
 async def open_socket(conversation_id, cookie=None):
-    headers = [(b"origin", b"http://localhost")]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
     if cookie:
         headers.append((b"cookie", cookie))
     socket = WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers)
