@@ -153,3 +153,20 @@ def test_tls_proxy_settings_come_from_the_environment():
         31536000,
         ["https://visionqa.example"],
     ]
+
+
+def test_each_log_line_is_printed_once_under_daphne():
+    # Daphne's command line gives the root logger a handler (basicConfig).
+    script = (
+        "import django, logging; django.setup(); logging.basicConfig(level=logging.INFO); "
+        "logging.getLogger('chat.replies').warning('one line'); "
+        "logging.getLogger('django.request').warning('another line')"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env.update(DJANGO_SETTINGS_MODULE="visionqa.settings", DJANGO_DEBUG="1")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("one line") == 1
+    assert result.stderr.count("another line") == 1
