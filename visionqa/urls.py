@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from chat.web import account
+from visionqa import health
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # Django's own password views, with plainer error messages (chat/account.py).
     path("accounts/password_change/", account.password_change, name="password_change"),
