@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -138,7 +137,7 @@ class ConversationAdmin(admin.ModelAdmin):
         conversation_id: uuid.UUID,
         image_id: uuid.UUID,
         full: bool = False,
-    ) -> FileResponse:
+    ) -> HttpResponseBase:
         """A photo of that conversation (its thumbnail, or the stored photo);
         nothing else, whatever id is asked for."""
         if not self.has_view_permission(request):

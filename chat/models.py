@@ -1,5 +1,6 @@
 import secrets
 import uuid
+from concurrent.futures import Future
 
 from django.conf import settings
 from django.db import models
@@ -124,6 +125,11 @@ class Image(models.Model):
     size_bytes = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not a field: set by image_create on the photo it just stored, a Future
+    # done once each detail's picture is cached (None if it won't be). Photos
+    # read back from the database have no such attribute.
+    warmed: Future[None] | None
+
     def __str__(self) -> str:
         return self.original_name or str(self.id)
 
@@ -182,6 +188,11 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Doubles as the generation's heartbeat while status is "streaming".
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Not a field: the photos of a message just saved with them (question_ask),
+    # so serializing it needs no query for them (selectors.message_images).
+    # Messages read back from the database have no such attribute.
+    photos: list[Image]
 
     class Meta:
         ordering = ["created_at", "role"]

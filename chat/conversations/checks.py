@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 
 from chat.errors import ServiceError
 from chat.llm.catalog import ModelSpec, get_model, short_name
@@ -65,13 +65,16 @@ def model_available(model_id: object) -> ModelSpec:
     return spec
 
 
-def question_photos(
-    user: AbstractUser, spec: ModelSpec, detail: object, text: str, image_ids: object
-) -> list[Image]:
-    """The question's photos, once the question is known to be one `spec` can answer."""
-    if detail not in Message.Detail.values:
+def detail_clean(detail: object) -> str:
+    """One of the detail levels a photo is sent at."""
+    if not isinstance(detail, str) or detail not in Message.Detail.values:
         raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
-    text_clean(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
+    return detail
+
+
+def question_photos(user: User, spec: ModelSpec, text: str, image_ids: object) -> list[Image]:
+    """The question's photos, once the question is known to be one `spec` can
+    answer and its detail and text are clean (detail_clean, text_clean)."""
     if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
         raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
     if not text.strip() and not image_ids:

@@ -130,7 +130,10 @@ def _message(message: Message, photos: Photos) -> dict[str, Any]:
 
 def _stored(image: Image) -> bool:
     try:
-        return bool(image.file.name) and image.file.storage.exists(image.file.name)
+        name = image.file.name
+        if not name:
+            return False
+        return image.file.storage.exists(name)
     except (OSError, SuspiciousOperation):
         return False
 
@@ -211,6 +214,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # zipfile never closes a stream it was handed; nothing to release
+
     def drain(self) -> bytes:
         data = b"".join(self._parts)
         self._parts.clear()
@@ -229,9 +235,12 @@ def _zip_chunks(
     with zipfile.ZipFile(sink, "w") as archive:
         # Photos first: the texts then say truly which ones the zip holds.
         for image, path in photos.values():
+            name = image.file.name
             try:
-                source = image.file.storage.open(image.file.name, "rb")
+                source = image.file.storage.open(name, "rb") if name else None
             except (OSError, SuspiciousOperation, ValueError):
+                source = None
+            if source is None:
                 missing.add(str(image.id))
                 continue
             info = zipfile.ZipInfo(path, _zip_time(image.created_at))  # stored: JPEG/PNG

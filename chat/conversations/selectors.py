@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 
@@ -18,7 +18,7 @@ SEARCH_LIMIT = 200
 
 
 def conversation_list(
-    user: AbstractBaseUser | AnonymousUser, q: str = "", team: Team | None = None
+    user: access.Visitor, q: str = "", team: Team | None = None
 ) -> QuerySet[Conversation]:
     """The conversations of one space (personal, or `team`'s), latest activity
     first, deleted ones left out.
@@ -159,7 +159,7 @@ def conversation_serialize(conversation: Conversation) -> dict[str, object]:
         "url": conversation.get_absolute_url(),
         "team": (
             {"id": str(conversation.team_id), "name": conversation.team.name}
-            if conversation.team_id
+            if conversation.team is not None
             else None
         ),
         "messages": [message_serialize(m) for m in conversation_messages(conversation)],
@@ -175,7 +175,7 @@ def model_catalog() -> list[dict]:
     return [spec.as_public_dict(has_key) for spec in all_models()]
 
 
-def preference_get(user: AbstractBaseUser) -> dict[str, str]:
+def preference_get(user: User) -> dict[str, str]:
     """The pickers' last choice ({"model", "detail"}; empty strings when none)."""
     preference = Preference.objects.filter(user=user).first()
     return {

@@ -3,10 +3,10 @@
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -15,6 +15,7 @@ from django.utils import timezone
 from chat.conversations import checks, selectors
 from chat.errors import ServiceError
 from chat.live import events
+from chat.live.frames import ReplyError
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
@@ -27,7 +28,7 @@ RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
 def conversation_create(
-    user: AbstractUser, title: str = "", system_prompt: str = "", team_id: object = None
+    user: User, title: str = "", system_prompt: str = "", team_id: object = None
 ) -> Conversation:
     """A new conversation in the user's personal space, or in the space of the
     team `team_id` (one they are in)."""
@@ -44,7 +45,7 @@ def conversation_create(
 
 @transaction.atomic
 def conversation_update(
-    user: AbstractUser,
+    user: User,
     conversation: Conversation,
     changes: Mapping[str, Any],
     *,
@@ -85,7 +86,7 @@ def _conversation_edit(
     conversation.save(update_fields=["title", "system_prompt"])
 
 
-def conversation_delete(user: AbstractUser, conversation: Conversation) -> Conversation:
+def conversation_delete(user: User, conversation: Conversation) -> Conversation:
     """Soft delete, by someone who may manage it: hidden everywhere at once,
     kept so Undo (conversation_update's `restore`) can bring it back to its place."""
     sharing.manage_check(user, conversation)
@@ -104,7 +105,7 @@ def file_too_large() -> ServiceError:
     )
 
 
-def image_create(user: AbstractUser, upload: UploadedFile) -> Image:
+def image_create(user: User, upload: UploadedFile) -> Image:
     """A photo of `user`'s own: theirs to use, so there is nothing to check."""
     if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
         raise file_too_large()
@@ -153,7 +154,7 @@ def _stale_cutoff() -> datetime:
     return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
 
 
-def _lock_for_a_reply(user: AbstractUser, conversation: Conversation) -> Conversation:
+def _lock_for_a_reply(user: User, conversation: Conversation) -> Conversation:
     """The conversation locked (one reply at a time), once `user` is known to
     still have it and to be within their limits. In the caller's transaction."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -162,7 +163,7 @@ def _lock_for_a_reply(user: AbstractUser, conversation: Conversation) -> Convers
     return conversation
 
 
-def _still_allowed(user: AbstractUser, conversation: Conversation) -> None:
+def _still_allowed(user: User, conversation: Conversation) -> None:
     """Checked again under the row lock: a page opened before a delete, or before
     its user left the team, still has its socket."""
     if conversation.deleted_at is not None:
@@ -189,10 +190,10 @@ def _no_reply_in_progress(conversation: Conversation) -> None:
 
 @transaction.atomic
 def question_ask(
-    user: AbstractUser,
+    user: User,
     conversation: Conversation,
     *,
-    text: str,
+    text: object,
     image_ids: object,
     model_id: object,
     detail: object,
@@ -206,16 +207,18 @@ def question_ask(
     every reply's first words wait for it."""
     conversation = _lock_for_a_reply(user, conversation)
     spec = checks.model_available(model_id)
-    photos = checks.question_photos(user, spec, detail, text, image_ids)
+    clean_detail = checks.detail_clean(detail)
+    clean_text = checks.text_clean(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
+    photos = checks.question_photos(user, spec, clean_text, image_ids)
     clean_options = checks.options_clean(spec, options)
     _no_reply_in_progress(conversation)
     question = Message.objects.create(
         conversation=conversation,
         role=Message.Role.USER,
         author=user,
-        text=text.strip(),
+        text=clean_text.strip(),
         model=spec.id,
-        detail=detail,
+        detail=clean_detail,
         options=clean_options,
     )
     MessageImage.objects.bulk_create(
@@ -225,7 +228,7 @@ def question_ask(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         model=spec.id,
-        detail=detail,
+        detail=clean_detail,
         options=clean_options,
         status=Message.Status.STREAMING,
         requested_by=user,
@@ -234,13 +237,13 @@ def question_ask(
     # Serialized without another query for their photos.
     question.photos, reply.photos = photos, []
     if not conversation.title:
-        conversation.title = _title_from(text, photos)
+        conversation.title = _title_from(clean_text, photos)
     conversation.save(update_fields=["title", "updated_at"])
-    preference_update(user, model=spec.id, detail=detail)
+    preference_update(user, model=spec.id, detail=clean_detail)
     return question, reply
 
 
-def preference_update(user: AbstractUser, *, model: str, detail: str) -> None:
+def preference_update(user: User, *, model: str, detail: str) -> None:
     """Remember the pickers' choice: the user's own, so nothing to check."""
     # One UPDATE on every question but a person's first.
     if Preference.objects.filter(user=user).update(model=model, detail=detail):
@@ -254,7 +257,7 @@ def preference_update(user: AbstractUser, *, model: str, detail: str) -> None:
 
 @transaction.atomic
 def reply_regenerate(
-    user: AbstractUser, conversation: Conversation, reply_id: object, model_id: object = None
+    user: User, conversation: Conversation, reply_id: object, model_id: object = None
 ) -> tuple[Message, Message]:
     """Answer the latest question again, with its model or another. The earlier
     answer is kept (superseded), so regenerating never loses one.
@@ -300,7 +303,7 @@ def reply_regenerate(
 
 
 @transaction.atomic
-def reply_retry(user: AbstractUser, conversation: Conversation, reply_id: object) -> Message:
+def reply_retry(user: User, conversation: Conversation, reply_id: object) -> Message:
     """Run the latest reply again from its saved question and photos."""
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
@@ -325,30 +328,38 @@ def _title_from(text: str, photos: Sequence[Image]) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
-def reply_attach_worker(reply_id: object, channel: str) -> None:
+def reply_attach_worker(reply_id: str, channel: str) -> None:
     """Its generation's channel, for Stop. The reply_* below are the generation's
     own steps, on a reply question_ask, reply_retry or reply_regenerate made
     after their checks: no person is acting, nothing to check."""
     Message.objects.filter(id=reply_id).update(worker_channel=channel, updated_at=timezone.now())
 
 
-def reply_save_progress(reply_id: object, reasoning: str, text: str) -> None:
+def reply_save_progress(reply_id: str, reasoning: str, text: str) -> None:
     Message.objects.filter(id=reply_id, status=Message.Status.STREAMING).update(
         reasoning=reasoning, text=text, updated_at=timezone.now()
     )
 
 
+class ReplyTiming(TypedDict):
+    """When a reply's words came (chat.replies.generation.Timing), for its usage record."""
+
+    prompt_estimate: int  # kept should the upstream send no usage
+    first_token_ms: int | None
+    duration_ms: int
+
+
 @transaction.atomic
 def reply_finish(
-    reply_id: object,
+    reply_id: str,
     *,
     reasoning: str,
     text: str,
     status: str,
     finish_reason: str | None,
     usage: dict[str, Any] | None,
-    error: dict[str, Any] | None,
-    timing: Mapping[str, int | None],
+    error: ReplyError | None,
+    timing: ReplyTiming,
     attempts: int = 1,
     notice: str = "",
 ) -> Message:
@@ -383,7 +394,7 @@ def reply_finish(
         detail=reply.detail,
         status=status,
         attempts=attempts,
-        error_code=(error or {}).get("code", ""),
+        error_code=error.get("code", "") if error else "",
         first_token_ms=timing.get("first_token_ms"),
         duration_ms=timing.get("duration_ms", 0),
     )

@@ -11,7 +11,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from chat.conversations import selectors, services
 from chat.dbasync import db_call
@@ -31,7 +31,7 @@ Serialized = frames.SerializedMessage
 
 
 @db_call
-def _conversation_for(user: AbstractBaseUser, conversation_id: uuid.UUID) -> Conversation | None:
+def _conversation_for(user: User, conversation_id: uuid.UUID) -> Conversation | None:
     conversation: Conversation | None = access.conversation_visible(user, conversation_id)
     return conversation
 
@@ -48,7 +48,7 @@ def _state(conversation: Conversation) -> list[tuple[Serialized, str]]:
 
 @db_call
 def _ask(
-    user: AbstractBaseUser, conversation: Conversation, ask: frames.Ask, channel: str
+    user: User, conversation: Conversation, ask: frames.Ask, channel: str
 ) -> tuple[Serialized, Serialized, Job | None]:
     """Save the question and its reply, and read what generating it needs, in one call."""
     question, reply = services.question_ask(
@@ -71,7 +71,7 @@ def _ask(
 
 
 @db_call
-def _retry(user: AbstractBaseUser, conversation: Conversation, retry: frames.Retry) -> Serialized:
+def _retry(user: User, conversation: Conversation, retry: frames.Retry) -> Serialized:
     reply = services.reply_retry(user, conversation, retry.message_id)
     message: Serialized = selectors.message_serialize(reply)
     return message
@@ -79,7 +79,7 @@ def _retry(user: AbstractBaseUser, conversation: Conversation, retry: frames.Ret
 
 @db_call
 def _regenerate(
-    user: AbstractBaseUser, conversation: Conversation, regenerate: frames.Regenerate
+    user: User, conversation: Conversation, regenerate: frames.Regenerate
 ) -> tuple[Serialized, Serialized]:
     earlier, reply = services.reply_regenerate(
         user, conversation, regenerate.message_id, regenerate.model
@@ -95,6 +95,9 @@ def _streaming_reply(conversation: Conversation) -> tuple[str | None, str]:
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
     conversation: Conversation | None
+    # Who opened the socket: known once connect let them in (commands and
+    # channel-layer handlers only run for a socket with a conversation).
+    user: User
     group: str
     user_group: str
 
@@ -115,9 +118,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         # Accept before closing so the page sees our close code, not a bare 403.
         await self.accept()
-        if user is None or not user.is_authenticated:
+        if not isinstance(user, User) or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.user = user
         try:
             conversation_id = uuid.UUID(self.scope["url_route"]["kwargs"]["conversation_id"])
         except ValueError:
@@ -146,7 +150,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if self.conversation is None:
             return
         try:
@@ -165,7 +171,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     # --- commands --------------------------------------------------------------
 
     async def run(self, conversation: Conversation, command: frames.Command) -> None:
-        user = self.scope["user"]
+        user = self.user
         match command:
             case frames.Ask():
                 channel = await worker.channel()
@@ -194,7 +200,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_send(self.group, frames.relay(frames.message(message)))
 
     async def stop(self, conversation: Conversation) -> None:
-        if await _conversation_for(self.scope["user"], conversation.id) is None:
+        if await _conversation_for(self.user, conversation.id) is None:
             raise ServiceError("forbidden", "You no longer have access to this conversation.")
         reply_id, worker_channel = await _streaming_reply(conversation)
         if reply_id is None:
@@ -230,7 +236,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         user may no longer read it, the page closes at once."""
         if self.conversation is None:
             return
-        if await _conversation_for(self.scope["user"], self.conversation.id) is None:
+        if await _conversation_for(self.user, self.conversation.id) is None:
             await self.leave_groups()
             self.conversation = None
             await self.close(code=CLOSE_FORBIDDEN)

@@ -4,10 +4,17 @@ committed (a rolled-back change must not close anyone's page)."""
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
 from chat.live import frames
+
+
+def channel_layer() -> BaseChannelLayer:
+    """The default channel layer: settings.CHANNEL_LAYERS always names one."""
+    layer = get_channel_layer()
+    assert layer is not None  # configured in every settings module (visionqa/settings.py)
+    return layer
 
 
 def user_group(user_id: object) -> str:
@@ -24,7 +31,7 @@ def access_changed(*, users: Iterable[object] = (), conversations: Iterable[obje
     groups = [user_group(u) for u in users] + [conversation_group(c) for c in conversations]
 
     def publish() -> None:
-        layer = get_channel_layer()
+        layer = channel_layer()
         for group in groups:
             async_to_sync(layer.group_send)(group, frames.access_changed())
 

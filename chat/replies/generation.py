@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat.conversations import selectors, services
@@ -58,7 +57,7 @@ class Timing:
     def _since_started(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
 
-    def as_record(self) -> dict[str, int | None]:
+    def as_record(self) -> services.ReplyTiming:
         return {
             "prompt_estimate": self.prompt_estimate,
             "first_token_ms": self.first_token_ms,
@@ -141,7 +140,7 @@ async def generate(
     reply_id: str, job: Job | None = None, announced: "asyncio.Future[Any] | None" = None
 ) -> None:
     run = worker.run_for(reply_id)
-    layer = get_channel_layer()
+    layer = events.channel_layer()
     timing = Timing()
     try:
         if job is None:
@@ -259,7 +258,7 @@ async def _finish_failed(
     reply = await db_call(_record)(reply_id, "", "", outcome, Timing())
     if announced is not None:
         await asyncio.gather(announced, return_exceptions=True)
-    await get_channel_layer().group_send(
+    await events.channel_layer().group_send(
         events.conversation_group(reply.conversation_id),
         frames.relay(frames.reply_done(reply_id, reply.status, error=error)),
     )

@@ -82,6 +82,9 @@ def job_for(reply: Message) -> Job:
     conversation = reply.conversation
     earlier = selectors.reply_history(reply)
     spec = get_model(reply.model)
+    # The services made or retried this reply only once checks.model_available
+    # found its model in the catalog, which does not change while we run.
+    assert spec is not None, reply.model
     turns, dropped = context.fit(
         _history_turns(spec, earlier),
         _context_budget(spec, reply.options, conversation.system_prompt),

@@ -7,9 +7,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from channels.layers import get_channel_layer
-
-from chat.live import frames
+from chat.live import events, frames
 from chat.replies.replystream import ReplyStream
 
 log = logging.getLogger(__name__)
@@ -93,7 +91,7 @@ async def channel() -> str:
     from any process; a reply is saved with it. One channel for the process,
     not one per reply: on Redis each would be a subscription of its own."""
     loop = asyncio.get_running_loop()
-    layer = get_channel_layer()
+    layer = events.channel_layer()
     held = _listeners.get(loop)
     if held is None or held[0] is not layer or held[2].done():
         name: str = await layer.new_channel()

@@ -16,8 +16,8 @@ Every read that decides access answers None/empty for "missing", "deleted" and
 import uuid
 from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
@@ -29,17 +29,18 @@ MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
 PERSONAL_SPACE = (None, "", "personal")
 
 Row = TypeVar("Row", bound=Model)
-User = AbstractBaseUser | AnonymousUser
+# Whoever is asking: a person, or someone not logged in (who sees nothing).
+Visitor = User | AnonymousUser
 
 
 def _get(queryset: QuerySet[Row], **lookup: object) -> Row | None:
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError):
         return None
 
 
-def conversations_visible(user: User) -> QuerySet[Conversation]:
+def conversations_visible(user: Visitor) -> QuerySet[Conversation]:
     if not user.is_authenticated:
         return Conversation.objects.none()
     return Conversation.objects.filter(deleted_at__isnull=True).filter(
@@ -47,12 +48,12 @@ def conversations_visible(user: User) -> QuerySet[Conversation]:
     )
 
 
-def conversation_visible(user: User, conversation_id: object) -> Conversation | None:
+def conversation_visible(user: Visitor, conversation_id: object) -> Conversation | None:
     """The conversation if `user` may use it, else None."""
     return _get(conversations_visible(user), id=conversation_id)
 
 
-def conversation_restorable(user: User, conversation_id: object) -> Conversation | None:
+def conversation_restorable(user: Visitor, conversation_id: object) -> Conversation | None:
     """A deleted conversation the user may bring back (Undo): one they could
     have deleted — their own, or, in a team, as its owner or admin."""
     conversation = _get(Conversation.objects.filter(deleted_at__isnull=False), id=conversation_id)
@@ -61,7 +62,7 @@ def conversation_restorable(user: User, conversation_id: object) -> Conversation
     return conversation if can_manage_conversation(user, conversation) else None
 
 
-def conversation_readable(user: User, conversation: Conversation) -> bool:
+def conversation_readable(user: Visitor, conversation: Conversation) -> bool:
     """The rule of conversations_visible, for a row already in hand (say, one
     just locked): no query for a personal conversation."""
     if not user.is_authenticated or conversation.deleted_at is not None:
@@ -71,13 +72,13 @@ def conversation_readable(user: User, conversation: Conversation) -> bool:
     return Membership.objects.filter(team_id=conversation.team_id, user=user).exists()
 
 
-def membership(user: User, team_id: object) -> Membership | None:
+def membership(user: Visitor, team_id: object) -> Membership | None:
     if not user.is_authenticated or team_id is None:
         return None
     return _get(Membership.objects.select_related("team"), user=user, team_id=team_id)
 
 
-def space_team(user: User, team_id: object) -> Team | None:
+def space_team(user: Visitor, team_id: object) -> Team | None:
     """The team of a space the user is in (None: their personal space); refuses
     a team they are not in."""
     if team_id in PERSONAL_SPACE:
@@ -88,7 +89,7 @@ def space_team(user: User, team_id: object) -> Team | None:
     return member.team
 
 
-def memberships_of(user: User) -> QuerySet[Membership]:
+def memberships_of(user: Visitor) -> QuerySet[Membership]:
     """The user's teams, by name, as their memberships (which say their role)."""
     if not user.is_authenticated:
         return Membership.objects.none()
@@ -125,7 +126,7 @@ def invite_usable(invite: Invite) -> str | None:
     return None
 
 
-def can_manage_conversation(user: User, conversation: Conversation) -> bool:
+def can_manage_conversation(user: Visitor, conversation: Conversation) -> bool:
     if conversation.team_id is None:
         return conversation.owner_id == user.id
     member = membership(user, conversation.team_id)
@@ -134,7 +135,7 @@ def can_manage_conversation(user: User, conversation: Conversation) -> bool:
     return member.role in MANAGERS or conversation.owner_id == user.id
 
 
-def image_visible(user: User, image_id: object) -> Image | None:
+def image_visible(user: Visitor, image_id: object) -> Image | None:
     if not user.is_authenticated:
         return None
     in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
@@ -143,7 +144,7 @@ def image_visible(user: User, image_id: object) -> Image | None:
     )
 
 
-def images_usable(user: User, image_ids: list[uuid.UUID]) -> QuerySet[Image]:
+def images_usable(user: Visitor, image_ids: list[uuid.UUID]) -> QuerySet[Image]:
     """The photos among `image_ids` the user may put in a question (their own,
     or ones already in a conversation they can read: Edit & resend)."""
     in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
@@ -152,7 +153,7 @@ def images_usable(user: User, image_ids: list[uuid.UUID]) -> QuerySet[Image]:
     )
 
 
-def teams_of(user: User) -> QuerySet[Team]:
+def teams_of(user: Visitor) -> QuerySet[Team]:
     """The user's teams, by name."""
     if not user.is_authenticated:
         return Team.objects.none()
@@ -187,7 +188,7 @@ def share_links_of(user: User) -> QuerySet[ShareLink]:
     ).select_related("conversation", "created_by")
 
 
-def share_links_for(user: User, conversation: Conversation) -> list[ShareLink]:
+def share_links_for(user: Visitor, conversation: Conversation) -> list[ShareLink]:
     """A conversation's public links, by anyone, for whoever may manage it (and
     so revoke them); none for someone who may only read it."""
     if not can_manage_conversation(user, conversation):

@@ -6,10 +6,11 @@ remove members; members read, ask and fork. A team always keeps an owner.
 
 import logging
 import smtplib
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -24,13 +25,15 @@ from chat.teams.people import display_name
 
 log = logging.getLogger(__name__)
 
+# Ids as a URL hands them over (a UUID, or the digits of a user id) or a form sends them.
+TeamId = uuid.UUID | str
+UserId = int | str
+
 TEAM_NAME_LIMIT = 100
 INVITE_DAYS = (1, 7, 30)
 
 
-def _role_check(
-    user: AbstractUser, team_id: object, roles: tuple[str, ...], message: str
-) -> Membership:
+def _role_check(user: User, team_id: TeamId, roles: tuple[str, ...], message: str) -> Membership:
     member = access.membership(user, team_id)
     if member is None:
         raise ServiceError("not_found", "Not found.", 404)
@@ -40,7 +43,7 @@ def _role_check(
 
 
 @transaction.atomic
-def team_create(user: AbstractUser, name: object) -> Team:
+def team_create(user: User, name: object) -> Team:
     """Anyone may start a team; they are its first owner."""
     name = " ".join(str(name or "").split())
     if not name:
@@ -55,8 +58,8 @@ def team_create(user: AbstractUser, name: object) -> Team:
 
 
 def invite_create(
-    user: AbstractUser,
-    team_id: object,
+    user: User,
+    team_id: TeamId,
     *,
     days: int = 7,
     max_uses: int | None = None,
@@ -116,7 +119,7 @@ def _days_left(invite: Invite) -> str:
 
 
 @transaction.atomic
-def invite_accept(user: AbstractUser, token: str) -> Team:
+def invite_accept(user: User, token: str) -> Team:
     """Join the invite's team. Returns the team. Holding a usable invite is
     the permission."""
     invite = (
@@ -147,7 +150,7 @@ def invite_accept(user: AbstractUser, token: str) -> Team:
     return invite.team
 
 
-def invite_revoke(user: AbstractUser, invite_id: object) -> Invite:
+def invite_revoke(user: User, invite_id: uuid.UUID | str) -> Invite:
     invite = Invite.objects.filter(id=invite_id).first()
     if invite is None:
         raise ServiceError("not_found", "Not found.", 404)
@@ -159,7 +162,7 @@ def invite_revoke(user: AbstractUser, invite_id: object) -> Invite:
     return invite
 
 
-def _keep_an_owner(team_id: object, leaving: Membership) -> None:
+def _keep_an_owner(team_id: TeamId, leaving: Membership) -> None:
     if leaving.role == Membership.Role.OWNER and not (
         Membership.objects.filter(team_id=team_id, role=Membership.Role.OWNER)
         .exclude(pk=leaving.pk)
@@ -171,7 +174,7 @@ def _keep_an_owner(team_id: object, leaving: Membership) -> None:
 
 
 @transaction.atomic
-def membership_remove(user: AbstractUser, team_id: object, member_user_id: object) -> None:
+def membership_remove(user: User, team_id: TeamId, member_user_id: UserId) -> None:
     """Remove someone (or leave, when it is yourself). Their open pages lose
     access at once."""
     target = (
@@ -198,7 +201,7 @@ def membership_remove(user: AbstractUser, team_id: object, member_user_id: objec
 
 @transaction.atomic
 def membership_set_role(
-    user: AbstractUser, team_id: object, member_user_id: object, role: object
+    user: User, team_id: TeamId, member_user_id: UserId, role: object
 ) -> Membership:
     _role_check(user, team_id, (Membership.Role.OWNER,), "Only an owner can change roles.")
     if role not in Membership.Role.values:

@@ -1,19 +1,25 @@
 """What to call a person, and changing it. The display name lives in the
 built-in `User.first_name`; with none set, a person goes by their username."""
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-DISPLAY_NAME_MAX_LENGTH: int = get_user_model()._meta.get_field("first_name").max_length  # 150
+
+def _first_name_limit() -> int:
+    limit = User._meta.get_field("first_name").max_length
+    assert limit is not None  # a CharField: it always has one (150)
+    return limit
 
 
-def display_name(user: AbstractUser) -> str:
+DISPLAY_NAME_MAX_LENGTH = _first_name_limit()
+
+
+def display_name(user: User) -> str:
     """Their display name, or their username when they set none."""
     return (user.first_name or "").strip() or user.get_username()
 
 
-def user_update_display_name(user: AbstractUser, name: str | None) -> str:
+def user_update_display_name(user: User, name: str | None) -> str:
     """Set the name shown for `user`, spaces trimmed (and runs of them made one).
     Empty means "use my username". Returns the name saved; raises ValidationError
     when it is too long. Only ever the caller's own name: no one else's to check."""

@@ -1,9 +1,10 @@
 """Writes for sharing a conversation: move it between spaces, fork a copy,
 make and revoke public read-only links."""
 
+import uuid
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +17,7 @@ from chat.teams import access
 LINK_DAYS = (None, 1, 7, 30)
 
 
-def manage_check(user: AbstractUser, conversation: Conversation) -> None:
+def manage_check(user: User, conversation: Conversation) -> None:
     """Refuse (403) anyone who may read the conversation but not change it."""
     if not access.can_manage_conversation(user, conversation):
         raise ServiceError(
@@ -28,9 +29,7 @@ def manage_check(user: AbstractUser, conversation: Conversation) -> None:
 
 
 @transaction.atomic
-def conversation_move(
-    user: AbstractUser, conversation: Conversation, team_id: object
-) -> Conversation:
+def conversation_move(user: User, conversation: Conversation, team_id: object) -> Conversation:
     """Into a team the user belongs to (shared with every member), or back to
     the personal space of the person who started it (`team_id` None)."""
     manage_check(user, conversation)
@@ -62,7 +61,7 @@ def conversation_move(
 
 
 @transaction.atomic
-def conversation_fork(user: AbstractUser, conversation: Conversation) -> Conversation:
+def conversation_fork(user: User, conversation: Conversation) -> Conversation:
     """A copy in the user's personal space, up to now, with the same photos:
     for anyone who may read the conversation."""
     if not access.conversation_readable(user, conversation):
@@ -92,9 +91,7 @@ def conversation_fork(user: AbstractUser, conversation: Conversation) -> Convers
     return copy
 
 
-def share_link_create(
-    user: AbstractUser, conversation: Conversation, days: object = None
-) -> ShareLink:
+def share_link_create(user: User, conversation: Conversation, days: object = None) -> ShareLink:
     manage_check(user, conversation)
     if days not in LINK_DAYS:
         raise ServiceError("invalid_expiry", "A link lasts 1, 7 or 30 days, or until revoked.")
@@ -102,7 +99,7 @@ def share_link_create(
     return ShareLink.objects.create(conversation=conversation, created_by=user, expires_at=expires)
 
 
-def share_link_revoke(user: AbstractUser, link_id: object) -> ShareLink:
+def share_link_revoke(user: User, link_id: uuid.UUID | str) -> ShareLink:
     try:
         link = ShareLink.objects.select_related("conversation").filter(id=link_id).first()
     except ValidationError:  # a malformed id: as unknown as a missing one

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
-from django.urls import URLPattern, URLResolver, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -152,7 +152,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     def duration(self, obj: UsageRecord) -> int:
         return obj.duration_ms
 
-    def get_urls(self) -> list[URLPattern | URLResolver]:
+    def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
             path("export.csv", view(self.export_csv), name="chat_usagerecord_export"),
@@ -162,7 +162,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, object] | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:

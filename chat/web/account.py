@@ -10,15 +10,16 @@ from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
 
 from chat.teams.people import DISPLAY_NAME_MAX_LENGTH, user_update_display_name
 from chat.usage.limits import usage_this_month
+from chat.web.http import AuthenticatedRequest
 
 PASSWORD_MISMATCH = "The two new passwords are not the same. Type the same one twice."
 
@@ -54,7 +55,7 @@ class DisplayNameForm(forms.Form):
     )
 
 
-def usage_for_page(user: AbstractUser) -> dict[str, object]:
+def usage_for_page(user: User) -> dict[str, object]:
     """The month's usage (chat.usage.limits.usage_this_month) with the figures written out."""
     usage = usage_this_month(user)
     budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
@@ -79,7 +80,7 @@ def usage_for_page(user: AbstractUser) -> dict[str, object]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_page(request: HttpRequest) -> HttpResponse:
+def account_page(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = DisplayNameForm(request.POST)

@@ -17,7 +17,8 @@ from chat.errors import ServiceError
 from chat.models import Conversation
 from chat.teams import access
 from chat.web import files
-from chat.web.uploads import SizeLimitHandler
+from chat.web.http import AuthenticatedRequest
+from chat.web.uploads import SizeLimitHandler, upload_too_large
 
 View = Callable[..., HttpResponseBase]
 
@@ -84,9 +85,9 @@ def image_upload(request: HttpRequest) -> HttpResponseBase:
 
 @csrf_protect
 @api_view(["POST"])
-def _image_upload(request: HttpRequest) -> JsonResponse:
+def _image_upload(request: AuthenticatedRequest) -> JsonResponse:
     upload = request.FILES.get("file")
-    if getattr(request, "upload_too_large", False):
+    if upload_too_large(request):
         raise services.file_too_large()
     if upload is None:
         return error_response("missing_file", "Choose a photo to upload (form field “file”).", 400)
@@ -95,7 +96,7 @@ def _image_upload(request: HttpRequest) -> JsonResponse:
 
 
 @api_view(["GET"])
-def image_thumbnail(request: HttpRequest, image_id: str) -> HttpResponseBase:
+def image_thumbnail(request: AuthenticatedRequest, image_id: str) -> HttpResponseBase:
     image = access.image_visible(request.user, image_id)
     if image is None:
         return not_found()
@@ -108,7 +109,7 @@ def image_thumbnail(request: HttpRequest, image_id: str) -> HttpResponseBase:
 
 
 @api_view(["GET", "POST"])
-def conversations(request: HttpRequest) -> JsonResponse:
+def conversations(request: AuthenticatedRequest) -> JsonResponse:
     if request.method == "GET":
         team = access.space_team(request.user, request.GET.get("space") or None)
         items = [
@@ -136,7 +137,7 @@ def conversations(request: HttpRequest) -> JsonResponse:
 
 
 @api_view(["GET", "PATCH", "DELETE"])
-def conversation_detail(request: HttpRequest, conversation_id: str) -> JsonResponse:
+def conversation_detail(request: AuthenticatedRequest, conversation_id: str) -> JsonResponse:
     body = json_object(request) if request.method == "PATCH" else {}
     restore = _restore_requested(body)
     conversation = access.conversation_visible(request.user, conversation_id)
@@ -164,7 +165,7 @@ def _restore_requested(body: dict[str, Any]) -> bool:
 
 
 @api_view(["GET"])
-def models(request: HttpRequest) -> JsonResponse:
+def models(request: AuthenticatedRequest) -> JsonResponse:
     return JsonResponse({"models": selectors.model_catalog()})
 
 
@@ -202,7 +203,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 @api_view(["GET"])
 @visible_conversation
-def conversation_export_json(request: HttpRequest, conversation: Conversation) -> HttpResponse:
+def conversation_export_json(
+    request: AuthenticatedRequest, conversation: Conversation
+) -> HttpResponse:
     data = exports.conversation_export_json(conversation)
     response = HttpResponse(exports.json_bytes(data), content_type="application/json")
     return files.download(
@@ -212,7 +215,9 @@ def conversation_export_json(request: HttpRequest, conversation: Conversation) -
 
 @api_view(["GET"])
 @visible_conversation
-def conversation_export_zip(request: HttpRequest, conversation: Conversation) -> HttpResponseBase:
+def conversation_export_zip(
+    request: AuthenticatedRequest, conversation: Conversation
+) -> HttpResponseBase:
     # The zip's chunks only read photo files: any worker thread will do.
     return files.streaming_download(
         request,

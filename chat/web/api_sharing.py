@@ -5,6 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from chat.models import Conversation, ShareLink
 from chat.teams import access, sharing
 from chat.web.api import api_view, json_object, visible_conversation
+from chat.web.http import AuthenticatedRequest
 
 
 def link_serialize(request: HttpRequest, link: ShareLink) -> dict[str, object]:
@@ -20,7 +21,7 @@ def link_serialize(request: HttpRequest, link: ShareLink) -> dict[str, object]:
 
 
 @api_view(["GET"])
-def teams(request: HttpRequest) -> JsonResponse:
+def teams(request: AuthenticatedRequest) -> JsonResponse:
     mine = access.memberships_of(request.user)
     return JsonResponse(
         {"teams": [{"id": str(m.team_id), "name": m.team.name, "role": m.role} for m in mine]}
@@ -29,14 +30,14 @@ def teams(request: HttpRequest) -> JsonResponse:
 
 @api_view(["POST"])
 @visible_conversation
-def conversation_fork(request: HttpRequest, conversation: Conversation) -> JsonResponse:
+def conversation_fork(request: AuthenticatedRequest, conversation: Conversation) -> JsonResponse:
     copy = sharing.conversation_fork(request.user, conversation)
     return JsonResponse({"id": str(copy.id), "url": copy.get_absolute_url()}, status=201)
 
 
 @api_view(["GET", "POST"])
 @visible_conversation
-def conversation_links(request: HttpRequest, conversation: Conversation) -> JsonResponse:
+def conversation_links(request: AuthenticatedRequest, conversation: Conversation) -> JsonResponse:
     if request.method == "POST":
         body = json_object(request)
         link = sharing.share_link_create(request.user, conversation, body.get("days"))
@@ -46,13 +47,13 @@ def conversation_links(request: HttpRequest, conversation: Conversation) -> Json
 
 
 @api_view(["GET"])
-def links(request: HttpRequest) -> JsonResponse:
+def links(request: AuthenticatedRequest) -> JsonResponse:
     """Every public link the user made, newest first, live or not."""
     mine = access.share_links_of(request.user)
     return JsonResponse({"links": [link_serialize(request, link) for link in mine]})
 
 
 @api_view(["DELETE"])
-def link_detail(request: HttpRequest, link_id: str) -> JsonResponse:
+def link_detail(request: AuthenticatedRequest, link_id: str) -> JsonResponse:
     sharing.share_link_revoke(request.user, link_id)
     return JsonResponse({"id": str(link_id), "revoked": True})

@@ -87,10 +87,14 @@ async def _from_a_thread(chunks: Chunks, thread_sensitive: bool) -> AsyncIterato
     """Under ASGI Django would read a synchronous iterator whole before sending
     it; this sends each chunk as it is made, the iterator advanced off the
     event loop."""
-    pull = sync_to_async(next, thread_sensitive=thread_sensitive)
-    done = object()
+    pull = sync_to_async(_next_chunk, thread_sensitive=thread_sensitive)
     try:
-        while (chunk := await pull(chunks, done)) is not done:
+        while (chunk := await pull(chunks)) is not None:
             yield chunk
     finally:
         await sync_to_async(chunks.close, thread_sensitive=thread_sensitive)()
+
+
+def _next_chunk(chunks: Chunks) -> bytes | str | None:
+    """The next chunk, or None once there are none (a chunk is never None)."""
+    return next(chunks, None)

@@ -15,6 +15,7 @@ from chat.models import Invite, Membership
 from chat.teams import access
 from chat.teams import membership as teams
 from chat.teams.people import display_name
+from chat.web.http import AuthenticatedRequest
 
 Done = TypeVar("Done")
 
@@ -32,7 +33,7 @@ def _fail_into_message(request: HttpRequest, action: Callable[[], Done]) -> Done
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         team = _fail_into_message(
             request, lambda: teams.team_create(request.user, request.POST.get("name"))
@@ -45,7 +46,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def team_detail(request: HttpRequest, team_id: str) -> HttpResponse:
+def team_detail(request: AuthenticatedRequest, team_id: str) -> HttpResponse:
     member = access.membership(request.user, team_id)
     if member is None:
         raise Http404("No such team")
@@ -77,7 +78,7 @@ def team_detail(request: HttpRequest, team_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_invite(request: HttpRequest, team_id: str) -> HttpResponse:
+def team_invite(request: AuthenticatedRequest, team_id: str) -> HttpResponse:
     uses = request.POST.get("uses", "1")
     email = request.POST.get("email", "")
 
@@ -106,7 +107,7 @@ def team_invite(request: HttpRequest, team_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_invite_revoke(request: HttpRequest, team_id: str, invite_id: str) -> HttpResponse:
+def team_invite_revoke(request: AuthenticatedRequest, team_id: str, invite_id: str) -> HttpResponse:
     if _fail_into_message(request, lambda: teams.invite_revoke(request.user, invite_id)):
         messages.success(request, "Invite withdrawn: its link no longer works.")
     return redirect("team", team_id=team_id)
@@ -114,7 +115,7 @@ def team_invite_revoke(request: HttpRequest, team_id: str, invite_id: str) -> Ht
 
 @login_required
 @require_POST
-def team_member_remove(request: HttpRequest, team_id: str, user_id: int) -> HttpResponse:
+def team_member_remove(request: AuthenticatedRequest, team_id: str, user_id: int) -> HttpResponse:
     leaving = str(user_id) == str(request.user.id)
     done = _fail_into_message(
         request, lambda: teams.membership_remove(request.user, team_id, user_id) or True
@@ -129,7 +130,7 @@ def team_member_remove(request: HttpRequest, team_id: str, user_id: int) -> Http
 
 @login_required
 @require_POST
-def team_member_role(request: HttpRequest, team_id: str, user_id: int) -> HttpResponse:
+def team_member_role(request: AuthenticatedRequest, team_id: str, user_id: int) -> HttpResponse:
     role = request.POST.get("role")
     if _fail_into_message(
         request, lambda: teams.membership_set_role(request.user, team_id, user_id, role)
@@ -140,7 +141,7 @@ def team_member_role(request: HttpRequest, team_id: str, user_id: int) -> HttpRe
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def join(request: HttpRequest, token: str) -> HttpResponse:
+def join(request: AuthenticatedRequest, token: str) -> HttpResponse:
     invite = access.invite_for(token)
     if invite is None:
         raise Http404("No such invite")
@@ -166,6 +167,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _int(value: str | None, default: int) -> int:
+    if value is None:
+        return default
     try:
         return int(value)
     except (TypeError, ValueError):

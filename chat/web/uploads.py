@@ -13,14 +13,22 @@ class SizeLimitHandler(FileUploadHandler):
         super().__init__(request)
         self.limit = limit
         self.received = 0
-        request.upload_too_large = False
+        self.too_large = False
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.limit:
-            self.request.upload_too_large = True
+            self.too_large = True
             raise StopUpload(connection_reset=False)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
         return None
+
+
+def upload_too_large(request: HttpRequest) -> bool:
+    """Whether a SizeLimitHandler stopped this request's upload."""
+    return any(
+        isinstance(handler, SizeLimitHandler) and handler.too_large
+        for handler in request.upload_handlers
+    )

@@ -4,19 +4,20 @@ your public links."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from chat.conversations import selectors
 from chat.errors import ServiceError
 from chat.models import Conversation, Team
-from chat.photos import images
+from chat.photos import image_decode, images
 from chat.teams import access, sharing
+from chat.web.http import AuthenticatedRequest
 
 
 def _page(
-    request: HttpRequest, conversation: Conversation | None, team: Team | None
+    request: AuthenticatedRequest, conversation: Conversation | None, team: Team | None
 ) -> HttpResponse:
     teams = list(access.teams_of(request.user))
     return render(
@@ -43,7 +44,7 @@ def _page(
                     "patch": images.PATCH,
                     "highTokens": images.TOKEN_BUDGET["high"],
                     "maxSide": images.MAX_SIDE,
-                    "maxAspect": images.MAX_ASPECT,
+                    "maxAspect": image_decode.MAX_ASPECT,
                 },
                 "preference": selectors.preference_get(request.user),
             },
@@ -52,14 +53,14 @@ def _page(
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """A new conversation, in the space asked for (?space=<team id>) or the personal one."""
     member = access.membership(request.user, request.GET.get("space") or None)
     return _page(request, None, member.team if member else None)
 
 
 @login_required
-def conversation_page(request: HttpRequest, conversation_id: str) -> HttpResponse:
+def conversation_page(request: AuthenticatedRequest, conversation_id: str) -> HttpResponse:
     conversation = access.conversation_visible(request.user, conversation_id)
     if conversation is None:
         raise Http404("No such conversation")
@@ -67,7 +68,7 @@ def conversation_page(request: HttpRequest, conversation_id: str) -> HttpRespons
 
 
 @login_required
-def links_page(request: HttpRequest) -> HttpResponse:
+def links_page(request: AuthenticatedRequest) -> HttpResponse:
     """Every public link the person made, live or not, each revocable."""
     mine = access.share_links_of(request.user)
     rows = [
@@ -83,7 +84,7 @@ def links_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_revoke(request: HttpRequest, link_id: str) -> HttpResponse:
+def link_revoke(request: AuthenticatedRequest, link_id: str) -> HttpResponse:
     try:
         sharing.share_link_revoke(request.user, link_id)
     except ServiceError:
