@@ -3,7 +3,7 @@ review of conversations, every opening of one logged. Usage (records, CSV,
 dashboard, prices, limits) is in admin_usage, registered from here."""
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.models import User
@@ -42,6 +42,27 @@ def _log_review(request: HttpRequest, conversation_id: uuid.UUID) -> None:
     ReviewLog.objects.create(staff=staff, conversation_id=conversation_id)
 
 
+class _ChangePageIsAReview(admin.ModelAdmin):
+    """Opening an object's change page shows a conversation's text: a review, logged."""
+
+    def reviewed(self, shown: Any) -> uuid.UUID:
+        raise NotImplementedError
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, object] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            shown = self.get_object(request, object_id)
+            assert shown is not None  # the page just showed it
+            _log_review(request, self.reviewed(shown))
+        return response
+
+
 class MessageInline(admin.TabularInline):
     model = Message
     fields = ("role", "model", "status", "text")
@@ -52,7 +73,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(_ChangePageIsAReview):
     list_display = ("title", "owner", "team", "updated_at", "deleted_at", "review_link")
     list_select_related = ("owner", "team")
     search_fields = ("title", "owner__username")
@@ -87,20 +108,9 @@ class ConversationAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, object] | None = None,
-    ) -> HttpResponse:
+    def reviewed(self, shown: Conversation) -> uuid.UUID:
         # The change page shows the messages too: that is a review, logged.
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            shown = self.get_object(request, object_id)
-            assert shown is not None  # the page just showed it
-            _log_review(request, shown.pk)
-        return response
+        return shown.pk
 
     def review_view(self, request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponseBase:
         """The conversation as its people saw it, read-only; every opening logged."""
@@ -152,24 +162,13 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(_ChangePageIsAReview):
     list_display = ("id", "conversation", "role", "model", "status", "created_at")
     list_filter = ("role", "status", "model")
     exclude = ("images",)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, object] | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            shown = self.get_object(request, object_id)
-            assert shown is not None  # the page just showed it
-            _log_review(request, shown.conversation_id)
-        return response
+    def reviewed(self, shown: Message) -> uuid.UUID:
+        return shown.conversation_id
 
 
 @admin.register(Image)
