@@ -142,13 +142,18 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# Email, for password-reset links. In development, or with no mail server
-# configured, messages are printed to the console instead of sent.
+# Email, for password-reset links. In development messages are printed to
+# the console instead of sent. In production with no mail server nothing is
+# sent or printed (a reset link in the log is a way into the account), and
+# the reset page says to ask an administrator.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-if DEBUG or not EMAIL_HOST:
+if DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-else:
+elif EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+PASSWORD_RESET_BY_EMAIL = DEBUG or bool(EMAIL_HOST)
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")  # never logged

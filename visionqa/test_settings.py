@@ -24,3 +24,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"visionqa-tests-{os.getpid()}.sqlite3")
     }
+
+# The suite's mail goes to Django's test outbox, never out or to the log.
+PASSWORD_RESET_BY_EMAIL = True

@@ -15,6 +15,7 @@ urlpatterns = [
         account.password_reset_confirm,
         name="password_reset_confirm",
     ),
+    path("accounts/password_reset/", account.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", account.account_page, name="account"),
     path("", include("chat.urls")),

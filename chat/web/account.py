@@ -6,13 +6,14 @@ messages below."""
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
@@ -41,6 +42,15 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 
 password_change = auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm)
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(form_class=SetPasswordForm)
+_password_reset = auth_views.PasswordResetView.as_view()
+
+
+def password_reset(request: HttpRequest) -> HttpResponseBase:
+    """Django's reset-by-email form, or, where this server sends no email, a
+    page that says who can help instead of a form that would do nothing."""
+    if not settings.PASSWORD_RESET_BY_EMAIL:
+        return render(request, "registration/password_reset_unavailable.html")
+    return _password_reset(request)
 
 
 class DisplayNameForm(forms.Form):

@@ -224,3 +224,15 @@ def test_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, pe
     response = ask_for_a_reset(client, "nobody@example.com")
     assert response.redirect_chain[-1][0] == reverse("password_reset_done")
     assert mail.outbox == []
+
+
+def test_where_no_email_is_sent_the_reset_page_says_whom_to_ask(client, person, settings):
+    settings.PASSWORD_RESET_BY_EMAIL = False
+    page = client.get(reverse("password_reset"))
+    assert page.status_code == 200
+    assert b"does not send email" in page.content
+    assert b'name="email"' not in page.content
+    asked = ask_for_a_reset(client)
+    assert asked.status_code == 200
+    assert b"does not send email" in asked.content
+    assert mail.outbox == []
