@@ -246,7 +246,7 @@ VISIONQA: dict[str, Any] = {
     "PUBLISH_INTERVAL_MAX_S": 0.25,
     # A reply still "streaming" whose heartbeat is older than this is taken
     # for dead (its process crashed) and shown as interrupted.
-    "STALE_REPLY_S": 60,
+    "STALE_REPLY_S": float(os.environ.get("VISIONQA_STALE_REPLY_S", "60")),
     "CONNECT_TIMEOUT_S": float(os.environ.get("VISIONQA_CONNECT_TIMEOUT_S", "10")),
     # "The model stopped responding": no data for this long. A thinking model
     # may be silent longer before its first words, so it gets more.

@@ -149,6 +149,15 @@ def replies_mark_interrupted(conversation: Conversation) -> None:
     ).update(status=Message.Status.INTERRUPTED, worker_channel="")
 
 
+def reply_stop_orphaned(reply_id: str) -> Message | None:
+    """Stop a reply whose process is gone (Stop found no one listening on its
+    worker channel): it keeps the text last saved. None if it has ended."""
+    stopped = Message.objects.filter(id=reply_id, status=Message.Status.STREAMING).update(
+        status=Message.Status.STOPPED, worker_channel="", updated_at=timezone.now()
+    )
+    return Message.objects.get(id=reply_id) if stopped else None
+
+
 def _stale_cutoff() -> datetime:
     """A streaming reply not touched since then has lost its process."""
     return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])

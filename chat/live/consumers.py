@@ -16,8 +16,8 @@ from django.contrib.auth.models import User
 from chat.conversations import selectors, services
 from chat.dbasync import db_call
 from chat.errors import ServiceError
-from chat.live import events, frames
-from chat.models import Conversation
+from chat.live import events, frames, layers
+from chat.models import Conversation, Message
 from chat.replies import generation, worker
 from chat.replies.job import Job, job_for
 from chat.teams import access
@@ -91,6 +91,11 @@ def _regenerate(
 def _streaming_reply(conversation: Conversation) -> tuple[str | None, str]:
     reply = selectors.streaming_reply(conversation)
     return (str(reply.id), reply.worker_channel) if reply else (None, "")
+
+
+@db_call
+def _stop_orphaned(reply_id: str) -> Message | None:
+    return services.reply_stop_orphaned(reply_id)
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
@@ -206,12 +211,26 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if reply_id is None:
             return
         if worker_channel:
+            alive = worker.serves(worker_channel) or await layers.listening(
+                self.channel_layer, worker_channel
+            )
+            if not alive:
+                # Its process is gone (a crash): no one else can end it.
+                await self._stop_orphaned(reply_id)
+                return
             # The generation may run in another process; its channel reaches it.
             await self.channel_layer.send(worker_channel, frames.worker_stop(reply_id))
         else:
             # Asked a moment ago and not yet attached: it runs where a socket
             # of this conversation asked, so every member checks for it.
             await self.channel_layer.group_send(self.group, frames.generation_stop(reply_id))
+
+    async def _stop_orphaned(self, reply_id: str) -> None:
+        reply = await _stop_orphaned(reply_id)
+        if reply is not None:
+            lengths = frames.Lengths(reasoning=len(reply.reasoning), answer=len(reply.text))
+            done = frames.reply_done(reply_id, reply.status, lengths=lengths)
+            await self.channel_layer.group_send(self.group, frames.relay(done))
 
     async def send_state(self, conversation: Conversation) -> None:
         for message, worker_channel in await _state(conversation):

@@ -20,6 +20,7 @@ import asyncio
 import os
 from typing import Any
 
+from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
     RedisPubSubLoopLayer,
@@ -104,3 +105,21 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
             self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)
         return self._layers[loop]
+
+
+async def listening(layer: object, channel: str) -> bool:
+    """Whether another process still receives on `channel` (a reply's worker;
+    the caller knows its own process's channels).
+
+    On Redis a process's channels are its subscriptions, so no subscriber
+    means the process is gone. In memory there is no other process. Another
+    layer cannot tell: assumed alive."""
+    if isinstance(layer, PubSubChannelLayer):
+        loop_layer = layer._get_layer()
+        if channel in loop_layer.channels:
+            return True
+        shard = loop_layer._get_shard(channel)
+        shard._ensure_redis()
+        counts = await shard._redis.pubsub_numsub(channel)
+        return bool(counts and counts[0][1])
+    return not isinstance(layer, InMemoryChannelLayer)

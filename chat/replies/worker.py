@@ -115,3 +115,8 @@ async def _serve(layer: Any, channel: str) -> None:
                     await layer.send(request["reply_channel"], snapshot)
         except Exception:
             log.exception("reply %s: request %r failed", reply_id, request.get("type"))
+
+
+def serves(channel: str) -> bool:
+    """Whether this process still answers on `channel` (one of its worker channels)."""
+    return any(name == channel and not task.done() for _layer, name, task in _listeners.values())

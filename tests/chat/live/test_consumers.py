@@ -475,3 +475,34 @@ async def test_the_upstream_call_does_not_wait_for_pages_to_be_told_but_reply_fr
     assert [f["message"]["role"] for f in frames[:2]] == ["user", "assistant"]
     assert all(f["type"] != "message" for f in frames[2:])
     await settle()
+
+
+async def test_stop_on_a_reply_whose_process_died_ends_it_at_once(
+    fake_upstream, conversation, cookie
+):
+    # A process crashed a moment ago: its reply still looks alive (a fresh
+    # heartbeat) but nothing listens on its worker channel any more.
+    reply = await database_sync_to_async(Message.objects.create)(
+        conversation=conversation,
+        role="assistant",
+        status="streaming",
+        text="Half an answer",
+        reasoning="Some thought",
+        worker_channel="specific.crashed!0123456789",
+    )
+    socket = await open_socket(conversation.id, cookie)
+    shown = await socket.receive_json_from(timeout=5)
+    assert shown["message"]["status"] == "streaming"
+    await socket.send_json_to({"type": "stop"})
+    done = await socket.receive_json_from(timeout=2)
+    assert (done["type"], done["status"]) == ("reply.done", "stopped")
+    assert done["message_id"] == str(reply.id)
+    assert done["lengths"] == {"reasoning": len("Some thought"), "answer": len("Half an answer")}
+    saved = await database_sync_to_async(Message.objects.get)(id=reply.id)
+    assert (saved.status, saved.text, saved.worker_channel) == ("stopped", "Half an answer", "")
+
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-vl-32b-thinking.sse")))
+    await socket.send_json_to(ask())
+    frames = await frames_until_done(socket)
+    assert frames[-1]["status"] == "completed"
+    await settle()

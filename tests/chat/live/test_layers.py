@@ -94,3 +94,16 @@ async def test_a_publish_redis_refuses_fails_its_sender():
     layer = _layer(closed)
     with pytest.raises(Exception, match="(?i)connect"):
         await layer.group_send("nobody", {"type": "m"})
+
+
+async def test_a_channel_is_listened_to_while_its_process_subscribes():
+    from chat.live.layers import listening
+
+    a, b = _layer(), _layer()
+    theirs = await b.new_channel()
+    assert await listening(a, theirs)
+    assert await listening(b, theirs)
+    await b.flush()  # the process that held it is gone
+    assert not await listening(a, theirs)
+    assert not await listening(a, "specific.never-made!0")
+    await _close(a)
