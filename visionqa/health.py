@@ -9,10 +9,11 @@ with a password).
 import asyncio
 import logging
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from chat.dbasync import db_call
 
 log = logging.getLogger(__name__)
 LAYER_TIMEOUT_S = 2.0
@@ -39,7 +40,7 @@ async def _layer_ok() -> None:
 async def readyz(request: HttpRequest) -> JsonResponse:
     failing = []
     try:
-        await sync_to_async(_database_ok, thread_sensitive=True)()
+        await db_call(_database_ok)()
     except Exception as exc:
         log.warning("readyz: the database is unreachable (%s)", type(exc).__name__)
         failing.append("database")

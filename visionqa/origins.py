@@ -20,16 +20,13 @@ from django.http.request import split_domain_port, validate_host
 Scope = MutableMapping[str, Any]
 Channel = Callable[..., Awaitable[Any]]
 App = Callable[[Scope, Channel, Channel], Awaitable[Any]]
-DEFAULT_PORTS = {"http": "80", "https": "443"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            try:
-                return str(value.decode("latin1"))
-            except UnicodeDecodeError:
-                return None
+            return str(value.decode("latin1"))  # any bytes decode as latin-1
     return None
 
 
@@ -46,7 +43,7 @@ def _normal(origin: str) -> str:
         return ""
     if ":" in host:
         host = f"[{host}]"
-    if port is None or str(port) == DEFAULT_PORTS.get(parts.scheme):
+    if port in (None, DEFAULT_PORTS.get(parts.scheme)):
         return f"{parts.scheme}://{host}"
     return f"{parts.scheme}://{host}:{port}"
 

@@ -55,13 +55,21 @@ class _Shard(RedisSingleShardConnection):
                         pipe.publish(channel, message)
                     await pipe.execute()
             except Exception as exc:
-                for _channel, _message, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                failed: Exception | None = exc
             else:
-                for _channel, _message, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                failed = None
+            for _channel, _message, done in batch:
+                if done.done():
+                    continue  # its sender was cancelled
+                if failed is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failed)
+
+    async def subscribers(self, channel: str) -> int:
+        self._ensure_redis()
+        counts = await self._redis.pubsub_numsub(channel)
+        return int(counts[0][1]) if counts else 0
 
     def _receive_message(self, message: dict[str, Any] | None) -> None:
         if message is None:
@@ -87,6 +95,10 @@ class _LoopLayer(RedisPubSubLoopLayer):
             self.channels[channel].put_nowait(data)
             return
         await self._get_shard(channel).publish(channel, self.origin + data)
+
+    async def listening(self, channel: str) -> bool:
+        """Whether some process, this one or another, receives on `channel`."""
+        return channel in self.channels or await self._get_shard(channel).subscribers(channel) > 0
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         group_channel = self._get_group_channel_name(group)
@@ -116,10 +128,6 @@ async def listening(layer: object, channel: str) -> bool:
     layer cannot tell: assumed alive."""
     if isinstance(layer, PubSubChannelLayer):
         loop_layer = layer._get_layer()
-        if channel in loop_layer.channels:
-            return True
-        shard = loop_layer._get_shard(channel)
-        shard._ensure_redis()
-        counts = await shard._redis.pubsub_numsub(channel)
-        return bool(counts and counts[0][1])
+        assert isinstance(loop_layer, _LoopLayer)  # ours makes only these
+        return await loop_layer.listening(channel)
     return not isinstance(layer, InMemoryChannelLayer)
