@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from chat.conversations import selectors, services
+from chat.conversations import reply_services, selectors
 from chat.dbasync import db_call
 from chat.errors import ServiceError
 from chat.live import events, frames, layers
@@ -38,7 +38,7 @@ def _conversation_for(user: User, conversation_id: uuid.UUID) -> Conversation | 
 
 @db_call
 def _state(conversation: Conversation) -> list[tuple[Serialized, str]]:
-    services.replies_mark_interrupted(conversation)
+    reply_services.replies_mark_interrupted(conversation)
     messages = selectors.conversation_messages(conversation)
     return [
         (selectors.message_serialize(m), m.worker_channel if m.status == "streaming" else "")
@@ -51,7 +51,7 @@ def _ask(
     user: User, conversation: Conversation, ask: frames.Ask, channel: str
 ) -> tuple[Serialized, Serialized, Job | None]:
     """Save the question and its reply, and read what generating it needs, in one call."""
-    question, reply = services.question_ask(
+    question, reply = reply_services.question_ask(
         user,
         conversation,
         text=ask.text,
@@ -72,7 +72,7 @@ def _ask(
 
 @db_call
 def _retry(user: User, conversation: Conversation, retry: frames.Retry) -> Serialized:
-    reply = services.reply_retry(user, conversation, retry.message_id)
+    reply = reply_services.reply_retry(user, conversation, retry.message_id)
     message: Serialized = selectors.message_serialize(reply)
     return message
 
@@ -81,7 +81,7 @@ def _retry(user: User, conversation: Conversation, retry: frames.Retry) -> Seria
 def _regenerate(
     user: User, conversation: Conversation, regenerate: frames.Regenerate
 ) -> tuple[Serialized, Serialized]:
-    earlier, reply = services.reply_regenerate(
+    earlier, reply = reply_services.reply_regenerate(
         user, conversation, regenerate.message_id, regenerate.model
     )
     return selectors.message_serialize(earlier), selectors.message_serialize(reply)
@@ -95,7 +95,7 @@ def _streaming_reply(conversation: Conversation) -> tuple[str | None, str]:
 
 @db_call
 def _stop_orphaned(reply_id: str) -> Message | None:
-    return services.reply_stop_orphaned(reply_id)
+    return reply_services.reply_stop_orphaned(reply_id)
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):

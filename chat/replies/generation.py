@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.conversations import selectors, services
+from chat.conversations import reply_services, selectors
 from chat.dbasync import db_call
 from chat.live import events, frames
 from chat.llm import context
@@ -57,7 +57,7 @@ class Timing:
     def _since_started(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
 
-    def as_record(self) -> services.ReplyTiming:
+    def as_record(self) -> reply_services.ReplyTiming:
         return {
             "prompt_estimate": self.prompt_estimate,
             "first_token_ms": self.first_token_ms,
@@ -196,7 +196,7 @@ def _record(
     reply_id: str, reasoning: str, answer: str, outcome: Outcome, timing: Timing
 ) -> Message:
     """Save how the reply ended, and its usage record."""
-    reply: Message = services.reply_finish(
+    reply: Message = reply_services.reply_finish(
         reply_id,
         reasoning=reasoning,
         text=answer,

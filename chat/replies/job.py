@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from chat.conversations import selectors, services
+from chat.conversations import reply_services, selectors, services
 from chat.live import events, frames
 from chat.llm import context
 from chat.llm.catalog import ModelSpec, get_model
@@ -112,7 +112,7 @@ def job_for(reply: Message) -> Job:
 def load_job(reply_id: str, channel: str) -> Job:
     """A reply started without its job (Try again, Regenerate): attached to its
     worker channel and read, in one call."""
-    services.reply_attach_worker(reply_id, channel)
+    reply_services.reply_attach_worker(reply_id, channel)
     return job_for(Message.objects.select_related("conversation").get(id=reply_id))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.conversations import services
+from chat.conversations import reply_services
 from chat.dbasync import db_call
 from chat.live import frames
 from chat.llm.sse import Reclassified, reclassify
@@ -128,7 +128,7 @@ class ReplyStream:
     async def save(self) -> None:
         self.dirty = False
         self.saved_at = time.monotonic()
-        await db_call(services.reply_save_progress)(
+        await db_call(reply_services.reply_save_progress)(
             self.reply_id, self.text["reasoning"], self.text["answer"]
         )
 

@@ -126,11 +126,13 @@ async def test_text_is_saved_about_once_a_second_not_per_token(
     fake_upstream, conversation, cookie, settings, monkeypatch
 ):
     settings.VISIONQA = {**settings.VISIONQA, "SAVE_INTERVAL_S": 0.2}
-    from chat.conversations import services
+    from chat.conversations import reply_services
 
     saves = []
-    real = services.reply_save_progress
-    monkeypatch.setattr(services, "reply_save_progress", lambda *a: (saves.append(a), real(*a))[1])
+    real = reply_services.reply_save_progress
+    monkeypatch.setattr(
+        reply_services, "reply_save_progress", lambda *a: (saves.append(a), real(*a))[1]
+    )
     tokens = [chunk({"content": f"w{n} "}) for n in range(100)]
     fake_upstream.enqueue(Scripted(events=[*tokens, "data: [DONE]\n\n"], delay=0.01))
     socket = await open_socket(conversation.id, cookie)

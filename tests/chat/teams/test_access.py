@@ -5,7 +5,7 @@ checked on every view."""
 import pytest
 from django.test import Client
 
-from chat.conversations import services
+from chat.conversations import reply_services, services
 from chat.errors import ServiceError
 from chat.models import Membership, Message
 from chat.teams import membership as teams
@@ -87,7 +87,7 @@ def test_a_socket_kept_open_after_removal_cannot_ask(owner, team):
     conversation = conversation_factory(owner=owner, team=team)
     teams.membership_remove(owner, team.id, ben.id)
     with pytest.raises(ServiceError) as refused:
-        services.question_ask(
+        reply_services.question_ask(
             ben,
             conversation,
             text="Still here?",

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from chat.conversations import services
+from chat.conversations import reply_services, services
 from chat.models import Conversation, Message
 from tests.helpers.factories import conversation_factory, user_factory
 from tests.helpers.sockets import open_socket, session_cookie
@@ -63,7 +63,7 @@ def test_asking_a_question_moves_the_conversation_to_the_top(api, user, settings
     older = conversation_factory(owner=user, title="Older")
     active_at(older, 30)
     active_at(conversation_factory(owner=user, title="Newer"), 10)
-    services.question_ask(
+    reply_services.question_ask(
         user, older, text="And now?", image_ids=[], model_id=DEMO, detail="auto", options={}
     )
     assert listed(api) == ["Older", "Newer"]

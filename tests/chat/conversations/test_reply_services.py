@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat.conversations import services
+from chat.conversations import reply_services
 from chat.models import Message
 from chat.replies import job as replyjob
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
@@ -19,7 +19,7 @@ ASK_QUERIES = 10
 
 
 def ask(user, conversation, images=()):
-    return services.question_ask(
+    return reply_services.question_ask(
         user,
         conversation,
         text="What is this?",
