@@ -1,4 +1,5 @@
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -9,6 +10,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from visionqa import lifecycle  # noqa: E402
 from visionqa.origins import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,3 +21,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Under Daphne (which installs Twisted's asyncio reactor before it loads this
+# module): the sweep for dead replies, and a graceful end on SIGTERM.
+if "twisted.internet.reactor" in sys.modules:
+    lifecycle.install(sys.modules["twisted.internet.reactor"])

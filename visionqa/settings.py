@@ -247,6 +247,11 @@ VISIONQA: dict[str, Any] = {
     # A reply still "streaming" whose heartbeat is older than this is taken
     # for dead (its process crashed) and shown as interrupted.
     "STALE_REPLY_S": float(os.environ.get("VISIONQA_STALE_REPLY_S", "60")),
+    # How often each server process looks for replies whose process died.
+    "SWEEP_INTERVAL_S": float(os.environ.get("VISIONQA_SWEEP_INTERVAL_S", "5")),
+    # On SIGTERM: how long running replies may go on before they are saved as
+    # interrupted and the process exits (chat/replies/shutdown.py).
+    "SHUTDOWN_GRACE_S": float(os.environ.get("VISIONQA_SHUTDOWN_GRACE_S", "25")),
     "CONNECT_TIMEOUT_S": float(os.environ.get("VISIONQA_CONNECT_TIMEOUT_S", "10")),
     # "The model stopped responding": no data for this long. A thinking model
     # may be silent longer before its first words, so it gets more.

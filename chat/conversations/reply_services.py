@@ -1,9 +1,9 @@
 """Writes about replies: asking, Try again, Regenerate, and each step of a
 reply's generation. Plain functions named <thing>_<action>; no requests, no sockets."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -13,7 +13,7 @@ from django.utils import timezone
 from chat.conversations import checks, selectors
 from chat.conversations.services import preference_update
 from chat.errors import ServiceError
-from chat.live.frames import ReplyError
+from chat.live.frames import Lengths, ReplyError
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, UsageRecord
 from chat.photos import images as photo
@@ -32,7 +32,7 @@ def replies_mark_interrupted(conversation: Conversation) -> None:
     has not for STALE_REPLY_S is gone. Anyone who may read the conversation
     may have it tidied: this only tells the truth about a dead reply."""
     conversation.messages.filter(
-        status=Message.Status.STREAMING, updated_at__lt=_stale_cutoff()
+        status=Message.Status.STREAMING, updated_at__lt=stale_cutoff()
     ).update(status=Message.Status.INTERRUPTED, worker_channel="")
 
 
@@ -45,7 +45,24 @@ def reply_stop_orphaned(reply_id: str) -> Message | None:
     return Message.objects.get(id=reply_id) if stopped else None
 
 
-def _stale_cutoff() -> datetime:
+def replies_interrupt(reply_ids: Sequence[str]) -> list[Message]:
+    """End replies whose process is gone (the sweep found them): each keeps
+    the text last saved, as interrupted. Those that ended meanwhile are left."""
+    with transaction.atomic():
+        ended = list(
+            Message.objects.select_for_update()
+            .filter(id__in=reply_ids, status=Message.Status.STREAMING)
+            .only("id", "conversation_id", "text", "reasoning")
+        )
+        Message.objects.filter(id__in=[m.id for m in ended]).update(
+            status=Message.Status.INTERRUPTED, worker_channel="", updated_at=timezone.now()
+        )
+    for message in ended:
+        message.status = Message.Status.INTERRUPTED
+    return ended
+
+
+def stale_cutoff() -> datetime:
     """A streaming reply not touched since then has lost its process."""
     return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
 
@@ -76,7 +93,7 @@ def _no_reply_in_progress(conversation: Conversation) -> None:
     streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
     if not streaming:
         return
-    cutoff = _stale_cutoff()
+    cutoff = stale_cutoff()
     if any(reply.updated_at >= cutoff for reply in streaming):
         raise ServiceError(
             "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
@@ -205,6 +222,32 @@ def reply_retry(user: User, conversation: Conversation, reply_id: object) -> Mes
     return latest
 
 
+@transaction.atomic
+def reply_continue(user: User, conversation: Conversation, reply_id: object) -> Message:
+    """Go on with the latest reply, interrupted by a restart, from its saved
+    text: it streams again, and what the model adds is appended (job.py asks
+    the model to continue the text it is given)."""
+    conversation = _lock_for_a_reply(user, conversation)
+    replies_mark_interrupted(conversation)
+    latest = conversation.messages.order_by("-created_at").first()
+    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
+        raise ServiceError("cannot_continue", "Only the latest answer can be continued.")
+    if latest.status != Message.Status.INTERRUPTED:
+        raise ServiceError("cannot_continue", "Only an interrupted answer can be continued.")
+    if not latest.text:
+        raise ServiceError(
+            "cannot_continue",
+            "This answer had not begun, so there is nothing to continue: use Try again.",
+        )
+    checks.model_available(latest.model)
+    latest.finish_reason = latest.notice = ""
+    latest.error = None
+    latest.status = Message.Status.STREAMING
+    latest.requested_by = user
+    latest.save()
+    return latest
+
+
 def _title_from(text: str, photos: Sequence[Image]) -> str:
     line = " ".join(text.split())
     if not line:
@@ -231,6 +274,21 @@ class ReplyTiming(TypedDict):
     prompt_estimate: int  # kept should the upstream send no usage
     first_token_ms: int | None
     duration_ms: int
+    # A continuation: the lengths of the text earlier calls wrote.
+    continued_from: NotRequired[Lengths | None]
+
+
+def usage_add(
+    earlier: Mapping[str, Any] | None, usage: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The upstream's counts of two calls of one reply, added."""
+    if not earlier or not usage:
+        return dict(usage) if usage else (dict(earlier) if earlier else None)
+    return {
+        key: earlier.get(key, 0) + usage.get(key, 0)
+        for key in earlier.keys() | usage.keys()
+        if isinstance(earlier.get(key, 0), int) and isinstance(usage.get(key, 0), int)
+    }
 
 
 @transaction.atomic
@@ -253,7 +311,8 @@ def reply_finish(
     reply.text = text
     reply.status = status
     reply.finish_reason = finish_reason or ""
-    reply.usage = usage
+    # A continued reply's calls add up (each has its own UsageRecord below).
+    reply.usage = usage_add(reply.usage, usage)
     reply.error = error
     reply.notice = notice
     reply.worker_channel = ""
@@ -264,7 +323,15 @@ def reply_finish(
         .first()
     )
     photos = selectors.message_images(question) if question else []
-    tokens = tokens_used(usage, reasoning, text, timing, attempted=attempts > 0)
+    # Estimated, should the upstream send no usage, from this call's own words.
+    earlier = timing.get("continued_from") or {"reasoning": 0, "answer": 0}
+    tokens = tokens_used(
+        usage,
+        reasoning[earlier["reasoning"] :],
+        text[earlier["answer"] :],
+        timing,
+        attempted=attempts > 0,
+    )
     UsageRecord.objects.create(
         user=reply.requested_by or (question.author if question else None),
         team_id=reply.conversation.team_id,

@@ -1,6 +1,7 @@
 """Reads: what a user may see, shaped as the public contract (DESIGN.md)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -168,6 +169,24 @@ def conversation_serialize(conversation: Conversation) -> dict[str, object]:
 
 def streaming_reply(conversation: Conversation) -> Message | None:
     return conversation.messages.filter(status=Message.Status.STREAMING).first()
+
+
+@dataclass(frozen=True)
+class StreamingReply:
+    """A reply saved as streaming, as the sweep for dead processes sees it."""
+
+    id: str
+    worker_channel: str
+    updated_at: datetime
+
+
+def replies_streaming() -> list[StreamingReply]:
+    """Every reply still streaming, in any conversation (there are few: one per
+    conversation at most, and only while its answer comes)."""
+    rows = Message.objects.filter(status=Message.Status.STREAMING).values_list(
+        "id", "worker_channel", "updated_at"
+    )
+    return [StreamingReply(str(id_), channel, updated) for id_, channel, updated in rows]
 
 
 def model_catalog() -> list[dict]:

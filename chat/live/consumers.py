@@ -26,8 +26,26 @@ log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# This process is going away; the page reconnects at once and lands on
+# another process (or this one, restarted). WebSocket's own "service restart"
+# (1012) is not a code Daphne's websocket library lets a server send.
+CLOSE_RESTARTING = 4012
 
 Serialized = frames.SerializedMessage
+
+# The sockets open in this process, and whether it is going away (no new ones).
+_open: set["ConversationConsumer"] = set()
+_closing = False
+
+
+async def sockets_close_all() -> int:
+    """Close every socket of this process with CLOSE_RESTARTING, and refuse new
+    ones: the process is going away. How many were open."""
+    global _closing
+    _closing = True
+    sockets = list(_open)
+    await asyncio.gather(*(s.close(code=CLOSE_RESTARTING) for s in sockets), return_exceptions=True)
+    return len(sockets)
 
 
 @db_call
@@ -78,6 +96,13 @@ def _retry(user: User, conversation: Conversation, retry: frames.Retry) -> Seria
 
 
 @db_call
+def _continue(user: User, conversation: Conversation, command: frames.Continue) -> Serialized:
+    reply = reply_services.reply_continue(user, conversation, command.message_id)
+    message: Serialized = selectors.message_serialize(reply)
+    return message
+
+
+@db_call
 def _regenerate(
     user: User, conversation: Conversation, regenerate: frames.Regenerate
 ) -> tuple[Serialized, Serialized]:
@@ -123,10 +148,14 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         # Accept before closing so the page sees our close code, not a bare 403.
         await self.accept()
+        if _closing:
+            await self.close(code=CLOSE_RESTARTING)
+            return
         if not isinstance(user, User) or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        _open.add(self)
         try:
             conversation_id = uuid.UUID(self.scope["url_route"]["kwargs"]["conversation_id"])
         except ValueError:
@@ -148,6 +177,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_state(self.conversation)
 
     async def disconnect(self, code: int) -> None:
+        _open.discard(self)
         if self.conversation is not None:
             await self.leave_groups()
 
@@ -186,6 +216,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 self.start_reply(await _retry(user, conversation, command))
             case frames.Regenerate():
                 self.start_reply(*await _regenerate(user, conversation, command))
+            case frames.Continue():
+                self.start_reply(await _continue(user, conversation, command))
             case frames.Stop():
                 await self.stop(conversation)
             case frames.Sync():

@@ -9,6 +9,8 @@ Client → server (parsed by `parse` into a command; the services check the valu
 - `{"type": "retry", "message_id"}`: run the latest failed, stopped or
   interrupted reply again
 - `{"type": "regenerate", "message_id", "model"?}`: answer the latest question again
+- `{"type": "continue", "message_id"}`: go on with the latest reply, interrupted
+  by a restart, from its saved text; the continuation is appended to it
 - `{"type": "stop"}`: stop the reply in progress, wherever it runs
 - `{"type": "sync"}`: send the conversation's state again
 
@@ -67,6 +69,12 @@ class Regenerate:
 
 
 @dataclass(frozen=True)
+class Continue:
+    type: ClassVar[str] = "continue"
+    message_id: object
+
+
+@dataclass(frozen=True)
 class Stop:
     type: ClassVar[str] = "stop"
 
@@ -76,9 +84,11 @@ class Sync:
     type: ClassVar[str] = "sync"
 
 
-Command = Ask | Retry | Regenerate | Stop | Sync
+Command = Ask | Retry | Regenerate | Continue | Stop | Sync
 
-CLIENT_TYPES = frozenset(command.type for command in (Ask, Retry, Regenerate, Stop, Sync))
+CLIENT_TYPES = frozenset(
+    command.type for command in (Ask, Retry, Regenerate, Continue, Stop, Sync)
+)
 
 
 class BadFrame(Exception):
@@ -115,6 +125,8 @@ def parse(text_data: str | None, max_bytes: int) -> Command:
         return Retry(message_id=frame.get("message_id"))
     if kind == Regenerate.type:
         return Regenerate(message_id=frame.get("message_id"), model=frame.get("model"))
+    if kind == Continue.type:
+        return Continue(message_id=frame.get("message_id"))
     if kind == Stop.type:
         return Stop()
     if kind == Sync.type:

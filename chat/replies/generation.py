@@ -46,6 +46,7 @@ class Timing:
     prompt_estimate: int = 0
     first_token_ms: int | None = None
     duration_ms: int = 0
+    continued_from: frames.Lengths | None = None  # see ReplyStream.continued_from
 
     def token(self) -> None:
         if self.first_token_ms is None:
@@ -62,6 +63,7 @@ class Timing:
             "prompt_estimate": self.prompt_estimate,
             "first_token_ms": self.first_token_ms,
             "duration_ms": self.duration_ms,
+            "continued_from": self.continued_from,
         }
 
 
@@ -162,6 +164,7 @@ async def generate(
     stream = ReplyStream(
         reply_id, job.group, layer, job.message, busy=worker.running, after=announced
     )
+    timing.continued_from = stream.continued_from
     ticker = asyncio.create_task(stream.tick())
     if run is not None:
         run.attach(stream)
@@ -171,7 +174,8 @@ async def generate(
             run.call_upstream()
         await _consume(stream, job, body, outcome, timing)
     except asyncio.CancelledError:
-        outcome.status = Message.Status.STOPPED
+        interrupted = run is not None and run.interrupted
+        outcome.status = Message.Status.INTERRUPTED if interrupted else Message.Status.STOPPED
     except Unprepared:
         log.exception("could not prepare reply %s", reply_id)
         outcome.failed(PREPARE_ERROR)

@@ -36,6 +36,14 @@ class Job:
     cache_dir: str
 
 
+# Said after an interrupted reply's saved text, for Continue: the model
+# writes on from the text as if it had not stopped.
+CONTINUE_PROMPT = (
+    "Your answer above was cut off. Continue it exactly where it stops, "
+    "without repeating anything and without any preface."
+)
+
+
 class Unprepared(Exception):
     """The request could not be built (a photo could not be read or encoded)."""
 
@@ -85,9 +93,21 @@ def job_for(reply: Message) -> Job:
     # The services made or retried this reply only once checks.model_available
     # found its model in the catalog, which does not change while we run.
     assert spec is not None, reply.model
+    turns = _history_turns(spec, earlier)
+    if reply.text:
+        # Continue: the reply's saved text, and the request to go on from it.
+        turns += [
+            {"role": "assistant", "text": reply.text, "tokens": context.text_tokens(reply.text)},
+            {
+                "role": "user",
+                "text": CONTINUE_PROMPT,
+                "detail": reply.detail,
+                "paths": [],
+                "tokens": context.text_tokens(CONTINUE_PROMPT),
+            },
+        ]
     turns, dropped = context.fit(
-        _history_turns(spec, earlier),
-        _context_budget(spec, reply.options, conversation.system_prompt),
+        turns, _context_budget(spec, reply.options, conversation.system_prompt)
     )
     notice = ""
     if dropped:

@@ -49,8 +49,11 @@ class ReplyStream:
         self.after = after
         self.rev = 0  # see reclassify
         self.resync = False
-        self.text: dict[str, str] = {"reasoning": "", "answer": ""}
-        self.published: dict[str, int] = {"reasoning": 0, "answer": 0}
+        # A continued reply starts from its saved text, which every page has.
+        self.earlier: dict[str, str] = {"reasoning": base["reasoning"], "answer": base["text"]}
+        self.text: dict[str, str] = dict(self.earlier)
+        self.published: dict[str, int] = {kind: len(self.earlier[kind]) for kind in KINDS}
+        self.started = False
         self.saved_at = time.monotonic()
         self.dirty = False
         self.closed = False
@@ -65,8 +68,17 @@ class ReplyStream:
     def answer(self) -> str:
         return self.text["answer"]
 
+    @property
+    def continued_from(self) -> frames.Lengths | None:
+        """For a continuation, the lengths of the text earlier calls wrote."""
+        if not (self.earlier["reasoning"] or self.earlier["answer"]):
+            return None
+        return frames.Lengths(
+            reasoning=len(self.earlier["reasoning"]), answer=len(self.earlier["answer"])
+        )
+
     def add(self, kind: str, text: str) -> None:
-        first = not (self.text["reasoning"] or self.text["answer"])
+        first, self.started = not self.started, True
         self.text[kind] += text
         self.dirty = True
         if first:
@@ -98,7 +110,10 @@ class ReplyStream:
         (a saved copy, without it, may be a second behind). Once saved, the
         reply is sent whole once more with `rev`, so every page ends with the
         saved split whatever it saw on the way."""
-        self.text = reclassify(self.text, event)
+        # Only this call's words move: an earlier call's split was its own.
+        added: dict[str, str] = {kind: self.text[kind][len(self.earlier[kind]) :] for kind in KINDS}
+        moved = reclassify(added, event)
+        self.text = {kind: self.earlier[kind] + moved[kind] for kind in KINDS}
         self.dirty = True
         self.rev += 1
         self.resync = True

@@ -23,6 +23,9 @@ class Run:
     # cancelled; a stop during setup is remembered and honoured before the call.
     phase: Phase = "setup"
     stop_requested: bool = False
+    # Ended because this process is going away, not by a person: saved as
+    # interrupted, which offers Continue.
+    interrupted: bool = False
     stream: ReplyStream | None = None  # once it streams: answers snapshot requests
 
     def attach(self, stream: ReplyStream) -> None:
@@ -76,6 +79,17 @@ def cancel(reply_id: object) -> bool:
     if run.phase == "streaming":
         run.task.cancel()
     return True
+
+
+def interrupt_all() -> list[asyncio.Task[None]]:
+    """The process is going away: end every running reply now (each saves its
+    text as interrupted). The tasks to wait for, those already finishing included."""
+    for run in _runs.values():
+        if run.phase != "finishing":
+            run.interrupted = run.stop_requested = True
+            if run.phase == "streaming":
+                run.task.cancel()
+    return running_tasks()
 
 
 # The channel this process's generations listen on, per event loop (a server

@@ -18,6 +18,13 @@ export function replyActions(view, m, latest) {
   bar.className = "reply-actions";
   if (view.text.answer) bar.append(copyButton(view));
   if (!latest) return bar;
+  if (m.status === "interrupted" && view.text.answer) {
+    // Goes on from the saved text, in the same reply.
+    bar.append(latestOnly(button("Continue", () => {
+      setBusy(true);
+      send({ type: "continue", message_id: m.id });
+    }, "Continue this answer from where it stopped")));
+  }
   const retryable =
     ["stopped", "interrupted"].includes(m.status) || (m.status === "failed" && m.error && m.error.retryable !== false);
   if (retryable) {

@@ -253,7 +253,7 @@ function requestSync() {
 
 const STATUS_TEXT = {
   stopped: "Stopped — the answer so far is kept.",
-  interrupted: "Interrupted — the server restarted while answering.",
+  interrupted: "Interrupted — the server restarted while answering. The text so far is kept.",
 };
 
 function setStatus(view, m) {

@@ -39,6 +39,13 @@ export function connect() {
       showError("You don't have access to this conversation.");
       return;
     }
+    if (e.code === 4012) {
+      // The server is restarting: another process takes over at once. A
+      // little jitter so every page of a busy process does not land together.
+      setConnection("connecting", "Reconnecting…");
+      setTimeout(connect, 100 + Math.random() * 400);
+      return;
+    }
     const delay = Math.min(30000, 500 * 2 ** state.retries++);
     setConnection("down", `Reconnecting in ${Math.round(delay / 1000)} s…`);
     setTimeout(connect, delay);

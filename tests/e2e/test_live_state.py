@@ -4,9 +4,12 @@ socket drops, a second tab watching, and the keyboard."""
 import threading
 
 import pytest
+from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
-from tests.helpers.browser import screenshot
+from chat.models import Message
+from tests.helpers.browser import log_in, screenshot
+from tests.helpers.factories import conversation_factory, user_factory
 from tests.helpers.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -115,3 +118,67 @@ async def test_stop_keeps_the_answer_so_far(signed_in, fake_upstream_server, how
     await expect(reply.locator(".answer")).to_have_text("".join(WORDS[:10]).strip())
     await expect(reply.get_by_role("button", name="Try again")).to_be_visible()
     await expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+
+
+async def test_a_restarting_server_is_rejoined_at_once_and_the_reply_carries_on(
+    signed_in, fake_upstream_server
+):
+    page = signed_in
+    gate = threading.Event()
+    fake_upstream_server.enqueue(gated_answer(gate))
+    sockets = []
+
+    async def through(ws):
+        sockets.append(ws)
+        ws.connect_to_server()
+
+    await page.route_web_socket("**/ws/conversations/**", through)
+    await ask(page, "Count for me")
+    answer = page.locator(".message.assistant .answer")
+    await expect(answer).to_have_text("".join(WORDS[:10]).strip())
+    # What a process going away sends (chat/live/consumers.py CLOSE_RESTARTING).
+    await sockets[-1].close(code=4012, reason="restarting")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    assert len(sockets) == 2
+    gate.set()
+    await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
+    await expect(answer).to_have_text("".join(WORDS).strip())
+    assert page.errors == []
+
+
+def interrupted_conversation(user, saved_text):
+    conversation = conversation_factory(owner=user, title="Counting")
+    Message.objects.create(conversation=conversation, role="user", text="Count for me")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        model="alibaba/qwen3-vl-32b-instruct",
+        status="interrupted",
+        text=saved_text,
+    )
+    return str(conversation.id)
+
+
+async def test_an_interrupted_answer_continues_in_place(
+    page, live_server_url, fake_upstream_server
+):
+    fake_upstream_server.reset()
+    saved = "".join(WORDS[:10])
+    user = await database_sync_to_async(user_factory)()
+    cid = await database_sync_to_async(interrupted_conversation)(user, saved)
+    await log_in(page, live_server_url, user)
+    await page.goto(f"{live_server_url}/c/{cid}/")
+    reply = page.locator(".message.assistant")
+    await expect(reply.locator(".meta")).to_contain_text("Interrupted")
+    await screenshot(page, "interrupted-continue")
+    fake_upstream_server.enqueue(
+        Scripted(events=[*(chunk({"content": w}) for w in WORDS[10:]), chunk(finish="stop"), DONE])
+    )
+    await reply.get_by_role("button", name="Continue").click()
+    await expect(reply).to_have_attribute("data-status", "completed")
+    await expect(reply.locator(".answer")).to_have_text("".join(WORDS).strip())
+    sent = fake_upstream_server.requests[-1]["json"]["messages"]
+    assert sent[-2] == {"role": "assistant", "content": saved}
+    await page.reload()
+    await expect(page.locator(".message.assistant .answer")).to_have_text("".join(WORDS).strip())
+    assert page.errors == []

@@ -508,3 +508,18 @@ async def test_stop_on_a_reply_whose_process_died_ends_it_at_once(
     frames = await frames_until_done(socket)
     assert frames[-1]["status"] == "completed"
     await settle()
+
+
+async def test_a_process_going_away_closes_its_sockets_with_restarting_and_refuses_new_ones(
+    conversation, cookie, monkeypatch
+):
+    from chat.live import consumers
+
+    monkeypatch.setattr(consumers, "_closing", False)
+    monkeypatch.setattr(consumers, "_open", set())  # earlier tests' sockets were not closed
+    socket = await open_socket(conversation.id, cookie)
+    await socket.receive_nothing(timeout=0.2)
+    assert await consumers.sockets_close_all() == 1
+    assert await socket.receive_output() == {"type": "websocket.close", "code": 4012}
+    late = await open_socket(conversation.id, cookie)
+    assert await late.receive_output() == {"type": "websocket.close", "code": 4012}
