@@ -61,3 +61,22 @@ def staff(client):
     user = user_factory(username="boss", is_staff=True, is_superuser=True)
     client.force_login(user)
     return user
+
+
+@pytest.fixture
+def servers(fake_upstream_server, tmp_path):
+    """Start real server processes (tests/helpers/servers.py) on the test
+    database and the fake upstream; each is killed after the test."""
+    from tests.helpers.servers import Server
+
+    fake_upstream_server.reset()
+    started = []
+
+    def start(name, **env):
+        server = Server(name, fake_upstream_server.base_url, tmp_path / "media", **env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

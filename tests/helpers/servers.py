@@ -2,6 +2,8 @@
 the browser tests' server, and the processes the restart and multi-process
 tests start, signal and kill."""
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -9,12 +11,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import websockets
 from django.db import connection
 
 from tests.helpers.browser import ARTIFACTS, ROOT
+
+# The Redis the tests' own layers and several server processes share.
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def redis_up() -> bool:
+    address = urlparse(REDIS_URL)
+    try:
+        socket.create_connection((address.hostname, address.port or 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def free_port() -> int:
@@ -106,3 +120,57 @@ class Server:
             additional_headers={"Cookie": cookie.decode()},
             open_timeout=10,
         )
+
+
+def slow_answer(words: list[str], seconds_per_word: float):
+    """The fake upstream's answer of `words`, one chunk each, at this pace."""
+    from tests.helpers.fakeupstream import Scripted, chunk
+
+    events = [chunk({"content": word}) for word in words]
+    done = [chunk({"content": ""}, finish="stop"), "data: [DONE]\n\n"]
+    return Scripted(events=[*events, *done], delay=seconds_per_word)
+
+
+async def receive(socket) -> dict:
+    return json.loads(await asyncio.wait_for(socket.recv(), 10))
+
+
+async def read_answer(socket, words: int) -> tuple[str | None, str]:
+    """Read a conversation's frames as its page does until the reply's answer
+    has `words` words (or it ends): (reply id, answer so far).
+
+    As static/chat/replies.js: a delta past the end is a hole (ask for the
+    state again), one overlapping the end adds only what is new, and what
+    overlaps must agree; a saved copy of the reply may be a second behind, a
+    copy with `rev` is exact."""
+    reply_id, text, final = None, "", None
+    while text.count(" ") < words and len(text) != final:
+        frame = await receive(socket)
+        if frame["type"] == "message" and frame["message"]["role"] == "assistant":
+            reply_id, copy = frame["message"]["id"], frame["message"]["text"]
+            if "rev" in frame or len(copy) > len(text):
+                assert copy.startswith(text) or "rev" in frame, (copy, text)
+                text = copy
+        elif frame["type"] == "answer.delta":
+            offset, piece = frame["offset"], frame["text"]
+            if offset > len(text):
+                await socket.send(json.dumps({"type": "sync"}))
+                continue
+            assert text[offset:].startswith(piece[: len(text) - offset]), "deltas disagree"
+            text += piece[len(text) - offset :]
+        elif frame["type"] == "reply.done":
+            final = frame.get("lengths", {}).get("answer", len(text))
+            if final != len(text):
+                # Joined late or missed a delta: the saved reply comes whole.
+                await socket.send(json.dumps({"type": "sync"}))
+    return reply_id, text
+
+
+async def closed_with(socket) -> int:
+    """Read until the server closes the socket; its close code."""
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), 10)
+    except websockets.ConnectionClosed as closed:
+        assert closed.rcvd is not None, "closed without a close frame"
+        return closed.rcvd.code

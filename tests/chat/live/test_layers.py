@@ -3,28 +3,16 @@
 import asyncio
 import os
 import socket
-from urllib.parse import urlparse
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat.live.layers import PubSubChannelLayer
-
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-
-
-def _redis_up() -> bool:
-    address = urlparse(REDIS_URL)
-    try:
-        socket.create_connection((address.hostname, address.port or 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
+from tests.helpers.servers import REDIS_URL, redis_up
 
 pytestmark = pytest.mark.skipif(
-    not _redis_up() and not os.environ.get("CI"), reason="no Redis on this machine"
+    not redis_up() and not os.environ.get("CI"), reason="no Redis on this machine"
 )
 
 
