@@ -20,7 +20,7 @@ from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, Preference, UsageRecord
 from chat.photos import images as photo
 from chat.teams import access, sharing
-from chat.usage import limits
+from chat.usage import limits, photo_limits
 from chat.usage.prices import cost_usd, tokens_used
 
 TITLE_LENGTH = 60
@@ -106,11 +106,14 @@ def file_too_large() -> ServiceError:
 
 
 def image_create(user: User, upload: UploadedFile) -> Image:
-    """A photo of `user`'s own: theirs to use, so there is nothing to check."""
+    """A photo of `user`'s own: theirs to use, within their photos per hour and
+    their photo storage (chat.usage.photo_limits)."""
     if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
         raise file_too_large()
     if upload.size == 0:
         raise ServiceError("empty_file", "This file is empty.")
+    # Before the decode, its cost spared when the answer is no anyway.
+    photo_limits.photo_upload_check(user)
     try:
         stored = photo.process_upload(upload)
     except photo.ImageRejected as exc:
@@ -125,9 +128,14 @@ def image_create(user: User, upload: UploadedFile) -> Image:
         original_name=(upload.name or "")[:255],
         size_bytes=len(stored.content),
     )
-    image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
-    image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
-    image.save()
+    with transaction.atomic():
+        # One of the user's uploads at a time from here, so that two at once
+        # can't both take the last room: their row stays locked until commit.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        photo_limits.photo_upload_check(user, size=image.size_bytes)
+        image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
+        image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
+        image.save()
     # A Future, done once each detail's picture is cached (None if it won't be).
     image.warmed = photo.warm(stored, image.file.path, encoded_cache_dir())
     return image
