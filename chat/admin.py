@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
+from chat.web.account import AdminLoginForm
 from chat.web.files import photo_response
 
 from .models import (
@@ -33,6 +34,10 @@ from .models import (
     ReviewLog,
     Team,
 )
+
+# Staff passwords are the ones most worth guessing: the admin's log-in is
+# throttled like everyone's (served by chat.web.account.admin_login).
+admin.site.login_form = AdminLoginForm
 
 
 def _log_review(request: HttpRequest, conversation_id: uuid.UUID) -> None:

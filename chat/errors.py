@@ -1,8 +1,13 @@
 class ServiceError(Exception):
-    """A request we refuse. `message` is plain language for the person who sent it."""
+    """A request we refuse. `message` is plain language for the person who sent it.
+    `retry_after_s`: when a limit refused it, the seconds until it lets them in
+    again (an HTTP answer says so in Retry-After)."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, *, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.retry_after_s = retry_after_s

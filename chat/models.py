@@ -130,6 +130,10 @@ class Image(models.Model):
     # read back from the database have no such attribute.
     warmed: Future[None] | None
 
+    class Meta:
+        # Counting a person's photos of the last hour (chat.usage.photo_limits).
+        indexes = [models.Index(fields=["owner", "created_at"])]
+
     def __str__(self) -> str:
         return self.original_name or str(self.id)
 
@@ -275,13 +279,16 @@ class ModelPrice(models.Model):
 
 
 class UserLimit(models.Model):
-    """An administrator's limits for one person (empty: no limit)."""
+    """An administrator's limits for one person. Tokens and questions: empty
+    is no limit. Photos: empty is the default for everyone (settings)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limit"
     )
     monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    photos_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    photo_storage_mb = models.PositiveIntegerField("photo storage (MB)", null=True, blank=True)
 
     def __str__(self) -> str:
         return f"limits for {self.user}"
@@ -295,6 +302,32 @@ class TeamLimit(models.Model):
 
     def __str__(self) -> str:
         return f"limits for {self.team}"
+
+
+class Attempt(models.Model):
+    """One try counted by a throttle (chat.accounts.throttle): a log-in, or a
+    password-reset request, against what it is counted by. The key is a keyed
+    hash of that (a user name, an address, an email): the table holds none of
+    them. Rows older than their throttle's window are swept as new ones come."""
+
+    class Kind(models.TextChoices):
+        LOGIN_ACCOUNT = "login_account"
+        LOGIN_ADDRESS = "login_address"
+        RESET_EMAIL = "reset_email"
+        RESET_ADDRESS = "reset_address"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "key", "at"]),
+            models.Index(fields=["kind", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class ReviewLog(models.Model):

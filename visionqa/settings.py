@@ -214,7 +214,10 @@ if not DEBUG:
 # Behind a TLS-terminating proxy (see README, "Production"): the proxy says
 # which scheme the browser used, and the browser's origin must be trusted for
 # POSTs to pass the CSRF origin check.
-if _flag("DJANGO_BEHIND_TLS_PROXY"):
+# The proxy also appends the address it saw to X-Forwarded-For: the client's
+# address for the log-in throttle (chat.web.http.client_address).
+BEHIND_TLS_PROXY = _flag("DJANGO_BEHIND_TLS_PROXY")
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _flag("DJANGO_SSL_REDIRECT")
 # Health checks come from the proxy or the orchestrator, often over plain HTTP.
@@ -262,6 +265,20 @@ VISIONQA: dict[str, Any] = {
     "RETRY_BASE_S": 0.5,
     # Extra OpenAI-compatible models (JSON or TOML); see README.
     "MODELS_FILE": os.environ.get("VISIONQA_MODELS_FILE", ""),
+    # Guessing passwords: failed log-ins counted per account and per client
+    # address over a sliding window; past either limit, log-ins are refused
+    # without checking the password until the window has room again.
+    "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("VISIONQA_LOGIN_FAILURES_PER_ACCOUNT", "5")),
+    "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("VISIONQA_LOGIN_FAILURES_PER_ADDRESS", "20")),
+    "LOGIN_WINDOW_MIN": int(os.environ.get("VISIONQA_LOGIN_WINDOW_MIN", "15")),
+    # Password-reset emails asked for, per hour: to one address, from one client.
+    "RESET_REQUESTS_PER_EMAIL": int(os.environ.get("VISIONQA_RESET_REQUESTS_PER_EMAIL", "3")),
+    "RESET_REQUESTS_PER_ADDRESS": int(os.environ.get("VISIONQA_RESET_REQUESTS_PER_ADDRESS", "10")),
+    # Each person's photos, unless an administrator sets theirs (User limits).
+    "PHOTOS_PER_HOUR": int(os.environ.get("VISIONQA_PHOTOS_PER_HOUR", "100")),
+    "PHOTO_STORAGE_MB": int(os.environ.get("VISIONQA_PHOTO_STORAGE_MB", "500")),
+    # Invite emails a team may send in an hour (links made to share by hand: no limit).
+    "INVITE_EMAILS_PER_HOUR": int(os.environ.get("VISIONQA_INVITE_EMAILS_PER_HOUR", "20")),
     # Seconds between offline-demo chunks; tests set it to 0.
     "OFFLINE_CHUNK_DELAY_S": float(os.environ.get("VISIONQA_OFFLINE_DELAY", "0.03")),
 }

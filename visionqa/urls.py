@@ -7,8 +7,12 @@ from visionqa import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The admin's log-in, throttled like ours (chat/web/account.py).
+    path("admin/login/", account.admin_login),
     path("admin/", admin.site.urls),
-    # Django's own password views, with plainer error messages (chat/account.py).
+    # Django's own log-in and password views, with plainer error messages and
+    # throttles on guessing and on reset emails (chat/web/account.py).
+    path("accounts/login/", account.login, name="login"),
     path("accounts/password_change/", account.password_change, name="password_change"),
     path(
         "accounts/reset/<uidb64>/<token>/",

@@ -17,6 +17,7 @@ from chat.live import events
 from chat.models import Conversation, Image, Preference
 from chat.photos import images as photo
 from chat.teams import access, sharing
+from chat.usage import photo_limits
 
 
 def conversation_create(
@@ -98,11 +99,14 @@ def file_too_large() -> ServiceError:
 
 
 def image_create(user: User, upload: UploadedFile) -> Image:
-    """A photo of `user`'s own: theirs to use, so there is nothing to check."""
+    """A photo of `user`'s own: theirs to use, within their photos per hour and
+    their photo storage (chat.usage.photo_limits)."""
     if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
         raise file_too_large()
     if upload.size == 0:
         raise ServiceError("empty_file", "This file is empty.")
+    # Before the decode, its cost spared when the answer is no anyway.
+    photo_limits.photo_upload_check(user)
     try:
         stored = photo.process_upload(upload)
     except photo.ImageRejected as exc:
@@ -117,9 +121,14 @@ def image_create(user: User, upload: UploadedFile) -> Image:
         original_name=(upload.name or "")[:255],
         size_bytes=len(stored.content),
     )
-    image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
-    image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
-    image.save()
+    with transaction.atomic():
+        # One of the user's uploads at a time from here, so that two at once
+        # can't both take the last room: their row stays locked until commit.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        photo_limits.photo_upload_check(user, size=image.size_bytes)
+        image.file.save(f"{image.id}.{stored.extension}", ContentFile(stored.content), save=False)
+        image.thumbnail.save(f"{image.id}.jpg", ContentFile(stored.thumbnail), save=False)
+        image.save()
     # A Future, done once each detail's picture is cached (None if it won't be).
     image.warmed = photo.warm(stored, image.file.path, encoded_cache_dir())
     return image

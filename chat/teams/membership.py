@@ -5,6 +5,7 @@ remove members; members read, ask and fork. A team always keeps an owner.
 """
 
 import logging
+import math
 import smtplib
 import uuid
 from datetime import timedelta
@@ -22,6 +23,7 @@ from chat.live import events
 from chat.models import Invite, Membership, Removal, Team
 from chat.teams import access
 from chat.teams.people import display_name
+from chat.usage.limits import wait_in_words
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ UserId = int | str
 
 TEAM_NAME_LIMIT = 100
 INVITE_DAYS = (1, 7, 30)
+INVITE_EMAIL_WINDOW = timedelta(hours=1)
 
 
 def _role_check(user: User, team_id: TeamId, roles: tuple[str, ...], message: str) -> Membership:
@@ -57,6 +60,7 @@ def team_create(user: User, name: object) -> Team:
     return team
 
 
+@transaction.atomic
 def invite_create(
     user: User,
     team_id: TeamId,
@@ -65,7 +69,8 @@ def invite_create(
     max_uses: int | None = None,
     email: str = "",
 ) -> Invite:
-    """An invite link; by email, it is single-use and sent to that address."""
+    """An invite link; by email, it is single-use and sent to that address,
+    within the team's invite emails per hour."""
     _role_check(user, team_id, access.MANAGERS, "Only the team's owners and admins can invite.")
     if days not in INVITE_DAYS:
         raise ServiceError("invalid_expiry", "An invite lasts 1, 7 or 30 days.")
@@ -80,12 +85,46 @@ def invite_create(
         except ValidationError:
             raise ServiceError("invalid_email", "That email address doesn't look right.") from None
         max_uses = 1
+        _invite_emails_check(team_id)
     return Invite.objects.create(
         team_id=team_id,
         created_by=user,
         email=email,
         max_uses=max_uses,
         expires_at=timezone.now() + timedelta(days=days),
+    )
+
+
+def _invite_emails_check(team_id: TeamId) -> None:
+    """Refuse (429) an invite email past the team's limit per hour: else our
+    server could be made to send anyone any number of emails with a team name
+    (words of the sender's choosing) in them."""
+    # The team's invites one at a time, so two at once can't both take the last place.
+    list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk"))
+    per_hour = settings.VISIONQA["INVITE_EMAILS_PER_HOUR"]
+    now = timezone.now()
+    sent = list(
+        Invite.objects.filter(team_id=team_id, created_at__gt=now - INVITE_EMAIL_WINDOW)
+        .exclude(email="")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:per_hour]
+    )
+    if len(sent) < per_hour:
+        return
+    if per_hour == 0:
+        raise ServiceError(
+            "invite_emails_limited",
+            "This team can't send invite emails. Make an invite link instead and send it yourself.",
+            429,
+        )
+    # Room for one more once the per_hour-th newest is an hour old.
+    wait = max(1, math.ceil((sent[-1] + INVITE_EMAIL_WINDOW - now).total_seconds()))
+    raise ServiceError(
+        "invite_emails_limited",
+        f"This team has sent {per_hour:,} invite emails in the last hour, the most it can. "
+        f"Try again {wait_in_words(wait)}, or make an invite link instead and send it yourself.",
+        429,
+        retry_after_s=wait,
     )
 
 

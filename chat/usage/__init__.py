@@ -1,1 +1,1 @@
-"""What it costs: prices, limits, the staff dashboard and the usage admin."""
+"""What it costs: prices, limits (tokens, questions, photos), the dashboard, the usage admin."""

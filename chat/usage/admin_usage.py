@@ -4,6 +4,7 @@ dashboard), model prices, limits, and the log of staff reviews."""
 import csv
 import io
 from collections.abc import Generator
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -20,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from chat.models import ModelPrice, ReviewLog, TeamLimit, UsageRecord, UserLimit
-from chat.usage import dashboard, usage_stats
+from chat.usage import dashboard, photo_limits, usage_stats
 from chat.web import files
 
 CSV_CHUNK_ROWS = 2000
@@ -231,10 +232,45 @@ class ModelPriceAdmin(admin.ModelAdmin):
 
 @admin.register(UserLimit)
 class UserLimitAdmin(admin.ModelAdmin):
-    list_display = ("user", "monthly_tokens", "requests_per_minute")
+    list_display = (
+        "user",
+        "monthly_tokens",
+        "requests_per_minute",
+        "photos_per_hour",
+        "photo_storage_mb",
+    )
     list_select_related = ("user",)
     search_fields = ("user__username", "user__first_name")
     autocomplete_fields = ("user",)
+    readonly_fields = ("photo_storage_used",)
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: UserLimit | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> "type[forms.ModelForm[UserLimit]]":  # quoted: ModelForm is generic only to mypy
+        # Empty means "no limit" for some fields and "the default" for others:
+        # each says which, with the default as this server has it.
+        defaults = photo_limits.photo_allowance_default()
+        kwargs["help_texts"] = {
+            "monthly_tokens": "Empty: no limit.",
+            "requests_per_minute": "Questions a minute. Empty: no limit.",
+            "photos_per_hour": f"Empty: the default for everyone, {defaults.per_hour:,}.",
+            "photo_storage_mb": (
+                f"The photos they may keep in all. Empty: the default for everyone, "
+                f"{defaults.storage_mb:,} MB."
+            ),
+        }
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="photo storage used")
+    def photo_storage_used(self, obj: UserLimit) -> str:
+        if obj.pk is None:
+            return "—"
+        used = photo_limits.megabytes(photo_limits.photo_storage_used(obj.user))
+        return f"{used} of {photo_limits.photo_allowance(obj.user).storage_mb:,} MB"
 
 
 @admin.register(TeamLimit)

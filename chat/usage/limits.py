@@ -61,6 +61,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
+def wait_in_words(seconds: float) -> str:
+    """ "in 40 seconds", "in 1 minute", "in 12 minutes": never sooner than the
+    limit lifts (rounded up), for a message that says when to try again."""
+    if seconds <= 60:
+        return f"in {_plural(max(1, math.ceil(seconds)), 'second')}"
+    return f"in {_plural(math.ceil(seconds / 60), 'minute')}"
+
+
 def _user_limit(user: User) -> UserLimit | None:
     return UserLimit.objects.filter(user=user).first()
 

@@ -1,13 +1,18 @@
 """Your account: the name other people see (chat.teams.people), and the way to
-change the password or log out. Passwords are changed and reset by Django's own
-views, with our templates (templates/registration/) and the plainer error
-messages below."""
+change the password or log out. Logging in and passwords are Django's own
+views, with our templates (templates/registration/), the plainer error
+messages below, and the throttles on guessing passwords and on reset emails
+(chat.accounts.throttle), the admin's log-in page included."""
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from functools import wraps
+from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -18,9 +23,11 @@ from django.shortcuts import redirect, render
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
 
+from chat.accounts import throttle
+from chat.errors import ServiceError
 from chat.teams.people import DISPLAY_NAME_MAX_LENGTH, user_update_display_name
 from chat.usage.limits import usage_this_month
-from chat.web.http import AuthenticatedRequest
+from chat.web.http import AuthenticatedRequest, client_address
 
 PASSWORD_MISMATCH = "The two new passwords are not the same. Type the same one twice."
 
@@ -40,9 +47,100 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
     }
 
 
+class LoginForm(auth_forms.AuthenticationForm):
+    """Django's log-in form, throttled: each try is counted before the password
+    is checked, and refused while the account or the address is locked out.
+    `refusal` is set when it was, for the page's message and its 429."""
+
+    refusal: ServiceError | None = None
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if not username or not password:
+            return super().clean()  # nothing is checked: the fields say what's missing
+        address = client_address(self.request) if self.request is not None else ""
+        try:
+            attempt = throttle.login_attempt_begin(username, address)
+        except ServiceError as refusal:
+            raise self._refused(refusal) from None
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            try:
+                throttle.login_attempt_fail(attempt)
+            except ServiceError as refusal:
+                raise self._refused(refusal) from None
+            raise
+        throttle.login_attempt_succeed(attempt)
+        return cleaned
+
+    def _refused(self, refusal: ServiceError) -> ValidationError:
+        self.refusal = refusal
+        return ValidationError(refusal.message, code=refusal.code)
+
+
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """The admin's log-in, throttled the same: it checks the same passwords."""
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset-by-email form, counting requests per email and per
+    address (chat.accounts.throttle); `refusal` as on LoginForm."""
+
+    refusal: ServiceError | None = None
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        email = self.cleaned_data.get("email")
+        if email:
+            try:
+                throttle.password_reset_count(email, client_address(self.request))
+            except ServiceError as refusal:
+                self.refusal = refusal
+                raise ValidationError(refusal.message, code=refusal.code) from None
+        return cleaned
+
+
+class _PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+def _refusal_answered_429(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A form page whose form a throttle refused answers 429 Too Many Requests,
+    saying when to come back (Retry-After), with the form and its message."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        refusal = getattr(context.get("form"), "refusal", None)
+        if isinstance(refusal, ServiceError):
+            response.status_code = refusal.status
+            if refusal.retry_after_s is not None:
+                response["Retry-After"] = str(refusal.retry_after_s)
+        return response
+
+    return wrapper
+
+
+login = _refusal_answered_429(auth_views.LoginView.as_view(authentication_form=LoginForm))
 password_change = auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm)
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(form_class=SetPasswordForm)
-_password_reset = auth_views.PasswordResetView.as_view()
+_password_reset = _refusal_answered_429(_PasswordResetView.as_view())
+
+
+@_refusal_answered_429
+def admin_login(request: HttpRequest) -> HttpResponseBase:
+    """The admin's own log-in page (its form set in chat.admin: AdminLoginForm)."""
+    return admin.site.login(request)
 
 
 def password_reset(request: HttpRequest) -> HttpResponseBase:

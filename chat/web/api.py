@@ -42,7 +42,10 @@ def api_view(methods: list[str]) -> Callable[[View], View]:
             try:
                 return view(request, *args, **kwargs)
             except ServiceError as exc:
-                return error_response(exc.code, exc.message, exc.status)
+                response = error_response(exc.code, exc.message, exc.status)
+                if exc.retry_after_s is not None:
+                    response["Retry-After"] = str(exc.retry_after_s)
+                return response
             except MultiPartParserError:
                 return error_response("bad_upload", "The upload was malformed. Try again.", 400)
 

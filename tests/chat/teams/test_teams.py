@@ -144,6 +144,66 @@ def test_invite_to_a_malformed_address_is_refused(team, owner):
     assert (error.code, error.status) == ("invalid_email", 400)
 
 
+# ---- invite emails per hour ----------------------------------------------------------
+
+
+def emails_sent(team, count, ago=timedelta(0)):
+    """`count` invite emails the team sent `ago`."""
+    for n in range(count):
+        invite = invite_factory(team, email=f"guest{n}@example.com")
+        Invite.objects.filter(pk=invite.pk).update(created_at=invite.created_at - ago)
+
+
+@pytest.fixture
+def three_an_hour(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "INVITE_EMAILS_PER_HOUR": 3}
+
+
+def test_an_invite_email_past_the_teams_hourly_limit_is_refused(team, owner, three_an_hour):
+    emails_sent(team, 3, ago=timedelta(minutes=50))
+    error = refused(teams.invite_create, owner, team.id, email="ann@example.com")
+    assert (error.code, error.status) == ("invite_emails_limited", 429)
+    assert error.message == (
+        "This team has sent 3 invite emails in the last hour, the most it can. Try again "
+        "in 10 minutes, or make an invite link instead and send it yourself."
+    )
+    assert Invite.objects.filter(team=team).count() == 3
+
+
+def test_invite_emails_older_than_an_hour_leave_room(team, owner, three_an_hour):
+    emails_sent(team, 3, ago=timedelta(minutes=61))
+    assert teams.invite_create(owner, team.id, email="ann@example.com").email
+
+
+def test_one_teams_invite_emails_leave_another_team_alone(team, owner, three_an_hour):
+    emails_sent(team, 3)
+    other = team_factory(owner, name="Book club")
+    assert teams.invite_create(owner, other.id, email="ann@example.com").team == other
+
+
+def test_invite_links_are_not_limited_by_the_emails_sent(team, owner, three_an_hour):
+    emails_sent(team, 3)
+    assert teams.invite_create(owner, team.id).email == ""
+
+
+def test_the_default_is_twenty_invite_emails_an_hour(team, owner):
+    emails_sent(team, 19)
+    teams.invite_create(owner, team.id, email="ann@example.com")
+    error = refused(teams.invite_create, owner, team.id, email="bea@example.com")
+    assert error.code == "invite_emails_limited"
+
+
+def test_the_team_page_says_why_an_invite_email_was_not_sent(
+    logged_in, team, three_an_hour
+):
+    emails_sent(team, 3)
+    response = logged_in.post(
+        f"/teams/{team.id}/invites/", {"email": "ann@example.com", "days": "7"}, follow=True
+    )
+    assert "This team has sent 3 invite emails in the last hour" in text(response)
+    assert mail.outbox == []
+
+
 # ---- invite_accept ----------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Accounts kept safe: the throttles on guessing passwords and on password-reset emails."""

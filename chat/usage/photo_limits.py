@@ -1,0 +1,125 @@
+"""Each person's photos: how many they may store in an hour, and how much
+photo storage they have in all (the bytes of the photos they have stored;
+deleting a conversation keeps its photos, so it frees none). The defaults are
+settings (VISIONQA PHOTOS_PER_HOUR, PHOTO_STORAGE_MB); an administrator may
+set others for one person (UserLimit, empty: the default).
+
+Checked by chat.conversations.services.image_create before a photo is decoded
+and again, with its stored size, before its file is written; a refusal is a
+ServiceError with a plain message (429 for the rate, 413 for the storage).
+Counted in the database."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import Sum
+from django.utils import timezone
+
+from chat.errors import ServiceError
+from chat.models import Image, UserLimit
+from chat.usage.limits import wait_in_words
+
+MB = 1024 * 1024
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class PhotoAllowance:
+    per_hour: int
+    storage_mb: int
+
+    @property
+    def storage_bytes(self) -> int:
+        return self.storage_mb * MB
+
+
+def photo_allowance_default() -> PhotoAllowance:
+    """Everyone's, unless an administrator set theirs."""
+    return PhotoAllowance(
+        per_hour=settings.VISIONQA["PHOTOS_PER_HOUR"],
+        storage_mb=settings.VISIONQA["PHOTO_STORAGE_MB"],
+    )
+
+
+def photo_allowance(user: User) -> PhotoAllowance:
+    """The user's own limits where an administrator set them, else the defaults."""
+    default = photo_allowance_default()
+    own = UserLimit.objects.filter(user=user).values("photos_per_hour", "photo_storage_mb").first()
+    if own is None:
+        return default
+    return PhotoAllowance(
+        per_hour=default.per_hour if own["photos_per_hour"] is None else own["photos_per_hour"],
+        storage_mb=(
+            default.storage_mb if own["photo_storage_mb"] is None else own["photo_storage_mb"]
+        ),
+    )
+
+
+def photo_storage_used(user: User) -> int:
+    """Bytes of the photos `user` has stored."""
+    return Image.objects.filter(owner=user).aggregate(total=Sum("size_bytes"))["total"] or 0
+
+
+def megabytes(size: int) -> str:
+    """ "0.4 MB", "12.5 MB", "480 MB": as a person reads a size (MB of 1024 KB,
+    as the upload limit counts them)."""
+    value = size / MB
+    if value < 0.1:
+        return "less than 0.1 MB"
+    return f"{value:,.0f} MB" if value >= 100 else f"{value:,.1f} MB"
+
+
+def photo_upload_check(user: User, size: int = 0, now: datetime | None = None) -> None:
+    """Refuse a photo of `size` stored bytes that would go over the user's photos
+    per hour or their storage. Size 0: not known yet (before the decode), so
+    only a full store refuses."""
+    now = now or timezone.now()
+    allowance = photo_allowance(user)
+    _rate_check(user, allowance.per_hour, now)
+    _storage_check(user, allowance, size)
+
+
+def _rate_check(user: User, per_hour: int, now: datetime) -> None:
+    recent = Image.objects.filter(owner=user, created_at__gt=now - HOUR)
+    if per_hour == 0:
+        raise ServiceError(
+            "photo_rate_limited",
+            "Your account can't add photos for now. Ask an administrator.",
+            429,
+        )
+    newest = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:per_hour])
+    if len(newest) < per_hour:
+        return
+    # Room for one more once the per_hour-th newest photo is an hour old.
+    wait = max(1, math.ceil((newest[-1] + HOUR - now).total_seconds()))
+    raise ServiceError(
+        "photo_rate_limited",
+        f"You've added {per_hour:,} photos in the last hour, your limit. "
+        f"Try again {wait_in_words(wait)}.",
+        429,
+        retry_after_s=wait,
+    )
+
+
+def _storage_check(user: User, allowance: PhotoAllowance, size: int) -> None:
+    used = photo_storage_used(user)
+    room = allowance.storage_bytes - used
+    if room >= max(size, 1):
+        return
+    if allowance.storage_mb == 0:
+        message = "Your account has no photo storage for now. Ask an administrator."
+    elif size == 0 or room <= 0:
+        message = (
+            f"You have used your {allowance.storage_mb:,} MB of photo storage. "
+            "Ask an administrator for more room."
+        )
+    else:
+        message = (
+            f"This photo ({megabytes(size)}) doesn't fit in your {allowance.storage_mb:,} MB "
+            f"of photo storage: {megabytes(room)} is left. Try a smaller photo, "
+            "or ask an administrator for more room."
+        )
+    raise ServiceError("photo_storage_full", message, 413)
