@@ -12,6 +12,7 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 from visionqa import daphne_bodylimit  # noqa: E402
 from visionqa.bodylimit import BodyLimit  # noqa: E402
 from visionqa.origins import SameOriginValidator  # noqa: E402
+from visionqa.requestlog import RequestLog  # noqa: E402
 
 # The `daphne` command imports this module before it serves: from then on its
 # requests stop reading a body over the limit (see the module).
@@ -19,7 +20,7 @@ daphne_bodylimit.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": BodyLimit(django_asgi_app),
+        "http": RequestLog(BodyLimit(django_asgi_app)),
         "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
