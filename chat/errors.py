@@ -11,3 +11,9 @@ class ServiceError(Exception):
         self.message = message
         self.status = status
         self.retry_after_s = retry_after_s
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The JSON API's error as it goes on the wire (README, "JSON API"), for
+    every layer that answers one: the views, and the server's body limit."""
+    return {"error": {"code": code, "message": message}}

@@ -10,12 +10,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from visionqa import lifecycle  # noqa: E402
+from visionqa import daphne_bodylimit, lifecycle  # noqa: E402
+from visionqa.bodylimit import BodyLimit  # noqa: E402
 from visionqa.origins import SameOriginValidator  # noqa: E402
+from visionqa.requestlog import RequestLog  # noqa: E402
+
+# The `daphne` command imports this module before it serves: from then on its
+# requests stop reading a body over the limit (see the module).
+daphne_bodylimit.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestLog(BodyLimit(django_asgi_app)),
         "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

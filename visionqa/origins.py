@@ -9,7 +9,6 @@ SECURE_PROXY_SSL_HEADER is set (DJANGO_BEHIND_TLS_PROXY), or one of
 CSRF_TRUSTED_ORIGINS; and the host must be an allowed one.
 """
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,17 +16,9 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-Scope = MutableMapping[str, Any]
-Channel = Callable[..., Awaitable[Any]]
-App = Callable[[Scope, Channel, Channel], Awaitable[Any]]
+from visionqa.scopes import App, Scope, header
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin1"))  # any bytes decode as latin-1
-    return None
 
 
 def _normal(origin: str) -> str:
@@ -53,7 +44,7 @@ def _scheme(scope: Scope) -> str:
     proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
     if proxy:
         name = proxy[0].removeprefix("HTTP_").lower().replace("_", "-").encode()
-        reported = _header(scope, name)
+        reported = header(scope, name)
         if reported is not None:
             scheme = "https" if reported.split(",")[0].strip() == proxy[1] else "http"
     return scheme
@@ -61,7 +52,7 @@ def _scheme(scope: Scope) -> str:
 
 def same_origin(scope: Scope) -> bool:
     """Whether a websocket handshake comes from a page of this site."""
-    origin, host = _header(scope, b"origin"), _header(scope, b"host")
+    origin, host = header(scope, b"origin"), header(scope, b"host")
     if not origin or not host:
         return False
     domain, _port = split_domain_port(host.lower())

@@ -235,6 +235,10 @@ AIMLAPI_BASE_URL = os.environ.get("AIMLAPI_BASE_URL", "https://api.aimlapi.com/v
 
 VISIONQA: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
+    # Any request's body, refused past this before it is read (visionqa/bodylimit.py);
+    # a photo upload may have one photo's worth instead. The JSON API and the forms
+    # send kilobytes.
+    "MAX_REQUEST_BYTES": int(os.environ.get("VISIONQA_MAX_REQUEST_BYTES") or 1024 * 1024),
     "MAX_IMAGES_PER_QUESTION": 8,
     "MAX_QUESTION_CHARS": 20_000,
     "MAX_FRAME_BYTES": 64 * 1024,

@@ -13,18 +13,18 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.defaults import server_error as django_server_error
 
 from chat.conversations import exports, reply_services, selectors, services
-from chat.errors import ServiceError
+from chat.errors import ServiceError, error_body
 from chat.models import Conversation
 from chat.teams import access
 from chat.web import files
 from chat.web.http import AuthenticatedRequest
-from chat.web.uploads import SizeLimitHandler, upload_too_large
+from chat.web.uploads import SizeLimitHandler, upload_request_limit, upload_too_large
 
 View = Callable[..., HttpResponseBase]
 
 
 def error_response(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    return JsonResponse(error_body(code, message), status=status)
 
 
 def api_view(methods: list[str]) -> Callable[[View], View]:
@@ -80,7 +80,7 @@ def image_upload(request: HttpRequest) -> HttpResponseBase:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > limit + 64 * 1024:  # room for the multipart framing
+    if declared > upload_request_limit():
         error = services.file_too_large()
         return error_response(error.code, error.message, error.status)
     return _image_upload(request)

@@ -1,7 +1,19 @@
 """Refuse an oversized upload while it streams in, before it is all read."""
 
+from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
+
+# Room for the multipart framing around the photo: boundaries, part headers,
+# a long file name.
+MULTIPART_ROOM = 64 * 1024
+
+
+def upload_request_limit() -> int:
+    """The largest body a photo upload may have. POST /api/images/ takes one
+    photo a request (the page sends each on its own), so this is one photo's
+    worth, not a question's."""
+    return int(settings.VISIONQA["MAX_UPLOAD_BYTES"]) + MULTIPART_ROOM
 
 
 class SizeLimitHandler(FileUploadHandler):

@@ -12,6 +12,7 @@ PRINT = (
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
     "'db': str(settings.DATABASES['default']['NAME']), "
     "'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], 'debug': settings.DEBUG, "
+    "'max_request': settings.VISIONQA['MAX_REQUEST_BYTES'], "
     "'email': {k: getattr(settings, k) for k in ('EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', "
     "'EMAIL_HOST_USER', 'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'DEFAULT_FROM_EMAIL')}}))"
 )
@@ -24,7 +25,9 @@ def load_settings(**env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "DEFAULT_FROM_EMAIL"))
+        if not k.startswith(
+            ("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "DEFAULT_FROM_EMAIL", "VISIONQA_")
+        )
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="visionqa.settings")
     return subprocess.run(
@@ -44,6 +47,14 @@ def test_defaults_are_sqlite_and_the_in_memory_layer():
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert loaded["layer"] == "channels.layers.InMemoryChannelLayer"
     assert loaded["debug"] is True
+
+
+def test_the_request_body_limit_comes_from_the_environment():
+    default = json.loads(load_settings(DJANGO_DEBUG="1").stdout)
+    changed = json.loads(
+        load_settings(DJANGO_DEBUG="1", VISIONQA_MAX_REQUEST_BYTES="5000000").stdout
+    )
+    assert (default["max_request"], changed["max_request"]) == (1024 * 1024, 5_000_000)
 
 
 def test_urls_switch_to_postgresql_and_redis():

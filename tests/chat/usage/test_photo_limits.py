@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chat.conversations import services
+from chat.conversations import reply_services, services
 from chat.errors import ServiceError
 from chat.llm.catalog import OFFLINE_MODEL_ID
 from chat.models import Image, UserLimit
@@ -173,7 +173,7 @@ def test_a_copy_of_a_conversation_takes_no_more_photo_storage(person):
 
 
 def services_ask(user, conversation, image):
-    services.question_ask(
+    reply_services.question_ask(
         user,
         conversation,
         text="What is this?",
