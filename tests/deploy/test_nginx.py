@@ -56,8 +56,6 @@ def nginx_config(tmp, *, http_port, https_port, app_port):
     site = (DEPLOY / "visionqa.conf").read_text()
     site = replace(site, "listen 80;", f"listen 127.0.0.1:{http_port};", 1)
     site = replace(site, "listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;", 1)
-    site = replace(site, "listen [::]:80;", "", 1)
-    site = replace(site, "listen [::]:443 ssl;", "", 1)
     site = replace(site, "/etc/ssl/visionqa/fullchain.pem", str(cert), 2)
     site = replace(site, "/etc/ssl/visionqa/privkey.pem", str(key), 2)
     site = replace(site, "/var/log/nginx/access.log", str(tmp / "access.log"), 1)
