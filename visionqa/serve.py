@@ -80,6 +80,14 @@ def behind_tls_proxy() -> bool:
     return getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is not None
 
 
+def shared_channel_layer() -> bool:
+    """Whether the processes share one channel layer (Redis), as several must."""
+    from django.conf import settings
+
+    backend = str(settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", ""))
+    return bool(backend) and not backend.endswith("InMemoryChannelLayer")
+
+
 def bind_tcp(host: str, port: int) -> socket.socket:
     """The listening socket the children share. IPv4 only: Daphne adopts an
     inherited descriptor as AF_INET (for IPv6, use unix sockets)."""
@@ -506,6 +514,12 @@ def serve(
         def ready(child: Child) -> bool:
             return child.popen is not None and watches(child.popen.pid, fd)
 
+    if processes > 1 and not shared_channel_layer():
+        log.warning(
+            "REDIS_URL is not set: each of the %d processes has a channel layer of its own, "
+            "so a reply streams only to the pages connected to the process running it",
+            processes,
+        )
     grace = shutdown_grace_s()
     log.info(
         "VisionQA: %d processes on %s (supervisor pid %d; proxy headers %s; shutdown grace %.0f s)",

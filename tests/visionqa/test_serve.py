@@ -157,6 +157,13 @@ def test_proxy_headers_follow_the_tls_proxy_setting(settings):
     assert serve.behind_tls_proxy() is True
 
 
+def test_several_processes_without_redis_are_told_they_share_no_channel_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert serve.shared_channel_layer() is False
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.live.layers.PubSubChannelLayer"}}
+    assert serve.shared_channel_layer() is True
+
+
 def test_the_grace_comes_from_the_settings_then_the_environment(settings, monkeypatch):
     settings.VISIONQA = {k: v for k, v in settings.VISIONQA.items() if k != "SHUTDOWN_GRACE_S"}
     monkeypatch.delenv("VISIONQA_SHUTDOWN_GRACE_S", raising=False)
@@ -244,6 +251,7 @@ def test_serve_runs_two_processes_restarts_a_killed_one_and_stops_on_sigterm(mig
         assert time.monotonic() - started < 5 + 5
         assert not any(alive(pid) for pid in replaced)
         assert "SIGTERM: stopping 2 processes (up to 5 s + 5 s)" in server.log
+        assert "REDIS_URL is not set" in server.log
     finally:
         server.stop()
 
