@@ -260,10 +260,11 @@ class Supervisor:
         child.exits.append(code)
         lived = time.monotonic() - child.started_at
         child.popen = None
-        child.quick_failures = 1 if lived >= self.stable_s else child.quick_failures + 1
+        # A death after a healthy run is not part of a crash loop.
+        child.quick_failures = 0 if lived >= self.stable_s else child.quick_failures + 1
         if child.quick_failures >= self.max_quick_failures:
             log.error(
-                "%s %s after %.1f s, %d times in a row within %.0f s of starting: giving up",
+                "%s %s after %.1f s, the %dth time in a row within %.0f s of starting: giving up",
                 child.name,
                 describe_exit(code),
                 lived,
@@ -272,7 +273,8 @@ class Supervisor:
             )
             self.gave_up = True
             return
-        delay = min(self.backoff_base_s * 2 ** (child.quick_failures - 1), self.backoff_max_s)
+        doublings = max(child.quick_failures - 1, 0)
+        delay = min(self.backoff_base_s * 2**doublings, self.backoff_max_s)
         child.restart_at = time.monotonic() + delay
         log.warning(
             "%s (pid %d) %s after %.1f s; restarting it in %.1f s",

@@ -189,7 +189,7 @@ def test_a_child_that_dies_is_restarted_with_a_growing_delay_and_a_crash_loop_gi
     messages = [r.getMessage() for r in caplog.records]
     delays = [m.split("restarting it in ")[1] for m in messages if "restarting" in m]
     assert delays == ["0.1 s", "0.2 s", "0.4 s"]
-    assert "4 times in a row" in caplog.text
+    assert "the 4th time in a row" in caplog.text
     assert "giving up" in caplog.text
 
 
