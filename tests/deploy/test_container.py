@@ -50,7 +50,7 @@ def test_compose_mounts_the_shipped_nginx_files_and_checks_readiness():
         assert (ROOT / mounted).is_file(), mounted
     assert "deploy/nginx/visionqa.conf" in COMPOSE
     upstream = (ROOT / "deploy/nginx/upstream.compose.conf").read_text()
-    assert "upstream visionqa {" in upstream and "server app:8000;" in upstream
+    assert "upstream visionqa {" in upstream and "server app:8000 resolve;" in upstream
     assert "/readyz" in COMPOSE
 
 
