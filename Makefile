@@ -1,5 +1,8 @@
-# The two commands in the README: `make run` and `make test`.
+# The two commands in the README: `make run` and `make test`; and `make serve`
+# for production (README, "Production").
 PORT ?= 8000
+BIND ?= 127.0.0.1
+PROCESSES ?= 2
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_SYSTEM_CERTS := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint bench clean
+.PHONY: run serve test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +35,14 @@ run: $(VENV)/.synced node_modules/.installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@$(BIN)/python manage.py devaccount --port $(PORT)
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) visionqa.asgi:application
+
+# Production: DEBUG off whatever the shell says, so DJANGO_SECRET_KEY and the
+# rest of the production settings must be set (README, "Production").
+serve: export DJANGO_DEBUG :=
+serve: $(VENV)/.synced node_modules/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	exec $(BIN)/python manage.py serve --processes $(PROCESSES) --host $(BIND) --port $(PORT)
 
 test: $(VENV)/.synced node_modules/.installed
 	$(BIN)/ruff check .

@@ -94,10 +94,12 @@ def _log(scope: Scope, status: int | None, seconds: float, rid: str) -> None:
     if log.isEnabledFor(level):
         log.log(
             level,
-            "%s %s %s %dms id=%s",
+            "%s %s %s %dms id=%s client=%s",
             quote(scope["method"], safe=""),
             loggable_path(path),
             "-" if status is None else status,
             round(seconds * 1000),
             rid,
+            # Behind the proxy, Daphne's --proxy-headers make this the browser's.
+            quote(str((scope.get("client") or ("-",))[0]), safe=":."),
         )

@@ -238,6 +238,7 @@ async def _finish(stream: ReplyStream, outcome: Outcome, timing: Timing) -> None
             frames.reply_done(stream.reply_id, Message.Status.FAILED, error=INTERNAL_ERROR)
         )
         return
+    _log_reply(reply, outcome, timing)
     if stream.rev:
         await stream.send(frames.message(message, rev=stream.rev))
     await stream.send(
@@ -250,6 +251,22 @@ async def _finish(stream: ReplyStream, outcome: Outcome, timing: Timing) -> None
             lengths={"reasoning": len(reply.reasoning), "answer": len(reply.text)},
             notice=reply.notice,
         )
+    )
+
+
+def _log_reply(reply: Message, outcome: Outcome, timing: Timing) -> None:
+    """One line per reply, as one per HTTP request (visionqa.requestlog)."""
+    usage = reply.usage or {}
+    log.info(
+        "reply %s %s model=%s first_token=%sms duration=%dms attempts=%d tokens=%s+%s",
+        reply.id,
+        reply.status,
+        reply.model,
+        "-" if timing.first_token_ms is None else timing.first_token_ms,
+        timing.duration_ms,
+        outcome.attempts,
+        usage.get("prompt_tokens", "?"),
+        usage.get("completion_tokens", "?"),
     )
 
 

@@ -10,7 +10,10 @@ from channels.testing import HttpCommunicator
 from visionqa.asgi import application
 from visionqa.requestlog import RequestLog, loggable_path
 
-LINE = re.compile(r"^(?P<method>\S+) (?P<path>\S+) (?P<status>\d{3}|-) \d+ms id=(?P<id>\S+)$")
+LINE = re.compile(
+    r"^(?P<method>\S+) (?P<path>\S+) (?P<status>\d{3}|-) \d+ms"
+    r" id=(?P<id>\S+) client=(?P<client>\S+)$"
+)
 
 
 @pytest.fixture

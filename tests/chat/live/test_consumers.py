@@ -1,5 +1,6 @@
 import asyncio
 import json
+import re
 import threading
 from datetime import timedelta
 
@@ -523,3 +524,22 @@ async def test_a_process_going_away_closes_its_sockets_with_restarting_and_refus
     assert await socket.receive_output() == {"type": "websocket.close", "code": 4012}
     late = await open_socket(conversation.id, cookie)
     assert await late.receive_output() == {"type": "websocket.close", "code": 4012}
+
+
+async def test_each_reply_logs_one_line_with_its_id_status_timings_and_tokens(
+    fake_upstream, conversation, cookie, caplog
+):
+    fake_upstream.enqueue(Scripted(events=load_sse("qwen3-vl-32b-thinking.sse")))
+    socket = await open_socket(conversation.id, cookie)
+    with caplog.at_level("INFO", logger="chat.replies.generation"):
+        await socket.send_json_to(ask())
+        done = (await frames_until_done(socket))[-1]
+        await settle()
+    lines = [r.getMessage() for r in caplog.records if r.name == "chat.replies.generation"]
+    assert len(lines) == 1
+    usage = done["usage"]
+    assert re.fullmatch(
+        rf"reply {done['message_id']} completed model={VL} first_token=\d+ms duration=\d+ms "
+        rf"attempts=1 tokens={usage['prompt_tokens']}\+{usage['completion_tokens']}",
+        lines[0],
+    )
