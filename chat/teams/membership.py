@@ -5,7 +5,6 @@ remove members; members read, ask and fork. A team always keeps an owner.
 """
 
 import logging
-import math
 import smtplib
 import uuid
 from datetime import timedelta
@@ -23,7 +22,7 @@ from chat.live import events
 from chat.models import Invite, Membership, Removal, Team
 from chat.teams import access
 from chat.teams.people import display_name
-from chat.usage.limits import wait_in_words
+from chat.usage.limits import seconds_until_room, wait_in_words
 
 log = logging.getLogger(__name__)
 
@@ -102,23 +101,22 @@ def _invite_emails_check(team_id: TeamId) -> None:
     # The team's invites one at a time, so two at once can't both take the last place.
     list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk"))
     per_hour = settings.VISIONQA["INVITE_EMAILS_PER_HOUR"]
-    now = timezone.now()
-    sent = list(
-        Invite.objects.filter(team_id=team_id, created_at__gt=now - INVITE_EMAIL_WINDOW)
-        .exclude(email="")
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[:per_hour]
-    )
-    if len(sent) < per_hour:
-        return
     if per_hour == 0:
         raise ServiceError(
             "invite_emails_limited",
             "This team can't send invite emails. Make an invite link instead and send it yourself.",
             429,
         )
-    # Room for one more once the per_hour-th newest is an hour old.
-    wait = max(1, math.ceil((sent[-1] + INVITE_EMAIL_WINDOW - now).total_seconds()))
+    now = timezone.now()
+    sent = (
+        Invite.objects.filter(team_id=team_id)
+        .exclude(email="")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+    )
+    wait = seconds_until_room(sent, per_hour, INVITE_EMAIL_WINDOW, now)
+    if wait is None:
+        return
     raise ServiceError(
         "invite_emails_limited",
         f"This team has sent {per_hour:,} invite emails in the last hour, the most it can. "

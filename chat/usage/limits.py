@@ -8,6 +8,7 @@ in the database."""
 
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -69,6 +70,24 @@ def wait_in_words(seconds: float) -> str:
     return f"in {_plural(math.ceil(seconds / 60), 'minute')}"
 
 
+def seconds_until_room(
+    newest_first: QuerySet[Any, datetime] | Sequence[datetime],
+    allowed: int,
+    window: timedelta,
+    now: datetime,
+) -> int | None:
+    """A sliding window: None while fewer than `allowed` of the events (their
+    times, newest first) fall in the `window` before `now`; else the whole
+    seconds (at least 1) until the allowed-th newest ages out and makes room.
+    `allowed` is at least 1: 0 ('not at all') has no wait to tell, so callers
+    refuse it first, in their own words."""
+    # Sliced before listing, so a queryset reads only the `allowed` newest rows.
+    kept = list(newest_first[:allowed])
+    if len(kept) < allowed or kept[-1] <= now - window:
+        return None
+    return max(1, math.ceil((kept[-1] + window - now).total_seconds()))
+
+
 def _user_limit(user: User) -> UserLimit | None:
     return UserLimit.objects.filter(user=user).first()
 
@@ -128,21 +147,18 @@ def _recent_questions(user: User, now: datetime) -> QuerySet[Message]:
 
 
 def _rate_check(user: User, per_minute: int, now: datetime) -> None:
-    recent = _recent_questions(user, now)
-    asked = recent.count()
-    if asked < per_minute:
-        return
     if per_minute == 0:
         raise ServiceError(
             "rate_limited_user",
             "Your account can't ask questions for now. Ask an administrator.",
             429,
         )
-    # Room for one more once the per_minute-th newest question is a minute old.
-    newest = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:per_minute])
-    if len(newest) < per_minute:  # one aged out since the count
+    recent = _recent_questions(user, now)
+    newest = recent.order_by("-created_at").values_list("created_at", flat=True)
+    wait = seconds_until_room(newest, per_minute, RATE_WINDOW, now)
+    if wait is None:
         return
-    wait = max(1, math.ceil((newest[-1] + RATE_WINDOW - now).total_seconds()))
+    asked = recent.count()
     said = (
         f"You've asked {_plural(asked, 'question')} in the last minute, your limit."
         if asked == per_minute

@@ -9,7 +9,6 @@ and again, with its stored size, before its file is written; a refusal is a
 ServiceError with a plain message (429 for the rate, 413 for the storage).
 Counted in the database."""
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from chat.errors import ServiceError
 from chat.models import Image, UserLimit
-from chat.usage.limits import wait_in_words
+from chat.usage.limits import seconds_until_room, wait_in_words
 
 MB = 1024 * 1024
 HOUR = timedelta(hours=1)
@@ -83,18 +82,20 @@ def photo_upload_check(user: User, size: int = 0, now: datetime | None = None) -
 
 
 def _rate_check(user: User, per_hour: int, now: datetime) -> None:
-    recent = Image.objects.filter(owner=user, created_at__gt=now - HOUR)
     if per_hour == 0:
         raise ServiceError(
             "photo_rate_limited",
             "Your account can't add photos for now. Ask an administrator.",
             429,
         )
-    newest = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:per_hour])
-    if len(newest) < per_hour:
+    newest = (
+        Image.objects.filter(owner=user)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+    )
+    wait = seconds_until_room(newest, per_hour, HOUR, now)
+    if wait is None:
         return
-    # Room for one more once the per_hour-th newest photo is an hour old.
-    wait = max(1, math.ceil((newest[-1] + HOUR - now).total_seconds()))
     raise ServiceError(
         "photo_rate_limited",
         f"You've added {per_hour:,} photos in the last hour, your limit. "

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from chat.errors import ServiceError
 from chat.models import Message, TeamLimit, UserLimit
-from chat.usage.limits import limits_check, month_bounds, usage_this_month
+from chat.usage.limits import limits_check, month_bounds, seconds_until_room, usage_this_month
 from tests.helpers.factories import (
     conversation_factory,
     member_of,
@@ -247,6 +247,22 @@ def test_the_rate_message_says_how_many_seconds_until_one_more_question():
     assert refused.value.message == (
         "You've asked 2 questions in the last minute, your limit. Try again in 23 seconds."
     )
+
+
+def test_a_sliding_window_waits_until_the_allowed_th_newest_event_ages_out():
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    newest_first = [
+        now - timedelta(seconds=5),
+        now - timedelta(seconds=37.5),
+        now - timedelta(seconds=50),
+    ]
+    assert seconds_until_room(newest_first, 2, timedelta(seconds=60), now) == 23
+
+
+def test_a_sliding_window_leaves_room_once_the_allowed_th_newest_event_is_outside_it():
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    newest_first = [now - timedelta(seconds=5), now - timedelta(seconds=60)]
+    assert seconds_until_room(newest_first, 2, timedelta(seconds=60), now) is None
 
 
 def test_a_budget_of_zero_refuses_with_no_allowance():
