@@ -156,6 +156,16 @@ def question_ask(
     return question, reply
 
 
+def _latest_reply(conversation: Conversation, reply_id: object, code: str, message: str) -> Message:
+    """The conversation's latest message, which must be the reply `reply_id`
+    (else refused with `code` and `message`): an answer a later question
+    followed is history, which redoing it would rewrite."""
+    latest = conversation.messages.order_by("-created_at").first()
+    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
+        raise ServiceError(code, message)
+    return latest
+
+
 @transaction.atomic
 def reply_regenerate(
     user: User, conversation: Conversation, reply_id: object, model_id: object = None
@@ -166,9 +176,9 @@ def reply_regenerate(
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
-    latest = conversation.messages.order_by("-created_at").first()
-    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
-        raise ServiceError("cannot_regenerate", "Only the latest answer can be regenerated.")
+    latest = _latest_reply(
+        conversation, reply_id, "cannot_regenerate", "Only the latest answer can be regenerated."
+    )
     if latest.status != Message.Status.COMPLETED:
         raise ServiceError("cannot_regenerate", "This answer did not finish: use Try again.")
     spec = checks.model_available(model_id or latest.model)
@@ -208,9 +218,9 @@ def reply_retry(user: User, conversation: Conversation, reply_id: object) -> Mes
     """Run the latest reply again from its saved question and photos."""
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
-    latest = conversation.messages.order_by("-created_at").first()
-    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
-        raise ServiceError("cannot_retry", "Only the latest answer can be tried again.")
+    latest = _latest_reply(
+        conversation, reply_id, "cannot_retry", "Only the latest answer can be tried again."
+    )
     if latest.status not in RETRYABLE_STATUSES:
         raise ServiceError("cannot_retry", "This answer is complete. Ask again instead.")
     checks.model_available(latest.model)
@@ -229,9 +239,9 @@ def reply_continue(user: User, conversation: Conversation, reply_id: object) -> 
     the model to continue the text it is given)."""
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
-    latest = conversation.messages.order_by("-created_at").first()
-    if latest is None or str(latest.id) != str(reply_id) or latest.role != Message.Role.ASSISTANT:
-        raise ServiceError("cannot_continue", "Only the latest answer can be continued.")
+    latest = _latest_reply(
+        conversation, reply_id, "cannot_continue", "Only the latest answer can be continued."
+    )
     if latest.status != Message.Status.INTERRUPTED:
         raise ServiceError("cannot_continue", "Only an interrupted answer can be continued.")
     if not latest.text:
