@@ -32,12 +32,12 @@ async def ask(page, text):
     await page.get_by_label("Your question").press("Enter")
 
 
-async def test_reply_resumes_without_gaps_or_repeats_after_the_socket_drops(
-    signed_in, fake_upstream_server
-):
-    page = signed_in
+async def paused_reply_over_sockets_we_can_cut(page, upstream):
+    """The page asks for a gated answer, its sockets passing through the test
+    (so it can close them as a server would); returns (the gate, the page's
+    sockets so far, newest last, the answer) once the answer's first words show."""
     gate = threading.Event()
-    fake_upstream_server.enqueue(gated_answer(gate))
+    upstream.enqueue(gated_answer(gate))
     sockets = []
 
     async def through(ws):
@@ -48,6 +48,14 @@ async def test_reply_resumes_without_gaps_or_repeats_after_the_socket_drops(
     await ask(page, "Count for me")
     answer = page.locator(".message.assistant .answer")
     await expect(answer).to_have_text("".join(WORDS[:10]).strip())
+    return gate, sockets, answer
+
+
+async def test_reply_resumes_without_gaps_or_repeats_after_the_socket_drops(
+    signed_in, fake_upstream_server
+):
+    page = signed_in
+    gate, sockets, answer = await paused_reply_over_sockets_we_can_cut(page, fake_upstream_server)
     await sockets[-1].close(code=4000, reason="network gone")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "down")
     await screenshot(page, "reconnecting")
@@ -124,18 +132,7 @@ async def test_a_restarting_server_is_rejoined_at_once_and_the_reply_carries_on(
     signed_in, fake_upstream_server
 ):
     page = signed_in
-    gate = threading.Event()
-    fake_upstream_server.enqueue(gated_answer(gate))
-    sockets = []
-
-    async def through(ws):
-        sockets.append(ws)
-        ws.connect_to_server()
-
-    await page.route_web_socket("**/ws/conversations/**", through)
-    await ask(page, "Count for me")
-    answer = page.locator(".message.assistant .answer")
-    await expect(answer).to_have_text("".join(WORDS[:10]).strip())
+    gate, sockets, answer = await paused_reply_over_sockets_we_can_cut(page, fake_upstream_server)
     # What a process going away sends (chat/live/consumers.py CLOSE_RESTARTING).
     await sockets[-1].close(code=4012, reason="restarting")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
