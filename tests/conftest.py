@@ -2,7 +2,7 @@
 import pytest
 from channels.layers import channel_layers
 
-from tests.helpers.factories import user_factory
+from tests.helpers.factories import conversation_factory, user_factory
 from tests.helpers.fakeupstream import FakeUpstream
 
 
@@ -61,6 +61,16 @@ def staff(client):
     user = user_factory(username="boss", is_staff=True, is_superuser=True)
     client.force_login(user)
     return user
+
+
+@pytest.fixture
+def owned_conversation():
+    """(a conversation, its owner's session cookie): what a page's socket to a
+    server process (`servers`) carries, that process knowing no test client."""
+    from tests.helpers.sockets import session_cookie  # here: it loads the whole ASGI app
+
+    conversation = conversation_factory(owner=user_factory())
+    return conversation, session_cookie(conversation.owner)
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import Message
-from tests.helpers.factories import conversation_factory, user_factory
 from tests.helpers.servers import closed_with, read_answer, receive, slow_answer
-from tests.helpers.sockets import ask, session_cookie
+from tests.helpers.sockets import ask
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,23 +20,14 @@ WHOLE = "".join(WORDS)
 COUNT = json.dumps(ask(text="Count, slowly."))
 
 
-@pytest.fixture
-def conversation():
-    return conversation_factory(owner=user_factory())
-
-
-@pytest.fixture
-def cookie(conversation):
-    return session_cookie(conversation.owner)
-
-
 async def reply(reply_id: str) -> Message:
     return await database_sync_to_async(Message.objects.get)(id=reply_id)
 
 
 async def test_sigterm_lets_a_running_reply_finish_within_the_grace(
-    servers, fake_upstream_server, conversation, cookie
+    servers, fake_upstream_server, owned_conversation
 ):
+    conversation, cookie = owned_conversation
     server = servers("sigterm-finish", VISIONQA_SHUTDOWN_GRACE_S="30")
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.005))
     async with server.websocket(conversation.id, cookie) as socket:
@@ -52,8 +42,9 @@ async def test_sigterm_lets_a_running_reply_finish_within_the_grace(
 
 
 async def test_sigterm_saves_a_reply_still_running_after_the_grace_as_interrupted(
-    servers, fake_upstream_server, conversation, cookie
+    servers, fake_upstream_server, owned_conversation
 ):
+    conversation, cookie = owned_conversation
     server = servers("sigterm-interrupt", VISIONQA_SHUTDOWN_GRACE_S="1")
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.05))
     async with server.websocket(conversation.id, cookie) as socket:
@@ -75,8 +66,9 @@ async def test_sigterm_saves_a_reply_still_running_after_the_grace_as_interrupte
 
 
 async def test_a_reply_whose_process_was_killed_is_interrupted_soon_after_another_starts(
-    servers, fake_upstream_server, conversation, cookie
+    servers, fake_upstream_server, owned_conversation
 ):
+    conversation, cookie = owned_conversation
     first = servers("killed")
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.05))
     async with first.websocket(conversation.id, cookie) as socket:

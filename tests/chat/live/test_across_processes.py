@@ -6,14 +6,14 @@ import asyncio
 import json
 import signal
 import time
+from contextlib import asynccontextmanager
 
 import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import Message
-from tests.helpers.factories import conversation_factory, user_factory
 from tests.helpers.servers import REDIS_URL, read_answer, receive, redis_up, slow_answer
-from tests.helpers.sockets import ask, session_cookie
+from tests.helpers.sockets import ask
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -23,16 +23,6 @@ pytestmark = [
 WORDS = [f"w{n} " for n in range(300)]
 WHOLE = "".join(WORDS)
 COUNT = json.dumps(ask(text="Count, slowly."))
-
-
-@pytest.fixture
-def conversation():
-    return conversation_factory(owner=user_factory())
-
-
-@pytest.fixture
-def cookie(conversation):
-    return session_cookie(conversation.owner)
 
 
 @pytest.fixture
@@ -53,24 +43,34 @@ async def saved(reply_id) -> Message:
     return await database_sync_to_async(Message.objects.get)(id=reply_id)
 
 
-async def test_a_page_on_one_process_gets_every_word_of_a_reply_running_on_the_other(
-    two, fake_upstream_server, conversation, cookie
-):
+@asynccontextmanager
+async def watched_on_b_while_a_counts(two, owned_conversation):
+    """A page on process b, then one on process a asking for the slow count:
+    the watching page's socket, open until the block ends."""
     a, b = two
-    fake_upstream_server.enqueue(slow_answer(WORDS, 0.002))
+    conversation, cookie = owned_conversation
     async with (
         b.websocket(conversation.id, cookie) as watching,
         a.websocket(conversation.id, cookie) as asking,
     ):
         await asking.send(COUNT)
+        yield watching
+
+
+async def test_a_page_on_one_process_gets_every_word_of_a_reply_running_on_the_other(
+    two, fake_upstream_server, owned_conversation
+):
+    fake_upstream_server.enqueue(slow_answer(WORDS, 0.002))
+    async with watched_on_b_while_a_counts(two, owned_conversation) as watching:
         _, text = await read_answer(watching, len(WORDS))
     assert text == WHOLE
 
 
 async def test_stop_on_one_process_ends_a_reply_running_on_the_other(
-    two, fake_upstream_server, conversation, cookie
+    two, fake_upstream_server, owned_conversation
 ):
     a, b = two
+    conversation, cookie = owned_conversation
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.05))
     async with a.websocket(conversation.id, cookie) as asking:
         await asking.send(COUNT)
@@ -85,9 +85,10 @@ async def test_stop_on_one_process_ends_a_reply_running_on_the_other(
 
 
 async def test_a_page_that_moves_to_the_other_process_mid_reply_ends_with_the_exact_text(
-    two, fake_upstream_server, conversation, cookie
+    two, fake_upstream_server, owned_conversation
 ):
     a, b = two
+    conversation, cookie = owned_conversation
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.01))
     async with a.websocket(conversation.id, cookie) as first:
         await first.send(COUNT)
@@ -101,15 +102,11 @@ async def test_a_page_that_moves_to_the_other_process_mid_reply_ends_with_the_ex
 
 
 async def test_a_page_on_the_other_process_sees_a_reply_end_when_its_process_is_stopped(
-    two, fake_upstream_server, conversation, cookie
+    two, fake_upstream_server, owned_conversation
 ):
-    a, b = two
+    a, _ = two
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.05))
-    async with (
-        b.websocket(conversation.id, cookie) as watching,
-        a.websocket(conversation.id, cookie) as asking,
-    ):
-        await asking.send(COUNT)
+    async with watched_on_b_while_a_counts(two, owned_conversation) as watching:
         reply_id, _ = await read_answer(watching, 5)
         a.signal(signal.SIGTERM)
         done = await done_frame(watching)
@@ -120,15 +117,11 @@ async def test_a_page_on_the_other_process_sees_a_reply_end_when_its_process_is_
 
 
 async def test_a_page_on_the_other_process_sees_a_reply_end_soon_after_its_process_dies(
-    two, fake_upstream_server, conversation, cookie
+    two, fake_upstream_server, owned_conversation
 ):
-    a, b = two
+    a, _ = two
     fake_upstream_server.enqueue(slow_answer(WORDS, 0.05))
-    async with (
-        b.websocket(conversation.id, cookie) as watching,
-        a.websocket(conversation.id, cookie) as asking,
-    ):
-        await asking.send(COUNT)
+    async with watched_on_b_while_a_counts(two, owned_conversation) as watching:
         reply_id, _ = await read_answer(watching, 40)  # past the first save
         a.signal(signal.SIGKILL)
         killed = time.monotonic()
