@@ -9,7 +9,7 @@ import re
 from django.conf import settings
 
 from tests.helpers.prodserver import ROOT
-from visionqa import serve
+from visionqa import serve, serve_supervisor
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 COMPOSE = (ROOT / "compose.yaml").read_text()
@@ -42,7 +42,7 @@ def test_the_image_runs_serve_as_a_user_other_than_root():
 
 def test_docker_waits_for_the_grace_and_the_margin_before_killing_the_app():
     waited = int(re.search(r"stop_grace_period: (\d+)s", COMPOSE).group(1))
-    assert waited > serve.DEFAULT_GRACE_S + serve.MARGIN_S
+    assert waited > serve.DEFAULT_GRACE_S + serve_supervisor.MARGIN_S
 
 
 def test_compose_mounts_the_shipped_nginx_files_and_checks_readiness():
