@@ -107,11 +107,12 @@ def test_on_unix_sockets_sighup_stops_each_old_process_before_its_replacement(ca
 
 
 def test_a_replacement_that_dies_starting_leaves_the_old_process_serving(tmp_path, caplog):
-    broken = tmp_path / "broken"
+    broken, running = tmp_path / "broken", tmp_path / "running"
     command = [
         sys.executable,
         "-c",
         f"import os, sys, time\nif os.path.exists({str(broken)!r}): sys.exit(4)\n"
+        f"open({str(running)!r}, 'w').close()\n"
         "while True: time.sleep(1)",
     ]
     supervisor = serve_supervisor.Supervisor(
@@ -120,7 +121,9 @@ def test_a_replacement_that_dies_starting_leaves_the_old_process_serving(tmp_pat
     seen = {}
 
     def steps():
-        assert wait_for(lambda: all(pids(supervisor)), 10)
+        # Past its own check for the broken code (a loaded machine starts
+        # Python slowly), not merely started.
+        assert wait_for(running.exists, 10)
         seen["before"] = pids(supervisor)
         broken.touch()  # the new code on disk cannot start
         supervisor.request_reload()
