@@ -131,6 +131,29 @@ def invite_usable(invite: Invite) -> str | None:
     return None
 
 
+def invite_refusal(invite: Invite, user: User) -> ServiceError | None:
+    """Why `user` can't join with `invite`, as the refusal to raise, or None if
+    they can. An invite sent by email is for the account with that address (in
+    any case): else whoever the email was forwarded to, or whoever saw the link,
+    could use it. A plain invite link is for anyone holding it."""
+    problem = invite_usable(invite)
+    if problem:
+        return ServiceError("invite_unusable", problem, 410)
+    if invite.email and not _same_address(invite.email, user.email):
+        return ServiceError(
+            "wrong_account",
+            "This invite was sent by email, and works only for the account with that email "
+            "address. Log in with the invited address, or ask the team's owners or admins "
+            "for a new invite.",
+            403,
+        )
+    return None
+
+
+def _same_address(invited: str, account: str) -> bool:
+    return bool(account.strip()) and invited.strip().casefold() == account.strip().casefold()
+
+
 def can_manage_conversation(user: Visitor, conversation: Conversation) -> bool:
     if conversation.team_id is None:
         return conversation.owner_id == user.id

@@ -337,3 +337,33 @@ def test_a_conversation_holding_a_teammates_photo_stays_in_its_team(destination)
     assert response.json()["error"]["code"] == "others_photos"
     world.conversation.refresh_from_db()
     assert world.conversation.team_id == world.team.id
+
+
+# ---- joining: an emailed invite is for its address, a link for whoever holds it -----------
+
+INVITED = "Ann.Gardener@Example.com"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("invite_email", "account_email", "joins"),
+    [
+        (INVITED, "ann.gardener@example.COM", True),
+        (INVITED, "someone.else@example.com", False),
+        (INVITED, "", False),
+        ("", "someone.else@example.com", True),
+        ("", "", True),
+    ],
+    ids=["invited-address", "another-address", "no-address", "link", "link-no-address"],
+)
+def test_joining_by_invite_is_exactly_as_the_rules_say(invite_email, account_email, joins):
+    world = build_world()
+    invite = teams.invite_create(world.users["owner"], world.team.id, email=invite_email)
+    joiner = user_factory(email=account_email)
+    client = Client()
+    client.force_login(joiner)
+    response = client.post(f"/join/{invite.token}/")
+    assert response.status_code == 302
+    assert Membership.objects.filter(team=world.team, user=joiner).exists() is joins
+    invite.refresh_from_db()
+    assert invite.uses == (1 if joins else 0)
