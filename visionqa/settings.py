@@ -192,7 +192,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = None
 
-CSRF_FAILURE_VIEW = "chat.web.api.csrf_failure"
+CSRF_FAILURE_VIEW = "chat.web.api_errors.csrf_failure"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
