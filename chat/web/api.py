@@ -16,6 +16,7 @@ from chat.models import Conversation
 from chat.teams import access
 from chat.web import files
 from chat.web.api_errors import UNREADABLE, error_response, not_found, unreadable
+from chat.web.caching import PRIVATE
 from chat.web.http import AuthenticatedRequest
 from chat.web.uploads import SizeLimitHandler, upload_request_limit, upload_too_large
 
@@ -97,11 +98,9 @@ def image_thumbnail(request: AuthenticatedRequest, image_id: str) -> HttpRespons
     image = access.image_visible(request.user, image_id)
     if image is None:
         return not_found()
-    # Private: a shared cache must never keep someone's photo. And asked again
-    # each time, so losing access takes effect at once.
-    response = files.photo_response(
-        request, image, full=False, cache_control="private, no-cache", revalidate=True
-    )
+    # Never kept, even by the browser: asked again each time (so losing access
+    # takes effect at once), and no copy left on a shared computer's disk.
+    response = files.photo_response(image, full=False, cache_control=PRIVATE)
     return response or not_found()
 
 
@@ -191,7 +190,7 @@ def conversation_export_json(
     data = exports.conversation_export_json(conversation)
     response = HttpResponse(exports.json_bytes(data), content_type="application/json")
     return files.download(
-        response, exports.filename(conversation, "json"), cache_control="private, no-cache"
+        response, exports.filename(conversation, "json"), cache_control=PRIVATE
     )
 
 
@@ -206,6 +205,6 @@ def conversation_export_zip(
         exports.conversation_zip_stream(conversation),
         content_type="application/zip",
         filename=exports.filename(conversation, "zip"),
-        cache_control="private, no-cache",
+        cache_control=PRIVATE,
         thread_sensitive=False,
     )

@@ -608,7 +608,7 @@ def test_shared_page_opens_without_login(client, link):
 
 def test_shared_page_is_never_stored(client, link):
     response = client.get(f"/s/{link.token}/")
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert "noindex" in response["X-Robots-Tag"]
 
 
@@ -633,7 +633,7 @@ def test_shared_photo_serves_the_thumbnail_without_login(client, link, photo):
     response = client.get(f"/s/{link.token}/images/{photo.id}/")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert body_of(response) == photo.thumbnail.open("rb").read()
 
 
@@ -641,7 +641,7 @@ def test_shared_photo_serves_the_full_photo_when_asked(client, link, photo):
     response = client.get(f"/s/{link.token}/images/{photo.id}/", {"size": "full"})
     assert response.status_code == 200
     assert response["Content-Type"] == photo.content_type
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert body_of(response) == photo.file.open("rb").read()
 
 
@@ -651,7 +651,7 @@ def test_revoked_link_page_and_photo_are_404_and_say_nothing(client, link, owner
     image = client.get(f"/s/{link.token}/images/{photo.id}/")
     assert (page.status_code, image.status_code) == (404, 404)
     for response in (page, image):
-        assert response["Cache-Control"] == "no-store"
+        assert response["Cache-Control"] == "private, no-store"
         body = body_of(response).decode()
         assert TITLE not in body and QUESTION not in body and ANSWER not in body
 
