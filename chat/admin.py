@@ -160,7 +160,7 @@ class ConversationAdmin(_ChangePageIsAReview):
         image = Image.objects.filter(pk=image_id, messages__conversation_id=conversation_id).first()
         if image is None:
             raise Http404("No such photo in this conversation.")
-        response = photo_response(request, image, full=full, cache_control="private, no-store")
+        response = photo_response(image, full=full, cache_control="private, no-store")
         if response is None:
             raise Http404("The photo's file is missing.")
         return response

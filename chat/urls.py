@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from chat.web import api, api_sharing, public, team_views, views
+from chat.web import api, api_errors, api_sharing, public, team_views, views
 from chat.web.api_usage import usage as api_usage
 
 urlpatterns = [
@@ -39,7 +39,7 @@ urlpatterns = [
     path("api/links/<str:link_id>/", api_sharing.link_detail, name="link-detail"),
     path("api/teams/", api_sharing.teams, name="api-teams"),
     path("api/usage/", api_usage, name="api-usage"),
-    re_path(r"^api/(?P<path>.*)$", api.api_not_found),
+    re_path(r"^api/(?P<path>.*)$", api_errors.api_not_found),
     path("teams/", team_views.team_list, name="teams"),
     path("teams/<uuid:team_id>/", team_views.team_detail, name="team"),
     path("teams/<uuid:team_id>/invites/", team_views.team_invite, name="team-invite"),

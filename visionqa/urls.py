@@ -25,4 +25,8 @@ urlpatterns = [
     path("", include("chat.urls")),
 ]
 
-handler500 = "chat.web.api.server_error"
+# JSON under /api/, Django's own pages elsewhere (chat/web/api_errors.py).
+handler400 = "chat.web.api_errors.bad_request"
+handler403 = "chat.web.api_errors.permission_denied"
+handler404 = "chat.web.api_errors.page_not_found"
+handler500 = "chat.web.api_errors.server_error"

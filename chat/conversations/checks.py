@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from chat.errors import ServiceError
 from chat.llm.catalog import ModelSpec, get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
-from chat.models import Image, Message
+from chat.models import Conversation, Image, Message
 from chat.teams import access
 
 TITLE_LIMIT = 200  # Conversation.title's max_length
@@ -72,9 +72,12 @@ def detail_clean(detail: object) -> str:
     return detail
 
 
-def question_photos(user: User, spec: ModelSpec, text: str, image_ids: object) -> list[Image]:
-    """The question's photos, once the question is known to be one `spec` can
-    answer and its detail and text are clean (detail_clean, text_clean)."""
+def question_photos(
+    user: User, conversation: Conversation, spec: ModelSpec, text: str, image_ids: object
+) -> list[Image]:
+    """The question's photos in `conversation`, once the question is known to be
+    one `spec` can answer and its detail and text are clean (detail_clean,
+    text_clean)."""
     if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
         raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
     if not text.strip() and not image_ids:
@@ -90,7 +93,9 @@ def question_photos(user: User, spec: ModelSpec, text: str, image_ids: object) -
             f"{spec.label} can't see photos. Choose a model that looks at photos, "
             "or remove the photos.",
         )
-    usable = access.images_usable(user, _valid_uuids(image_ids)) if image_ids else []
+    usable = (
+        access.images_usable(user, _valid_uuids(image_ids), conversation) if image_ids else []
+    )
     found = {str(i.id): i for i in usable}
     missing = [i for i in image_ids if i not in found]
     if missing:

@@ -122,7 +122,7 @@ def question_ask(
     spec = checks.model_available(model_id)
     clean_detail = checks.detail_clean(detail)
     clean_text = checks.text_clean(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
-    photos = checks.question_photos(user, spec, clean_text, image_ids)
+    photos = checks.question_photos(user, conversation, spec, clean_text, image_ids)
     clean_options = checks.options_clean(spec, options)
     _no_reply_in_progress(conversation)
     question = Message.objects.create(

@@ -5,6 +5,11 @@
   it. Renaming, deleting, moving it and public links: the person who started
   it (while still a member), or the team's owners and admins.
 - A photo: whoever uploaded it, and whoever may read a conversation it is in.
+  Someone else's photo stays in the team it was shared in: it goes into a
+  question only in that team's conversations (images_usable), a copy leaves it
+  out (sharing.conversation_fork), and a conversation holding it can't leave
+  the team (sharing.conversation_move). Else a member could publish a
+  teammate's photo, or keep it after being removed, through a personal copy.
 - A public link: anyone holding it, read-only, until revoked or expired.
 - A team: its members see who else is in it; its owners and admins, its open
   invites too.
@@ -126,6 +131,29 @@ def invite_usable(invite: Invite) -> str | None:
     return None
 
 
+def invite_refusal(invite: Invite, user: User) -> ServiceError | None:
+    """Why `user` can't join with `invite`, as the refusal to raise, or None if
+    they can. An invite sent by email is for the account with that address (in
+    any case): else whoever the email was forwarded to, or whoever saw the link,
+    could use it. A plain invite link is for anyone holding it."""
+    problem = invite_usable(invite)
+    if problem:
+        return ServiceError("invite_unusable", problem, 410)
+    if invite.email and not _same_address(invite.email, user.email):
+        return ServiceError(
+            "wrong_account",
+            "This invite was sent by email, and works only for the account with that email "
+            "address. Log in with the invited address, or ask the team's owners or admins "
+            "for a new invite.",
+            403,
+        )
+    return None
+
+
+def _same_address(invited: str, account: str) -> bool:
+    return bool(account.strip()) and invited.strip().casefold() == account.strip().casefold()
+
+
 def can_manage_conversation(user: Visitor, conversation: Conversation) -> bool:
     if conversation.team_id is None:
         return conversation.owner_id == user.id
@@ -144,12 +172,28 @@ def image_visible(user: Visitor, image_id: object) -> Image | None:
     )
 
 
-def images_usable(user: Visitor, image_ids: list[uuid.UUID]) -> QuerySet[Image]:
-    """The photos among `image_ids` the user may put in a question (their own,
-    or ones already in a conversation they can read: Edit & resend)."""
-    in_visible = Image.objects.filter(messages__conversation__in=conversations_visible(user))
-    return Image.objects.filter(id__in=image_ids).filter(
-        Q(owner=user) | Q(id__in=in_visible.values("id"))
+def images_usable(
+    user: User, image_ids: list[uuid.UUID], conversation: Conversation
+) -> QuerySet[Image]:
+    """The photos among `image_ids` the user may put in a question in
+    `conversation`: their own, and in a team conversation, others' photos
+    already in that team's conversations they can read (Edit & resend). Never
+    someone else's photo in a personal conversation or another team's."""
+    photos = Image.objects.filter(id__in=image_ids)
+    if conversation.team_id is None:
+        return photos.filter(owner=user)
+    in_team = Image.objects.filter(
+        messages__conversation__in=conversations_visible(user).filter(team_id=conversation.team_id)
+    )
+    return photos.filter(Q(owner=user) | Q(id__in=in_team.values("id")))
+
+
+def others_photos_in(conversation: Conversation, user_id: int) -> QuerySet[Image]:
+    """The photos in `conversation` that someone other than `user_id` added."""
+    return (
+        Image.objects.filter(messages__conversation=conversation)
+        .exclude(owner_id=user_id)
+        .distinct()
     )
 
 

@@ -136,7 +136,8 @@ def invite_send(invite: Invite, link: str) -> None:
             message=(
                 f"{inviter} invites you to join the team “{invite.team.name}” on VisionQA,\n"
                 f"where you can read and continue the team's conversations about photos.\n\n"
-                f"Join here (the link works once, for {_days_left(invite)}):\n{link}\n"
+                f"Join here (the link works once, for {_days_left(invite)}, and only for the "
+                f"account with this email address ({invite.email})):\n{link}\n"
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[invite.email],
@@ -158,7 +159,8 @@ def _days_left(invite: Invite) -> str:
 @transaction.atomic
 def invite_accept(user: User, token: str) -> Team:
     """Join the invite's team. Returns the team. Holding a usable invite is
-    the permission."""
+    the permission: a link's holder, or for an emailed invite the account with
+    that address (access.invite_refusal)."""
     invite = (
         Invite.objects.select_for_update(of=("self",))
         .select_related("team")
@@ -169,9 +171,9 @@ def invite_accept(user: User, token: str) -> Team:
         raise ServiceError("not_found", "This invite link isn't valid.", 404)
     if access.membership(user, invite.team_id) is not None:
         return invite.team  # already in: a second click is not a second use
-    problem = access.invite_usable(invite)
-    if problem:
-        raise ServiceError("invite_unusable", problem, 410)
+    refusal = access.invite_refusal(invite, user)
+    if refusal:
+        raise refusal
     if Removal.objects.filter(
         team_id=invite.team_id, user=user, removed_at__gte=invite.created_at
     ).exists():

@@ -52,6 +52,8 @@ def conversation_move(user: User, conversation: Conversation, team_id: object) -
             )
         team = member.team
     before = conversation.team_id
+    if before is not None and before != (team.id if team else None):
+        _others_photos_stay(conversation)
     conversation.team = team
     conversation.save(update_fields=["team"])
     if before is not None and before != conversation.team_id:
@@ -60,10 +62,31 @@ def conversation_move(user: User, conversation: Conversation, team_id: object) -
     return conversation
 
 
+def _others_photos_stay(conversation: Conversation) -> None:
+    """Refuse taking a team conversation out of its team (to a personal space
+    or another team) while it holds photos others added: they were shared with
+    this team only (chat/teams/access.py)."""
+    if access.others_photos_in(conversation, conversation.owner_id).exists():
+        raise ServiceError(
+            "others_photos",
+            "This conversation has photos others added, and those stay with the team. "
+            "Make your own copy instead: it keeps the photos you added.",
+            409,
+        )
+
+
+def _left_out_notice(count: int) -> str:
+    if count == 1:
+        return "A photo someone else added stays in the original conversation, not in this copy."
+    return f"{count} photos others added stay in the original conversation, not in this copy."
+
+
 @transaction.atomic
 def conversation_fork(user: User, conversation: Conversation) -> Conversation:
-    """A copy in the user's personal space, up to now, with the same photos:
-    for anyone who may read the conversation."""
+    """A copy in the user's personal space, up to now, with the photos they
+    added themselves: for anyone who may read the conversation. Others' photos
+    stay where they were shared (chat/teams/access.py); a question that loses
+    one says so."""
     if not access.conversation_readable(user, conversation):
         raise ServiceError("not_found", "Not found.", 404)
     copy = Conversation.objects.create(
@@ -72,10 +95,13 @@ def conversation_fork(user: User, conversation: Conversation) -> Conversation:
         system_prompt=conversation.system_prompt,
     )
     finished = conversation.messages.exclude(status=Message.Status.STREAMING).prefetch_related(
-        "messageimage_set"
+        "messageimage_set__image"
     )
     for message in finished:
         links = list(message.messageimage_set.all())
+        mine = [link for link in links if link.image.owner_id == user.id]
+        if len(mine) < len(links):
+            message.notice = _left_out_notice(len(links) - len(mine))
         original_created = message.created_at
         message.pk = message.id = None
         message._state.adding = True
@@ -85,8 +111,8 @@ def conversation_fork(user: User, conversation: Conversation) -> Conversation:
         # Keep the original times: the copy reads as the conversation did.
         Message.objects.filter(pk=message.pk).update(created_at=original_created)
         MessageImage.objects.bulk_create(
-            MessageImage(message=message, image_id=link.image_id, position=link.position)
-            for link in links
+            MessageImage(message=message, image_id=link.image_id, position=position)
+            for position, link in enumerate(mine)
         )
     return copy
 

@@ -7,24 +7,20 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.http.multipartparser import MultiPartParserError
-from django.views.csrf import csrf_failure as django_csrf_failure
+from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.defaults import server_error as django_server_error
 
 from chat.conversations import exports, reply_services, selectors, services
-from chat.errors import ServiceError, error_body
+from chat.errors import ServiceError
 from chat.models import Conversation
 from chat.teams import access
 from chat.web import files
+from chat.web.api_errors import UNREADABLE, error_response, not_found, unreadable
+from chat.web.caching import PRIVATE
 from chat.web.http import AuthenticatedRequest
 from chat.web.uploads import SizeLimitHandler, upload_request_limit, upload_too_large
 
 View = Callable[..., HttpResponseBase]
-
-
-def error_response(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status)
 
 
 def api_view(methods: list[str]) -> Callable[[View], View]:
@@ -46,16 +42,12 @@ def api_view(methods: list[str]) -> Callable[[View], View]:
                 if exc.retry_after_s is not None:
                     response["Retry-After"] = str(exc.retry_after_s)
                 return response
-            except MultiPartParserError:
-                return error_response("bad_upload", "The upload was malformed. Try again.", 400)
+            except UNREADABLE as exc:
+                return unreadable(exc)
 
         return wrapper
 
     return decorate
-
-
-def not_found() -> JsonResponse:
-    return error_response("not_found", "Not found.", 404)
 
 
 def visible_conversation(view: View) -> View:
@@ -83,7 +75,10 @@ def image_upload(request: HttpRequest) -> HttpResponseBase:
     if declared > upload_request_limit():
         error = services.file_too_large()
         return error_response(error.code, error.message, error.status)
-    return _image_upload(request)
+    try:
+        return _image_upload(request)
+    except UNREADABLE as exc:  # met by the CSRF check, which reads the form before api_view
+        return unreadable(exc)
 
 
 @csrf_protect
@@ -103,11 +98,9 @@ def image_thumbnail(request: AuthenticatedRequest, image_id: str) -> HttpRespons
     image = access.image_visible(request.user, image_id)
     if image is None:
         return not_found()
-    # Private: a shared cache must never keep someone's photo. And asked again
-    # each time, so losing access takes effect at once.
-    response = files.photo_response(
-        request, image, full=False, cache_control="private, no-cache", revalidate=True
-    )
+    # Never kept, even by the browser: asked again each time (so losing access
+    # takes effect at once), and no copy left on a shared computer's disk.
+    response = files.photo_response(image, full=False, cache_control=PRIVATE)
     return response or not_found()
 
 
@@ -174,34 +167,19 @@ def models(request: AuthenticatedRequest) -> JsonResponse:
 
 def json_object(request: HttpRequest) -> dict[str, Any]:
     """The request's body, a JSON object ({} when there is none)."""
-    if not request.body:
+    try:
+        raw = request.body
+    except RawPostDataException:  # a multipart body, already read as a form by the CSRF check
+        raise ServiceError("bad_json", "The request body is not valid JSON.") from None
+    if not raw:
         return {}
     try:
-        body = json.loads(request.body)
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         raise ServiceError("bad_json", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise ServiceError("bad_json", "The request body must be a JSON object.")
     return body
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return error_response(
-            "csrf_failed", "Your session expired or the page is stale. Reload the page.", 403
-        )
-    return django_csrf_failure(request, reason=reason)
-
-
-def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    return not_found()
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    """Errors we did not foresee: still JSON under /api/, never a stack trace."""
-    if request.path.startswith("/api/"):
-        return error_response("internal", "Something went wrong on our side. Try again.", 500)
-    return django_server_error(request)
 
 
 @api_view(["GET"])
@@ -212,7 +190,7 @@ def conversation_export_json(
     data = exports.conversation_export_json(conversation)
     response = HttpResponse(exports.json_bytes(data), content_type="application/json")
     return files.download(
-        response, exports.filename(conversation, "json"), cache_control="private, no-cache"
+        response, exports.filename(conversation, "json"), cache_control=PRIVATE
     )
 
 
@@ -227,6 +205,6 @@ def conversation_export_zip(
         exports.conversation_zip_stream(conversation),
         content_type="application/zip",
         filename=exports.filename(conversation, "zip"),
-        cache_control="private, no-cache",
+        cache_control=PRIVATE,
         thread_sensitive=False,
     )

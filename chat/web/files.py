@@ -11,7 +11,6 @@ from django.http import (
     FileResponse,
     HttpRequest,
     HttpResponseBase,
-    HttpResponseNotModified,
     StreamingHttpResponse,
 )
 
@@ -24,33 +23,16 @@ Chunks = Generator[bytes, None, None] | Generator[str, None, None]
 Response = TypeVar("Response", bound=HttpResponseBase)
 
 
-def photo_response(
-    request: HttpRequest,
-    image: Image,
-    *,
-    full: bool,
-    cache_control: str,
-    revalidate: bool = False,
-) -> HttpResponseBase | None:
-    """The stored photo (`full`) or its thumbnail, or None when its file is gone.
-
-    `revalidate`: answer a repeated request with a 304 by the photo's ETag, so a
-    browser asks each time (and losing access takes effect at once) without
-    downloading the same bytes again."""
-    etag = f'"{image.id}"'
-    if revalidate and request.headers.get("If-None-Match") == etag:
-        response: HttpResponseBase = HttpResponseNotModified()
-    else:
-        stored = image.file if full else image.thumbnail
-        content_type = image.content_type if full else "image/jpeg"
-        if content_type not in PHOTO_TYPES:
-            content_type = "application/octet-stream"
-        try:
-            response = FileResponse(stored.open("rb"), content_type=content_type)
-        except (OSError, ValueError):  # the file is gone from disk: as missing as the photo
-            return None
-    if revalidate:
-        response["ETag"] = etag
+def photo_response(image: Image, *, full: bool, cache_control: str) -> HttpResponseBase | None:
+    """The stored photo (`full`) or its thumbnail, or None when its file is gone."""
+    stored = image.file if full else image.thumbnail
+    content_type = image.content_type if full else "image/jpeg"
+    if content_type not in PHOTO_TYPES:
+        content_type = "application/octet-stream"
+    try:
+        response = FileResponse(stored.open("rb"), content_type=content_type)
+    except (OSError, ValueError):  # the file is gone from disk: as missing as the photo
+        return None
     response["Cache-Control"] = cache_control
     return response
 

@@ -11,10 +11,11 @@ from chat.conversations import selectors
 from chat.models import Message, ShareLink
 from chat.teams import access
 from chat.web import files
+from chat.web.caching import PRIVATE
 
 
 def _private(response: HttpResponseBase) -> HttpResponseBase:
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = PRIVATE
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -69,5 +70,5 @@ def shared_image(request: HttpRequest, token: str, image_id: str) -> HttpRespons
     if image is None:
         return _gone(request)
     full = request.GET.get("size") == "full"
-    response = files.photo_response(request, image, full=full, cache_control="no-store")
+    response = files.photo_response(image, full=full, cache_control=PRIVATE)
     return _private(response) if response else _gone(request)

@@ -152,17 +152,17 @@ def join(request: AuthenticatedRequest, token: str) -> HttpResponse:
             return redirect(f"/?space={team.id}")
         return redirect("join", token=token)
     already = access.membership(request.user, invite.team_id) is not None
-    problem = None if already else access.invite_usable(invite)
+    refusal = None if already else access.invite_refusal(invite, request.user)
     return render(
         request,
         "teams/join.html",
         {
             "invite": invite,
             "inviter": display_name(invite.created_by),
-            "problem": problem,
+            "problem": refusal.message if refusal else None,
             "already": already,
         },
-        status=410 if problem else 200,
+        status=refusal.status if refusal else 200,
     )
 
 

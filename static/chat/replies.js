@@ -89,6 +89,13 @@ function userView(m) {
     p.textContent = m.text;
     el.append(p);
   }
+  if (m.notice) {
+    // In a copy: a photo someone else added stayed in the original.
+    const p = document.createElement("p");
+    p.className = "notice";
+    p.textContent = m.notice;
+    el.append(p);
+  }
   el.append(questionActions(m));
   return { el, role: "user" };
 }

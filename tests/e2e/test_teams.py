@@ -1,7 +1,8 @@
 """Two people and a stranger, in three browsers: Ana invites Ben to her team,
 shares a conversation, Ben watches her next question stream live and keeps a
-copy; Ana makes a public link, a stranger reads it, Ana revokes it, and the
-stranger is refused, page and photo."""
+copy (without Ana's photo, which stays with the team); Ana makes a public
+link, a stranger reads it, Ana revokes it, and the stranger is refused, page
+and photo."""
 
 import threading
 
@@ -95,13 +96,16 @@ async def test_invite_share_watch_fork_and_a_public_link_revoked(
     await expect(watching).to_have_attribute("data-status", "completed")
     await expect(watching.locator(".answer")).to_have_text("".join(WORDS).strip())
 
-    # Ben keeps his own copy, photo included.
+    # Ben keeps his own copy; Ana's photo stays with the team, and the copy says so.
     await bens.get_by_role("button", name="Share", exact=True).click()
     await bens.get_by_role("button", name="Make my own copy").click()
     await expect(bens).not_to_have_url(conversation_url)
     await expect(bens.locator(".message.assistant")).to_have_count(2)
     await expect(bens.get_by_label("Space")).to_have_value("")
-    await _photo_shows(bens.locator(".message.user img").first)
+    await expect(bens.locator(".message.user img")).to_have_count(0)
+    await expect(bens.locator(".message.user .notice").first).to_have_text(
+        "A photo someone else added stays in the original conversation, not in this copy."
+    )
 
     # Ana makes a public link; a stranger reads it.
     await page.get_by_role("button", name="Share", exact=True).click()

@@ -14,6 +14,9 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.utils import timezone
 
+from chat.conversations import reply_services
+from chat.errors import ServiceError
+from chat.llm.catalog import OFFLINE_MODEL_ID
 from chat.models import Membership, Message, MessageImage, ShareLink, Team
 from chat.teams import membership as teams
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
@@ -229,3 +232,138 @@ def test_ids_in_urls_are_unguessable():
     world = build_world()
     assert len(world.tokens["owner"]) >= 43  # 256 random bits, URL-safe
     assert world.conversation.id.version == 4 and world.photo.id.version == 4
+
+
+# ---- someone else's photo stays in the team it was shared in ------------------------------
+
+
+def _members_photo_in(world):
+    """The member asks in the team conversation too, with a photo of their own."""
+    member = world.users["member"]
+    photo = image_factory(owner=member)
+    question = Message.objects.create(
+        conversation=world.conversation, role=Message.Role.USER, author=member, text="And mine?"
+    )
+    MessageImage.objects.create(message=question, image=photo, position=0)
+    return photo
+
+
+def _fork(client, conversation_id):
+    response = client.post(f"/api/conversations/{conversation_id}/fork/")
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("forker", ["owner", "member"])
+def test_a_published_copy_shows_its_makers_photos_and_no_one_elses(forker):
+    world = build_world()
+    members_photo = _members_photo_in(world)
+    client = _client(world, forker)
+    copy_id = _fork(client, world.conversation.id)
+    made = client.post(
+        f"/api/conversations/{copy_id}/links/", {"days": 7}, content_type="application/json"
+    )
+    assert made.status_code == 201
+    token = ShareLink.objects.get(id=made.json()["id"]).token
+    mine, theirs = (world.photo, members_photo)
+    if forker == "member":
+        mine, theirs = theirs, mine
+    assert Client().get(f"/s/{token}/images/{mine.id}/").status_code == 200
+    assert Client().get(f"/s/{token}/images/{theirs.id}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_removed_member_cannot_read_team_photos_through_their_copy():
+    world = build_world()
+    member = world.users["member"]
+    client = _client(world, "member")
+    copy_id = _fork(client, world.conversation.id)
+    teams.membership_remove(world.users["owner"], world.team.id, member.id)
+    assert client.get(f"/api/images/{world.photo.id}/thumbnail/").status_code == 404
+    copied = client.get(f"/api/conversations/{copy_id}/").json()["messages"]
+    assert [m["images"] for m in copied] == [[], []]
+
+
+def _ask_with(user, conversation, photo):
+    return reply_services.question_ask(
+        user,
+        conversation,
+        text="What about this one?",
+        image_ids=[str(photo.id)],
+        model_id=OFFLINE_MODEL_ID,
+        detail="auto",
+        options={},
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("space", ["personal", "another team"])
+def test_a_teammates_photo_cannot_be_asked_about_outside_the_team(space):
+    world = build_world()
+    member = world.users["member"]
+    team = None if space == "personal" else teams.team_create(member, "Potters")
+    elsewhere = conversation_factory(owner=member, team=team)
+    with pytest.raises(ServiceError) as refused:
+        _ask_with(member, elsewhere, world.photo)
+    assert refused.value.code == "unknown_image"
+    assert not elsewhere.messages.exists()
+
+
+@pytest.mark.django_db
+def test_a_teammates_photo_can_be_asked_about_again_in_another_of_the_teams_conversations():
+    world = build_world()
+    member = world.users["member"]
+    again = conversation_factory(owner=member, team=world.team)
+    question, _ = _ask_with(member, again, world.photo)
+    assert list(question.images.all()) == [world.photo]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("destination", ["personal", "another team"])
+def test_a_conversation_holding_a_teammates_photo_stays_in_its_team(destination):
+    world = build_world()
+    owner = world.users["owner"]
+    _members_photo_in(world)
+    team = None
+    if destination == "another team":
+        team = str(teams.team_create(owner, "Florists").id)
+    response = _client(world, "owner").patch(
+        f"/api/conversations/{world.conversation.id}/",
+        {"team": team},
+        content_type="application/json",
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "others_photos"
+    world.conversation.refresh_from_db()
+    assert world.conversation.team_id == world.team.id
+
+
+# ---- joining: an emailed invite is for its address, a link for whoever holds it -----------
+
+INVITED = "Ann.Gardener@Example.com"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("invite_email", "account_email", "joins"),
+    [
+        (INVITED, "ann.gardener@example.COM", True),
+        (INVITED, "someone.else@example.com", False),
+        (INVITED, "", False),
+        ("", "someone.else@example.com", True),
+        ("", "", True),
+    ],
+    ids=["invited-address", "another-address", "no-address", "link", "link-no-address"],
+)
+def test_joining_by_invite_is_exactly_as_the_rules_say(invite_email, account_email, joins):
+    world = build_world()
+    invite = teams.invite_create(world.users["owner"], world.team.id, email=invite_email)
+    joiner = user_factory(email=account_email)
+    client = Client()
+    client.force_login(joiner)
+    response = client.post(f"/join/{invite.token}/")
+    assert response.status_code == 302
+    assert Membership.objects.filter(team=world.team, user=joiner).exists() is joins
+    invite.refresh_from_db()
+    assert invite.uses == (1 if joins else 0)

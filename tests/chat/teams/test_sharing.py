@@ -313,23 +313,43 @@ def test_fork_makes_a_personal_copy_for_the_forker(shared, member):
     assert listed(signed_in(member)) == [str(copy.id)]
 
 
-def test_fork_copies_the_messages_with_their_text_order_authors_and_photos(shared, owner, member):
-    second_photo = image_factory(member)
-    say(shared, "user", "And this leaf?", author=member, photos=[second_photo])
+def test_fork_copies_the_messages_with_their_text_order_and_authors(shared, owner, member):
+    say(shared, "user", "And this leaf?", author=member)
     say(shared, "assistant", "Also fine.")
     copy = Conversation.objects.get(id=fork(signed_in(member), shared).json()["id"])
 
     def shape(conversation):
-        return [
-            (m.role, m.text, m.author_id, [i.id for i in m.images.order_by("messageimage")])
-            for m in conversation.messages.all()
-        ]
+        return [(m.role, m.text, m.author_id) for m in conversation.messages.all()]
 
     assert shape(copy) == shape(shared)
-    assert [a for _, _, a, _ in shape(copy)] == [owner.id, None, member.id, None]
+    assert [a for _, _, a in shape(copy)] == [owner.id, None, member.id, None]
     assert not set(copy.messages.values_list("id", flat=True)) & set(
         shared.messages.values_list("id", flat=True)
     )
+
+
+def test_fork_keeps_the_forkers_own_photos_in_their_order(shared, member):
+    first, second = image_factory(member), image_factory(member)
+    say(shared, "user", "And these leaves?", author=member, photos=[first, second])
+    copy = Conversation.objects.get(id=fork(signed_in(member), shared).json()["id"])
+    question = copy.messages.get(text="And these leaves?")
+    assert list(question.images.order_by("messageimage")) == [first, second]
+
+
+def test_fork_leaves_out_photos_someone_else_added(shared, member, photo):
+    mine = image_factory(member)
+    say(shared, "user", "Both?", author=member, photos=[photo, mine])
+    copy = Conversation.objects.get(id=fork(signed_in(member), shared).json()["id"])
+    assert [list(m.images.all()) for m in copy.messages.filter(role="user")] == [[], [mine]]
+
+
+def test_a_copied_question_that_lost_a_photo_says_so(shared, member):
+    copy_id = fork(signed_in(member), shared).json()["id"]
+    question, answer = signed_in(member).get(f"/api/conversations/{copy_id}/").json()["messages"]
+    assert question["notice"] == (
+        "A photo someone else added stays in the original conversation, not in this copy."
+    )
+    assert answer["notice"] == ""
 
 
 def test_fork_leaves_the_original_as_it_was(shared, member):
@@ -345,17 +365,19 @@ def test_fork_leaves_out_a_reply_still_streaming(shared, member):
     assert [m.role for m in copy.messages.all()] == ["user", "assistant", "user"]
 
 
-def test_forker_sees_the_copys_photos_after_leaving_the_team(shared, team, member, photo):
+def test_forker_keeps_their_own_photos_in_the_copy_after_leaving_the_team(shared, team, member):
+    mine = image_factory(member)
+    say(shared, "user", "Mine?", author=member, photos=[mine])
     client = signed_in(member)
     fork(client, shared)
     Membership.objects.filter(team=team, user=member).delete()
-    response = client.get(f"/api/images/{photo.id}/thumbnail/")
+    response = client.get(f"/api/images/{mine.id}/thumbnail/")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
 
 
-def test_forked_copy_serves_its_photos_in_its_json(shared, member, photo):
-    client = signed_in(member)
+def test_forked_copy_serves_its_photos_in_its_json(shared, owner, photo):
+    client = signed_in(owner)
     copy_id = fork(client, shared).json()["id"]
     question = client.get(f"/api/conversations/{copy_id}/").json()["messages"][0]
     assert [i["id"] for i in question["images"]] == [str(photo.id)]
@@ -586,7 +608,7 @@ def test_shared_page_opens_without_login(client, link):
 
 def test_shared_page_is_never_stored(client, link):
     response = client.get(f"/s/{link.token}/")
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert "noindex" in response["X-Robots-Tag"]
 
 
@@ -611,7 +633,7 @@ def test_shared_photo_serves_the_thumbnail_without_login(client, link, photo):
     response = client.get(f"/s/{link.token}/images/{photo.id}/")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert body_of(response) == photo.thumbnail.open("rb").read()
 
 
@@ -619,7 +641,7 @@ def test_shared_photo_serves_the_full_photo_when_asked(client, link, photo):
     response = client.get(f"/s/{link.token}/images/{photo.id}/", {"size": "full"})
     assert response.status_code == 200
     assert response["Content-Type"] == photo.content_type
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert body_of(response) == photo.file.open("rb").read()
 
 
@@ -629,7 +651,7 @@ def test_revoked_link_page_and_photo_are_404_and_say_nothing(client, link, owner
     image = client.get(f"/s/{link.token}/images/{photo.id}/")
     assert (page.status_code, image.status_code) == (404, 404)
     for response in (page, image):
-        assert response["Cache-Control"] == "no-store"
+        assert response["Cache-Control"] == "private, no-store"
         body = body_of(response).decode()
         assert TITLE not in body and QUESTION not in body and ANSWER not in body
 

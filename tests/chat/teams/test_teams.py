@@ -2,6 +2,7 @@
 the service rules, the team pages, and sockets closing when access ends."""
 
 import html
+import itertools
 import threading
 from datetime import timedelta
 
@@ -10,6 +11,9 @@ from channels.db import database_sync_to_async
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from chat.errors import ServiceError
 from chat.models import Invite, Membership, Team
@@ -280,6 +284,53 @@ def test_revoked_invite_is_refused(team, owner):
     assert (error.code, error.status) == ("invite_unusable", 410)
     assert error.message == "This invite was withdrawn. Ask for a new one."
     assert role_of(team, newcomer) is None
+
+
+WRONG_ACCOUNT = (
+    "This invite was sent by email, and works only for the account with that email "
+    "address. Log in with the invited address, or ask the team's owners or admins "
+    "for a new invite."
+)
+
+
+def _any_case(text, flips):
+    return "".join(
+        c.upper() if flip else c.lower() for c, flip in zip(text, itertools.cycle(flips))
+    )
+
+
+@hypothesis_settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(address=st.emails(), flips=st.lists(st.booleans(), min_size=1, max_size=8))
+def test_an_emailed_invite_admits_the_invited_address_whatever_its_case(team, address, flips):
+    invite = invite_factory(team, email=address)
+    newcomer = user_factory(email=_any_case(address, flips))
+    assert teams.invite_accept(newcomer, invite.token) == team
+    assert role_of(team, newcomer) == MEMBER
+
+
+def test_an_emailed_invite_refuses_another_account_and_stays_unused(team):
+    invite = invite_factory(team, email="ann@example.com")
+    stranger = user_factory(email="mallory@example.com")
+    error = refused(teams.invite_accept, stranger, invite.token)
+    assert (error.code, error.status, error.message) == ("wrong_account", 403, WRONG_ACCOUNT)
+    invite.refresh_from_db()
+    assert invite.uses == 0 and role_of(team, stranger) is None
+    ann = user_factory(email="ann@example.com")
+    assert teams.invite_accept(ann, invite.token) == team
+
+
+def test_an_emailed_invite_refuses_an_account_without_an_email_address(team):
+    invite = invite_factory(team, email="ann@example.com")
+    assert refused(teams.invite_accept, user_factory(), invite.token).code == "wrong_account"
+
+
+def test_an_invite_link_admits_any_account_whatever_its_address(team):
+    invite = invite_factory(team, max_uses=None)
+    for address in ("", "ann@example.com", "mallory@example.com"):
+        assert teams.invite_accept(user_factory(email=address), invite.token) == team
+    assert team.memberships.count() == 4
 
 
 def test_unknown_invite_token_is_404(team):
@@ -568,6 +619,21 @@ def test_invite_by_email_sends_one_email_with_the_join_link(logged_in, team):
     assert f"http://testserver/join/{invite.token}/" in email.body
 
 
+def test_invite_email_says_it_works_only_for_that_address(logged_in, team):
+    logged_in.post(f"/teams/{team.id}/invites/", {"email": "ann@example.com", "days": "7"})
+    (email,) = mail.outbox
+    assert "only for the account with this email address (ann@example.com)" in email.body
+
+
+def test_team_page_says_plainly_that_invite_links_work_for_anyone_who_has_them(logged_in, team):
+    page = text(logged_in.get(f"/teams/{team.id}/"))
+    assert (
+        "An invite link works for anyone who has it, whoever they are: "
+        "send it only to people you want in the team." in page
+    )
+    assert "An invite sent by email works only for the account with that address." in page
+
+
 def test_invite_email_that_cannot_be_sent_says_so_and_keeps_the_link(logged_in, team, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", 9, False
@@ -619,6 +685,24 @@ def test_join_page_for_an_expired_invite_is_410_with_a_plain_message(client, tea
     response = client.get(f"/join/{invite.token}/")
     assert response.status_code == 410
     assert "This invite has expired. Ask for a new one." in response.content.decode()
+
+
+def test_join_page_for_an_emailed_invite_tells_another_account_up_front(client, team):
+    invite = invite_factory(team, email="ann@example.com")
+    client.force_login(user_factory(email="mallory@example.com"))
+    response = client.get(f"/join/{invite.token}/")
+    assert response.status_code == 403
+    assert WRONG_ACCOUNT in text(response)
+    assert "Join the team" not in text(response)
+
+
+def test_join_page_post_by_another_account_says_why_and_joins_nothing(client, team):
+    invite = invite_factory(team, email="ann@example.com")
+    stranger = user_factory(email="mallory@example.com")
+    client.force_login(stranger)
+    response = client.post(f"/join/{invite.token}/", follow=True)
+    assert WRONG_ACCOUNT in text(response)
+    assert role_of(team, stranger) is None
 
 
 def test_join_page_for_a_used_up_invite_refuses_a_second_person(client, team):
