@@ -19,7 +19,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
@@ -48,9 +48,11 @@ def _log_review(request: HttpRequest, conversation_id: uuid.UUID) -> None:
 
 
 class _ChangePageIsAReview(admin.ModelAdmin):
-    """Opening an object's change page shows a conversation's text: a review, logged."""
+    """Opening an object's change page shows what people wrote or photographed:
+    a review of each conversation it is from, logged."""
 
-    def reviewed(self, shown: Any) -> uuid.UUID:
+    def reviewed(self, shown: Any) -> list[uuid.UUID]:
+        """The conversations whose content the page shows."""
         raise NotImplementedError
 
     def change_view(
@@ -64,7 +66,8 @@ class _ChangePageIsAReview(admin.ModelAdmin):
         if request.method == "GET" and response.status_code == 200:
             shown = self.get_object(request, object_id)
             assert shown is not None  # the page just showed it
-            _log_review(request, self.reviewed(shown))
+            for conversation_id in self.reviewed(shown):
+                _log_review(request, conversation_id)
         return response
 
 
@@ -113,9 +116,9 @@ class ConversationAdmin(_ChangePageIsAReview):
             *super().get_urls(),
         ]
 
-    def reviewed(self, shown: Conversation) -> uuid.UUID:
+    def reviewed(self, shown: Conversation) -> list[uuid.UUID]:
         # The change page shows the messages too: that is a review, logged.
-        return shown.pk
+        return [shown.pk]
 
     def review_view(self, request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponseBase:
         """The conversation as its people saw it, read-only; every opening logged."""
@@ -172,13 +175,78 @@ class MessageAdmin(_ChangePageIsAReview):
     list_filter = ("role", "status", "model")
     exclude = ("images",)
 
-    def reviewed(self, shown: Message) -> uuid.UUID:
-        return shown.conversation_id
+    def reviewed(self, shown: Message) -> list[uuid.UUID]:
+        return [shown.conversation_id]
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(_ChangePageIsAReview):
+    """A photo's page. Its files are private (no URL: Django's file widgets
+    can't show them), so the page names them, and shows the picture through
+    the review's photo view of a conversation it was asked about: seeing it
+    is a review of each of those, logged. A photo in no conversation is not
+    shown, nor its file name: there is no conversation to log the look
+    against."""
+
     list_display = ("id", "owner", "width", "height", "created_at")
+    fields = (
+        "picture",
+        "owner",
+        "file_name",
+        "width",
+        "height",
+        "content_type",
+        "size_bytes",
+        "stored_as",
+        "asked_about_in",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A photo comes only through the upload: decoded, checked, its metadata stripped.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Image | None = None) -> bool:
+        return False  # a person's photo, not ours to edit: the page is read-only
+
+    def reviewed(self, shown: Image) -> list[uuid.UUID]:
+        return [c.pk for c in self._conversations(shown)]
+
+    def _conversations(self, image: Image) -> list[Conversation]:
+        return list(Conversation.objects.filter(messages__images=image).distinct())
+
+    @admin.display(description="photo")
+    def picture(self, image: Image) -> SafeString | str:
+        conversations = self._conversations(image)
+        if not conversations:
+            return "Not shown: this photo is in no conversation, so seeing it couldn't be logged."
+        args = [conversations[0].pk, image.pk]
+        return format_html(
+            '<a href="{}"><img src="{}" alt="The photo (its thumbnail)"></a>',
+            reverse("admin:chat_conversation_review_photo_full", args=args),
+            reverse("admin:chat_conversation_review_photo", args=args),
+        )
+
+    @admin.display(description="name it was uploaded under")
+    def file_name(self, image: Image) -> str:
+        return image.original_name if self._conversations(image) else "(not shown)"
+
+    @admin.display(description="stored as")
+    def stored_as(self, image: Image) -> str:
+        return f"{image.file.name} (thumbnail {image.thumbnail.name})"
+
+    @admin.display(description="asked about in")
+    def asked_about_in(self, image: Image) -> SafeString | str:
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:chat_conversation_review", args=[c.pk]),
+                c.title or "Untitled conversation",
+            )
+            for c in self._conversations(image)
+        ]
+        return format_html_join(", ", "{}", ((link,) for link in links)) if links else "—"
 
 
 @admin.register(Team)
