@@ -7,8 +7,9 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Prefetch
+from django.db.models.constants import LOOKUP_SEP
 from django.http import (
     Http404,
     HttpRequest,
@@ -47,6 +48,40 @@ def _log_review(request: HttpRequest, conversation_id: uuid.UUID) -> None:
     ReviewLog.objects.create(staff=staff, conversation_id=conversation_id)
 
 
+# What people wrote, and the names they uploaded photos under: staff see it
+# only in a review, logged (below). A list narrowed by it would tell which
+# conversations say a word, which is reading them, unlogged.
+PRIVATE_TEXT = {
+    (Message, "text"),
+    (Message, "reasoning"),
+    (Message, "options"),  # the stop sequences
+    (Conversation, "system_prompt"),
+    (Image, "original_name"),
+}
+
+
+class _PrivateTextNotSearched(admin.ModelAdmin):
+    """The list's lookups (?text__icontains=…) refuse private text, along any
+    relation, whatever the lookup: a 400. Refused rather than logged as a
+    review: a search reads every conversation at once, and the log names one
+    conversation per look. (No search_fields of ours name private text:
+    tests/chat/test_admin.py keeps it so.)"""
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        model = self.model
+        for part in lookup.split(LOOKUP_SEP):
+            try:
+                field = model._meta.get_field(part)
+            except FieldDoesNotExist:
+                break  # a lookup or a transform (icontains, a JSON key): the path ends
+            if (model, field.name) in PRIVATE_TEXT:
+                return False
+            if field.related_model is None:
+                break
+            model = field.related_model
+        return super().lookup_allowed(lookup, value, request)
+
+
 class _ChangePageIsAReview(admin.ModelAdmin):
     """Opening an object's change page shows what people wrote or photographed:
     a review of each conversation it is from, logged."""
@@ -81,7 +116,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(_ChangePageIsAReview):
+class ConversationAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     list_display = ("title", "owner", "team", "updated_at", "deleted_at", "review_link")
     list_select_related = ("owner", "team")
     search_fields = ("title", "owner__username")
@@ -170,7 +205,7 @@ class ConversationAdmin(_ChangePageIsAReview):
 
 
 @admin.register(Message)
-class MessageAdmin(_ChangePageIsAReview):
+class MessageAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     list_display = ("id", "conversation", "role", "model", "status", "created_at")
     list_filter = ("role", "status", "model")
     exclude = ("images",)
@@ -180,7 +215,7 @@ class MessageAdmin(_ChangePageIsAReview):
 
 
 @admin.register(Image)
-class ImageAdmin(_ChangePageIsAReview):
+class ImageAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     """A photo's page. Its files are private (no URL: Django's file widgets
     can't show them), so the page names them, and shows the picture through
     the review's photo view of a conversation it was asked about: seeing it

@@ -78,3 +78,71 @@ def test_photos_are_not_added_or_edited_in_the_admin(client, staff, photo):
     client.post(photo_page(photo), {"width": 1, "height": 1})
     photo.refresh_from_db()
     assert (photo.width, photo.height) == (640, 480)
+
+
+# --- searching what people wrote -------------------------------------------------
+
+SECRET = "chlamydia"
+
+
+@pytest.fixture
+def private(ana, photo):
+    """A conversation whose instructions, question, answer, thinking and
+    stop sequence hold the word, with the word in its photo's file name too;
+    and one without it."""
+    conversation = conversation_factory(
+        owner=ana, title="Results", system_prompt=f"I may have {SECRET}."
+    )
+    question = Message.objects.create(
+        conversation=conversation,
+        role="user",
+        text=f"Is it {SECRET}?",
+        options={"stop": [SECRET]},
+    )
+    question.messageimage_set.create(image=photo, position=0)
+    Message.objects.create(
+        conversation=conversation, role="assistant", text=SECRET, reasoning=SECRET
+    )
+    photo.original_name = f"{SECRET}.jpg"
+    photo.save()
+    other = conversation_factory(owner=ana, title="Ferns")
+    Message.objects.create(conversation=other, role="user", text="Which fern?")
+    return conversation
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "message/?text__icontains",
+        "message/?text",
+        "message/?text__regex",
+        "message/?reasoning__icontains",
+        "message/?options__icontains",
+        "message/?options__stop__0",
+        "message/?conversation__system_prompt__icontains",
+        "conversation/?system_prompt__icontains",
+        "conversation/?system_prompt__startswith",
+        "conversation/?messages__text__icontains",
+        "image/?original_name__icontains",
+        "image/?messages__text__icontains",
+    ],
+)
+def test_a_lookup_on_what_people_wrote_is_refused(client, staff, private, lookup):
+    response = client.get(f"/admin/chat/{lookup}={SECRET}")
+    assert response.status_code == 400
+    assert SECRET not in response.content.decode()
+
+
+@pytest.mark.parametrize("model", ["message", "conversation", "image"])
+def test_the_search_box_finds_nothing_by_what_people_wrote(client, staff, private, model):
+    everything = client.get(f"/admin/chat/{model}/").context["cl"]
+    searched = client.get(f"/admin/chat/{model}/?q={SECRET}").context["cl"]
+    # No narrower than the whole list where there is no search box; else nothing.
+    assert searched.result_count in (0, everything.result_count)
+    assert everything.result_count > 0
+
+
+def test_a_lookup_on_what_staff_see_in_the_lists_still_works(client, staff, private):
+    response = client.get("/admin/chat/conversation/?title__icontains=result")
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
