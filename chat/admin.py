@@ -7,8 +7,9 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Prefetch
+from django.db.models.constants import LOOKUP_SEP
 from django.http import (
     Http404,
     HttpRequest,
@@ -19,7 +20,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
@@ -47,10 +48,46 @@ def _log_review(request: HttpRequest, conversation_id: uuid.UUID) -> None:
     ReviewLog.objects.create(staff=staff, conversation_id=conversation_id)
 
 
-class _ChangePageIsAReview(admin.ModelAdmin):
-    """Opening an object's change page shows a conversation's text: a review, logged."""
+# What people wrote, and the names they uploaded photos under: staff see it
+# only in a review, logged (below). A list narrowed by it would tell which
+# conversations say a word, which is reading them, unlogged.
+PRIVATE_TEXT = {
+    (Message, "text"),
+    (Message, "reasoning"),
+    (Message, "options"),  # the stop sequences
+    (Conversation, "system_prompt"),
+    (Image, "original_name"),
+}
 
-    def reviewed(self, shown: Any) -> uuid.UUID:
+
+class _PrivateTextNotSearched(admin.ModelAdmin):
+    """The list's lookups (?text__icontains=…) refuse private text, along any
+    relation, whatever the lookup: a 400. Refused rather than logged as a
+    review: a search reads every conversation at once, and the log names one
+    conversation per look. (No search_fields of ours name private text:
+    tests/chat/test_admin.py keeps it so.)"""
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        model = self.model
+        for part in lookup.split(LOOKUP_SEP):
+            try:
+                field = model._meta.get_field(part)
+            except FieldDoesNotExist:
+                break  # a lookup or a transform (icontains, a JSON key): the path ends
+            if (model, field.name) in PRIVATE_TEXT:
+                return False
+            if field.related_model is None:
+                break
+            model = field.related_model
+        return super().lookup_allowed(lookup, value, request)
+
+
+class _ChangePageIsAReview(admin.ModelAdmin):
+    """Opening an object's change page shows what people wrote or photographed:
+    a review of each conversation it is from, logged."""
+
+    def reviewed(self, shown: Any) -> list[uuid.UUID]:
+        """The conversations whose content the page shows."""
         raise NotImplementedError
 
     def change_view(
@@ -64,7 +101,8 @@ class _ChangePageIsAReview(admin.ModelAdmin):
         if request.method == "GET" and response.status_code == 200:
             shown = self.get_object(request, object_id)
             assert shown is not None  # the page just showed it
-            _log_review(request, self.reviewed(shown))
+            for conversation_id in self.reviewed(shown):
+                _log_review(request, conversation_id)
         return response
 
 
@@ -78,7 +116,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(_ChangePageIsAReview):
+class ConversationAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     list_display = ("title", "owner", "team", "updated_at", "deleted_at", "review_link")
     list_select_related = ("owner", "team")
     search_fields = ("title", "owner__username")
@@ -113,9 +151,9 @@ class ConversationAdmin(_ChangePageIsAReview):
             *super().get_urls(),
         ]
 
-    def reviewed(self, shown: Conversation) -> uuid.UUID:
+    def reviewed(self, shown: Conversation) -> list[uuid.UUID]:
         # The change page shows the messages too: that is a review, logged.
-        return shown.pk
+        return [shown.pk]
 
     def review_view(self, request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponseBase:
         """The conversation as its people saw it, read-only; every opening logged."""
@@ -167,18 +205,83 @@ class ConversationAdmin(_ChangePageIsAReview):
 
 
 @admin.register(Message)
-class MessageAdmin(_ChangePageIsAReview):
+class MessageAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     list_display = ("id", "conversation", "role", "model", "status", "created_at")
     list_filter = ("role", "status", "model")
     exclude = ("images",)
 
-    def reviewed(self, shown: Message) -> uuid.UUID:
-        return shown.conversation_id
+    def reviewed(self, shown: Message) -> list[uuid.UUID]:
+        return [shown.conversation_id]
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
+    """A photo's page. Its files are private (no URL: Django's file widgets
+    can't show them), so the page names them, and shows the picture through
+    the review's photo view of a conversation it was asked about: seeing it
+    is a review of each of those, logged. A photo in no conversation is not
+    shown, nor its file name: there is no conversation to log the look
+    against."""
+
     list_display = ("id", "owner", "width", "height", "created_at")
+    fields = (
+        "picture",
+        "owner",
+        "file_name",
+        "width",
+        "height",
+        "content_type",
+        "size_bytes",
+        "stored_as",
+        "asked_about_in",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A photo comes only through the upload: decoded, checked, its metadata stripped.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Image | None = None) -> bool:
+        return False  # a person's photo, not ours to edit: the page is read-only
+
+    def reviewed(self, shown: Image) -> list[uuid.UUID]:
+        return [c.pk for c in self._conversations(shown)]
+
+    def _conversations(self, image: Image) -> list[Conversation]:
+        return list(Conversation.objects.filter(messages__images=image).distinct())
+
+    @admin.display(description="photo")
+    def picture(self, image: Image) -> SafeString | str:
+        conversations = self._conversations(image)
+        if not conversations:
+            return "Not shown: this photo is in no conversation, so seeing it couldn't be logged."
+        args = [conversations[0].pk, image.pk]
+        return format_html(
+            '<a href="{}"><img src="{}" alt="The photo (its thumbnail)"></a>',
+            reverse("admin:chat_conversation_review_photo_full", args=args),
+            reverse("admin:chat_conversation_review_photo", args=args),
+        )
+
+    @admin.display(description="name it was uploaded under")
+    def file_name(self, image: Image) -> str:
+        return image.original_name if self._conversations(image) else "(not shown)"
+
+    @admin.display(description="stored as")
+    def stored_as(self, image: Image) -> str:
+        return f"{image.file.name} (thumbnail {image.thumbnail.name})"
+
+    @admin.display(description="asked about in")
+    def asked_about_in(self, image: Image) -> SafeString | str:
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:chat_conversation_review", args=[c.pk]),
+                c.title or "Untitled conversation",
+            )
+            for c in self._conversations(image)
+        ]
+        return format_html_join(", ", "{}", ((link,) for link in links)) if links else "—"
 
 
 @admin.register(Team)

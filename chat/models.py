@@ -135,7 +135,9 @@ class Image(models.Model):
         indexes = [models.Index(fields=["owner", "created_at"])]
 
     def __str__(self) -> str:
-        return self.original_name or str(self.id)
+        # Not its file name, which can say what the photo shows: the admin puts
+        # this in page titles and its action log, where looking isn't logged.
+        return f"photo {self.id}"
 
 
 class Message(models.Model):

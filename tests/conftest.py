@@ -90,3 +90,13 @@ def servers(fake_upstream_server, tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def marked():
+    """Markdown as a plain viewer renders it (tests/helpers/markdown.py)."""
+    from tests.helpers.markdown import Marked
+
+    renderer = Marked()
+    yield renderer
+    renderer.close()

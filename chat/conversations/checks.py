@@ -13,6 +13,7 @@ from chat.llm.catalog import ModelSpec, get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message
 from chat.teams import access
+from chat.text import controls_strip
 
 TITLE_LIMIT = 200  # Conversation.title's max_length
 SYSTEM_PROMPT_LIMIT = 4000
@@ -33,12 +34,14 @@ def title_clean(title: object) -> str:
 
 
 def text_clean(text: object, *, limit: int, field: str = "question") -> str:
-    """`text` as it came, once it is text we can store, at most `limit` long."""
+    """`text` as it came, without the invisible controls and bidi overrides
+    (taken out, not refused: chat.text says why), at most `limit` long."""
     if not isinstance(text, str):
         raise ServiceError("invalid_text", f"The {field} must be text.")
+    text = controls_strip(text)
     if len(text) > limit:
         raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
-    if "\x00" in text or not _encodable(text):
+    if not _encodable(text):
         raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
     return text
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from chat.conversations import selectors
+from chat.conversations.untrusted_markdown import markdown_defuse, markdown_plain
 from chat.llm.catalog import get_model, short_name
 from chat.models import Conversation, Image, Message
 from chat.teams.people import display_name
@@ -53,8 +54,16 @@ def json_bytes(data: dict[str, Any]) -> bytes:
 
 def conversation_markdown(conversation: Conversation, data: dict[str, Any]) -> str:
     """A transcript a person can read: each question with its photos, each answer
-    with the model's name, its thinking quoted, and its Markdown as written."""
-    lines = [f"# {_one_line(conversation.title) or 'Untitled conversation'}", ""]
+    with the model's name, its thinking quoted, and its Markdown as written.
+
+    Everything in it but our own lines was written by someone else (a model a
+    prompt may have steered, a teammate), and the file will be opened in
+    Markdown viewers that trust it: the title and names are plain text, the
+    rest is defused (chat.conversations.untrusted_markdown) as the page's
+    renderer treats answers: no raw HTML, no remote pictures, no links but
+    http, https and mailto."""
+    title = markdown_plain(conversation.title or "") or "Untitled conversation"
+    lines = [f"# {title}", ""]
     lines += [f"*Exported from VisionQA on {_when(data['exported_at'])}.*", ""]
     if conversation.system_prompt.strip():
         lines += ["**Instructions for this conversation**", "", _quote(conversation.system_prompt)]
@@ -146,10 +155,10 @@ def _mark_missing(data: dict[str, Any], missing_ids: set[str]) -> None:
 
 
 def _question(message: dict[str, Any]) -> list[str]:
-    author = _escape(message["author"] or "Unknown")
+    author = markdown_plain(message["author"] or "Unknown")
     lines = [f"**{author}** · {_when(message['created_at'])}", ""]
     if message["text"].strip():
-        lines += [message["text"].strip(), ""]
+        lines += [markdown_defuse(message["text"].strip()), ""]
     for image in message["images"]:
         label = f"Photo {PurePosixPath(image['file']).name.split('-', 1)[0]}"
         if image.get("missing"):
@@ -160,7 +169,7 @@ def _question(message: dict[str, Any]) -> list[str]:
 
 
 def _answer(message: dict[str, Any]) -> list[str]:
-    name = _escape(_model_name(message["model"]))
+    name = markdown_plain(_model_name(message["model"]))
     heading = f"**Earlier answer from {name}**" if message["superseded"] else f"**{name}**"
     lines = [f"{heading} · {_when(message['created_at'])}", ""]
     if message["superseded"]:
@@ -168,7 +177,7 @@ def _answer(message: dict[str, Any]) -> list[str]:
     if message["reasoning"].strip():
         lines += ["> **Thinking**", ">", _quote(message["reasoning"]), ""]
     if message["text"].strip():
-        lines += [message["text"].strip(), ""]
+        lines += [markdown_defuse(message["text"].strip()), ""]
     if message["status"] in STATUS_NOTES:
         lines += [f"*{STATUS_NOTES[message['status']]}*", ""]
     return lines
@@ -185,20 +194,10 @@ def _when(iso: str) -> str:
     return timezone.localtime(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def _quote(text: str) -> str:
-    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
-
-
-def _escape(text: str) -> str:
-    """Plain text inside **bold**: Markdown's own characters lose their meaning."""
-    text = _one_line(text)
-    for char in "\\`*_[]<>#!|":
-        text = text.replace(char, "\\" + char)
-    return text
+    """`text`, defused, as a block quote. Lines are split where Markdown splits
+    them, not at every break Python knows (U+2028 and the like)."""
+    return "\n".join(f"> {line}".rstrip() for line in markdown_defuse(text.strip()).split("\n"))
 
 
 class _Sink:

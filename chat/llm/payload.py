@@ -4,6 +4,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from chat.text import controls_strip
+
 from .catalog import ModelSpec
 
 # (type, minimum, maximum)
@@ -75,7 +77,12 @@ def _check(
 
 def _stop(value: object) -> list[str]:
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(s, str) and s for s in items):
+    if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+        raise InvalidOptions("stop must be a text or a list of texts.")
+    # Typed text like any other: NUL (which PostgreSQL can't keep in the saved
+    # options) and bidi overrides taken out, not refused (chat.text).
+    items = [controls_strip(s) for s in items]
+    if not all(items):
         raise InvalidOptions("stop must be a text or a list of texts.")
     if len(items) > MAX_STOP_SEQUENCES:
         raise InvalidOptions(f"stop takes at most {MAX_STOP_SEQUENCES} sequences.")

@@ -22,6 +22,7 @@ from chat.live import events
 from chat.models import Invite, Membership, Removal, Team
 from chat.teams import access
 from chat.teams.people import display_name
+from chat.text import controls_strip
 from chat.usage.limits import seconds_until_room, wait_in_words
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def _role_check(user: User, team_id: TeamId, roles: tuple[str, ...], message: st
 @transaction.atomic
 def team_create(user: User, name: object) -> Team:
     """Anyone may start a team; they are its first owner."""
-    name = " ".join(str(name or "").split())
+    # Invisible controls and bidi overrides taken out, not refused (chat.text).
+    name = " ".join(controls_strip(str(name or "")).split())
     if not name:
         raise ServiceError("empty_name", "Give the team a name.")
     if len(name) > TEAM_NAME_LIMIT:
@@ -77,7 +79,7 @@ def invite_create(
         raise ServiceError(
             "invalid_uses", "An invite can be used 1 to 1,000 times, or without limit."
         )
-    email = (email or "").strip()
+    email = controls_strip(email or "").strip()
     if email:
         try:
             validate_email(email)

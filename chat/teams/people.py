@@ -4,6 +4,8 @@ built-in `User.first_name`; with none set, a person goes by their username."""
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from chat.text import controls_strip
+
 
 def _first_name_limit() -> int:
     limit = User._meta.get_field("first_name").max_length
@@ -20,10 +22,11 @@ def display_name(user: User) -> str:
 
 
 def user_update_display_name(user: User, name: str | None) -> str:
-    """Set the name shown for `user`, spaces trimmed (and runs of them made one).
-    Empty means "use my username". Returns the name saved; raises ValidationError
-    when it is too long. Only ever the caller's own name: no one else's to check."""
-    name = " ".join((name or "").split())
+    """Set the name shown for `user`, spaces trimmed (and runs of them made one),
+    invisible controls and bidi overrides taken out (chat.text). Empty means
+    "use my username". Returns the name saved; raises ValidationError when it is
+    too long. Only ever the caller's own name: no one else's to check."""
+    name = " ".join(controls_strip(name or "").split())
     if len(name) > DISPLAY_NAME_MAX_LENGTH:
         raise ValidationError(
             "Keep your display name to %(limit)d characters or fewer (this one has %(length)d).",

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 from chat.accounts import throttle
 from chat.errors import ServiceError
 from chat.teams.people import DISPLAY_NAME_MAX_LENGTH, user_update_display_name
+from chat.text import controls_strip
 from chat.usage.limits import usage_this_month
 from chat.web.http import AuthenticatedRequest, client_address
 
@@ -151,10 +152,19 @@ def password_reset(request: HttpRequest) -> HttpResponseBase:
     return _password_reset(request)
 
 
+class _TypedTextField(forms.CharField):
+    """Text a person typed, its invisible controls taken out before Django's own
+    check would refuse a NUL in it: a pasted name is not refused for what no one
+    can see (chat.text)."""
+
+    def to_python(self, value: Any) -> str:
+        return controls_strip(super().to_python(value) or "")
+
+
 class DisplayNameForm(forms.Form):
     # The length is checked once the spaces are trimmed, by user_update_display_name;
     # the browser is only told the limit.
-    display_name = forms.CharField(
+    display_name = _TypedTextField(
         label="Display name",
         required=False,
         widget=forms.TextInput(

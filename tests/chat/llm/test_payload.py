@@ -49,3 +49,13 @@ def test_thinking_knobs_only_go_to_models_that_take_them():
 def test_out_of_range_options_are_refused(options):
     with pytest.raises(InvalidOptions):
         validate_options(VL, options)
+
+
+def test_stop_sequences_lose_nul_and_bidi_overrides_and_keep_line_breaks():
+    options = {"stop": ["\x00END\u202e", "\n\n"]}
+    assert validate_options(VL, options) == {"stop": ["END", "\n\n"]}
+
+
+def test_a_stop_sequence_of_only_invisible_characters_is_refused():
+    with pytest.raises(InvalidOptions):
+        validate_options(VL, {"stop": ["\x00\u2066"]})
