@@ -55,6 +55,7 @@ server_frames = st.one_of(
 layer_messages = st.one_of(
     server_frames.map(frames.relay),
     st.builds(frames.access_changed),
+    st.builds(frames.session_changed, st.text()),
     st.builds(frames.generation_stop, ids),
     st.builds(frames.worker_stop, ids),
     st.builds(frames.snapshot_request, ids, st.text()),
