@@ -17,7 +17,7 @@ from chat.accounts.sessions import SessionEnded, session_check, session_tag, ses
 from chat.conversations import reply_services, selectors
 from chat.dbasync import db_call
 from chat.errors import ServiceError
-from chat.live import events, frames, layers
+from chat.live import events, frames, layers, ratelimit
 from chat.models import Conversation, Message
 from chat.replies import generation, worker
 from chat.replies.job import Job, job_for
@@ -31,6 +31,8 @@ CLOSE_FORBIDDEN = 4403
 # another process (or this one, restarted). WebSocket's own "service restart"
 # (1012) is not a code Daphne's websocket library lets a server send.
 CLOSE_RESTARTING = 4012
+
+TOO_MANY_FRAMES = "That was too many messages at once. Wait a moment and try again."
 
 Serialized = frames.SerializedMessage
 
@@ -57,7 +59,8 @@ def _conversation_for(user: User, conversation_id: uuid.UUID) -> Conversation | 
 
 @db_call
 def _state(conversation: Conversation) -> list[tuple[Serialized, str]]:
-    reply_services.replies_mark_interrupted(conversation)
+    # Reads only: a page may ask for this often (sync), and a reply whose
+    # process died is shown as interrupted here and saved so by the sweep.
     messages = selectors.conversation_messages(conversation)
     return [
         (selectors.message_serialize(m), m.worker_channel if m.status == "streaming" else "")
@@ -159,6 +162,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     session_key: str | None
     group: str
     user_group: str
+    # Frames this socket may still send (ratelimit.py); `flooding` once one was
+    # refused, until one goes through: one error frame per flood, not one each.
+    frames_allowed: ratelimit.TokenBucket
+    flooding: bool = False
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' own, without its database clean-up before every message:
@@ -185,6 +192,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.session_key = self.scope["session"].session_key
+        self.frames_allowed = ratelimit.TokenBucket(
+            settings.VISIONQA["SOCKET_FRAMES_PER_S"], settings.VISIONQA["SOCKET_FRAME_BURST"]
+        )
         _open.add(self)
         try:
             conversation_id = uuid.UUID(self.scope["url_route"]["kwargs"]["conversation_id"])
@@ -220,6 +230,12 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     ) -> None:
         if self.conversation is None:
             return
+        if not self.frames_allowed.take():
+            if not self.flooding:
+                self.flooding = True
+                await self.send_error("rate_limited", TOO_MANY_FRAMES)
+            return
+        self.flooding = False
         try:
             command = frames.parse(text_data, settings.VISIONQA["MAX_FRAME_BYTES"])
         except frames.BadFrame as exc:

@@ -12,7 +12,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.defaults import server_error as django_server_error
 
-from chat.conversations import exports, reply_services, selectors, services
+from chat.conversations import exports, selectors, services
 from chat.errors import ServiceError, error_body
 from chat.models import Conversation
 from chat.teams import access
@@ -152,7 +152,6 @@ def conversation_detail(request: AuthenticatedRequest, conversation_id: str) -> 
         services.conversation_delete(request.user, conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})
     services.conversation_update(request.user, conversation, body, restore=restore)
-    reply_services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
 
