@@ -116,6 +116,8 @@ def parse(text_data: str | None, max_bytes: int) -> Command:
     if not isinstance(frame, dict):
         raise BadFrame("bad_frame", "A message must be a JSON object with a type.")
     kind = frame.get("type")
+    if not isinstance(kind, str):
+        raise BadFrame("bad_frame", "A message must have a type, as text.")
     if kind == Ask.type:
         return Ask(
             text=frame.get("text", ""),

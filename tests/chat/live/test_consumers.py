@@ -240,6 +240,16 @@ async def test_upstream_failure_ends_reply_as_failed_with_plain_message(
         (json.dumps(ask(text="nul \x00 byte")), "invalid_text"),
         (json.dumps(ask(images="not-a-list")), "invalid_images"),
         ("[" * 5000 + "]" * 5000, "bad_frame"),
+        (json.dumps({"type": ["ask"]}), "bad_frame"),
+        (json.dumps({"type": {"ask": 1}}), "bad_frame"),
+        (json.dumps(ask(options={"temperature": 10**400})), "invalid_options"),
+        (json.dumps(ask(options={"max_tokens": 10**400})), "invalid_options"),
+        (json.dumps(ask(options={"stop": ["fine", "lone \ud800"]})), "invalid_options"),
+        (json.dumps(ask(options={"seed": 2**31})), "invalid_options"),
+        (
+            json.dumps(ask(model="alibaba/qwen3-32b", options={"thinking_budget": 10**400})),
+            "invalid_options",
+        ),
     ],
 )
 async def test_bad_frame_gets_an_error_and_the_socket_stays_open(
