@@ -4,7 +4,7 @@ when it may not.
 A websocket is let in once, by the session cookie it opened with; it stays
 open long after. Its session ends when its person logs out, changes their
 password (in any session: the session's auth hash no longer matches), or is
-deactivated. These signal handlers then tell the person's sockets (their
+deactivated or deleted. These signal handlers then tell the person's sockets (their
 user group, once the change is committed), and each checks its own session
 with `session_valid`, by Django's own rules for a request; the consumer also
 checks before each command that sets off or stops a reply, so a change made
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
 from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -95,7 +95,12 @@ def _user_saved(
     events.session_changed(instance.pk)
 
 
+def _user_deleted(sender: Any, instance: User, **kwargs: Any) -> None:
+    events.session_changed(instance.pk)
+
+
 def signals_connect() -> None:
     """Called once, by the app's config, when Django is ready."""
     user_logged_out.connect(_logged_out, dispatch_uid="visionqa.session-logged-out")
     post_save.connect(_user_saved, sender=User, dispatch_uid="visionqa.session-user-saved")
+    post_delete.connect(_user_deleted, sender=User, dispatch_uid="visionqa.session-user-deleted")

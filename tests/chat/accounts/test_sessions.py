@@ -11,7 +11,13 @@ from django.test import Client
 
 from chat.accounts.sessions import session_tag, session_valid
 from chat.models import Message
-from tests.helpers.factories import PASSWORD, conversation_factory, user_factory
+from tests.helpers.factories import (
+    PASSWORD,
+    conversation_factory,
+    member_of,
+    team_factory,
+    user_factory,
+)
 from tests.helpers.sockets import ask, open_socket, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,6 +94,17 @@ async def test_deactivating_the_account_closes_its_sockets_with_4401(owner, conv
         owner.save()
 
     await database_sync_to_async(deactivate)()
+    assert await closed_with(socket) == 4401
+
+
+async def test_deleting_the_account_closes_its_sockets_with_4401(owner):
+    _, cookie = await database_sync_to_async(logged_in)(owner)
+    # Another's conversation the owner may read: theirs would go with them.
+    team = await database_sync_to_async(team_factory)()
+    await database_sync_to_async(member_of)(team, owner)
+    shared = await database_sync_to_async(conversation_factory)(team=team)
+    socket = await opened(shared, cookie)
+    await database_sync_to_async(owner.delete)()
     assert await closed_with(socket) == 4401
 
 
