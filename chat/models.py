@@ -281,8 +281,8 @@ class ModelPrice(models.Model):
 
 
 class UserLimit(models.Model):
-    """An administrator's limits for one person. Tokens and questions: empty
-    is no limit. Photos: empty is the default for everyone (settings)."""
+    """An administrator's limits for one person. Tokens: empty is no limit.
+    Questions a minute and photos: empty is the default for everyone (settings)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limit"
@@ -297,10 +297,14 @@ class UserLimit(models.Model):
 
 
 class TeamLimit(models.Model):
-    """An administrator's monthly token budget for a team's conversations."""
+    """An administrator's limits for a team's conversations: a monthly token
+    budget (the team's, all its members together) and questions a minute for
+    each person (applied with the person's own, if set: the lower counts).
+    Empty: no budget, and the person's own or the default for questions."""
 
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="limit")
     monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"limits for {self.team}"

@@ -10,14 +10,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from visionqa import daphne_bodylimit, lifecycle  # noqa: E402
+from visionqa import daphne_bodylimit, daphne_websocket, lifecycle  # noqa: E402
 from visionqa.bodylimit import BodyLimit  # noqa: E402
 from visionqa.origins import SameOriginValidator  # noqa: E402
 from visionqa.requestlog import RequestLog  # noqa: E402
 
 # The `daphne` command imports this module before it serves: from then on its
-# requests stop reading a body over the limit (see the module).
+# requests stop reading a body over the limit, and its websockets close with
+# 1009 on a message over Daphne's limit (see the modules).
 daphne_bodylimit.install()
+daphne_websocket.install()
 
 application = ProtocolTypeRouter(
     {

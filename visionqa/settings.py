@@ -284,6 +284,14 @@ VISIONQA: dict[str, Any] = {
     # Each person's photos, unless an administrator sets theirs (User limits).
     "PHOTOS_PER_HOUR": int(os.environ.get("VISIONQA_PHOTOS_PER_HOUR", "100")),
     "PHOTO_STORAGE_MB": int(os.environ.get("VISIONQA_PHOTO_STORAGE_MB", "500")),
+    # Questions a person may ask in a minute, unless an administrator sets
+    # theirs or their team's (User limits, Team limits).
+    "QUESTIONS_PER_MINUTE": int(os.environ.get("VISIONQA_QUESTIONS_PER_MINUTE", "10")),
+    # Frames one websocket may send: this many a second on average, this many
+    # at once. A page sends a few a minute; past these, frames are refused
+    # (chat/live/ratelimit.py) before anything reads or writes the database.
+    "SOCKET_FRAMES_PER_S": float(os.environ.get("VISIONQA_SOCKET_FRAMES_PER_S", "20")),
+    "SOCKET_FRAME_BURST": int(os.environ.get("VISIONQA_SOCKET_FRAME_BURST", "40")),
     # Invite emails a team may send in an hour (links made to share by hand: no limit).
     "INVITE_EMAILS_PER_HOUR": int(os.environ.get("VISIONQA_INVITE_EMAILS_PER_HOUR", "20")),
     # Seconds between offline-demo chunks; tests set it to 0.

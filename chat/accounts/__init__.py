@@ -1,1 +1,2 @@
-"""Accounts kept safe: the throttles on guessing passwords and on password-reset emails."""
+"""Accounts kept safe: the throttles on guessing passwords and on password-reset
+emails, and open websockets that end with their session."""

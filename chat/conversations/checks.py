@@ -112,12 +112,15 @@ def options_clean(spec: ModelSpec, options: object) -> dict[str, Any]:
         clean_options = validate_options(spec, options)
     except InvalidOptions as exc:
         raise ServiceError("invalid_options", str(exc)) from None
-    if clean_options.get("max_tokens", 0) >= spec.context_window // 2:
-        raise ServiceError(
-            "invalid_options",
-            f"max_tokens must be below {spec.context_window // 2:,}: {short_name(spec)} "
-            f"reads {spec.context_window:,} tokens at once, question included.",
-        )
+    # Neither has a maximum in the provider's schema: what the model can
+    # write is bounded by what it reads at once, question included.
+    for name in ("max_tokens", "thinking_budget"):
+        if clean_options.get(name, 0) >= spec.context_window // 2:
+            raise ServiceError(
+                "invalid_options",
+                f"{name} must be below {spec.context_window // 2:,}: {short_name(spec)} "
+                f"reads {spec.context_window:,} tokens at once, question included.",
+            )
     return clean_options
 
 

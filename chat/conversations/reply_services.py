@@ -2,7 +2,6 @@
 reply's generation. Plain functions named <thing>_<action>; no requests, no sockets."""
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
@@ -32,7 +31,7 @@ def replies_mark_interrupted(conversation: Conversation) -> None:
     has not for STALE_REPLY_S is gone. Anyone who may read the conversation
     may have it tidied: this only tells the truth about a dead reply."""
     conversation.messages.filter(
-        status=Message.Status.STREAMING, updated_at__lt=stale_cutoff()
+        status=Message.Status.STREAMING, updated_at__lt=selectors.stale_cutoff()
     ).update(status=Message.Status.INTERRUPTED, worker_channel="")
 
 
@@ -62,11 +61,6 @@ def replies_interrupt(reply_ids: Sequence[str]) -> list[Message]:
     return ended
 
 
-def stale_cutoff() -> datetime:
-    """A streaming reply not touched since then has lost its process."""
-    return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
-
-
 def _lock_for_a_reply(user: User, conversation: Conversation) -> Conversation:
     """The conversation locked (one reply at a time), once `user` is known to
     still have it and to be within their limits. In the caller's transaction."""
@@ -93,7 +87,7 @@ def _no_reply_in_progress(conversation: Conversation) -> None:
     streaming = list(conversation.messages.filter(status=Message.Status.STREAMING))
     if not streaming:
         return
-    cutoff = stale_cutoff()
+    cutoff = selectors.stale_cutoff()
     if any(reply.updated_at >= cutoff for reply in streaming):
         raise ServiceError(
             "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409

@@ -1,12 +1,13 @@
 """Reads: what a user may see, shaped as the public contract (DESIGN.md)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from chat.errors import ServiceError
 from chat.llm.catalog import all_models
@@ -95,12 +96,26 @@ def _author(message: Message) -> dict[str, str] | None:
     return {"id": str(user.id), "name": display_name(user)}
 
 
+def stale_cutoff() -> datetime:
+    """A streaming reply not touched since then has lost its process."""
+    return timezone.now() - timedelta(seconds=settings.VISIONQA["STALE_REPLY_S"])
+
+
 def conversation_messages(conversation: Conversation) -> list[Message]:
-    return list(
+    """The conversation's messages, oldest first. A reply left streaming by a
+    process that died (untouched since stale_cutoff) comes as interrupted,
+    as the sweep (chat/replies/sweep.py) saves it within seconds: reading
+    never writes, however often a page asks."""
+    messages = list(
         conversation.messages.select_related("author").prefetch_related(
             Prefetch("messageimage_set", queryset=MessageImage.objects.select_related("image"))
         )
     )
+    cutoff = stale_cutoff()
+    for message in messages:
+        if message.status == Message.Status.STREAMING and message.updated_at < cutoff:
+            message.status, message.worker_channel = Message.Status.INTERRUPTED, ""
+    return messages
 
 
 @dataclass(frozen=True)

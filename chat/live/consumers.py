@@ -13,10 +13,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from chat.accounts.sessions import SessionEnded, session_check, session_tag, session_valid
 from chat.conversations import reply_services, selectors
 from chat.dbasync import db_call
 from chat.errors import ServiceError
-from chat.live import events, frames, layers
+from chat.live import events, frames, layers, ratelimit
 from chat.models import Conversation, Message
 from chat.replies import generation, worker
 from chat.replies.job import Job, job_for
@@ -30,6 +31,8 @@ CLOSE_FORBIDDEN = 4403
 # another process (or this one, restarted). WebSocket's own "service restart"
 # (1012) is not a code Daphne's websocket library lets a server send.
 CLOSE_RESTARTING = 4012
+
+TOO_MANY_FRAMES = "That was too many messages at once. Wait a moment and try again."
 
 Serialized = frames.SerializedMessage
 
@@ -56,7 +59,8 @@ def _conversation_for(user: User, conversation_id: uuid.UUID) -> Conversation | 
 
 @db_call
 def _state(conversation: Conversation) -> list[tuple[Serialized, str]]:
-    reply_services.replies_mark_interrupted(conversation)
+    # Reads only: a page may ask for this often (sync), and a reply whose
+    # process died is shown as interrupted here and saved so by the sweep.
     messages = selectors.conversation_messages(conversation)
     return [
         (selectors.message_serialize(m), m.worker_channel if m.status == "streaming" else "")
@@ -65,10 +69,21 @@ def _state(conversation: Conversation) -> list[tuple[Serialized, str]]:
 
 
 @db_call
+def _session_valid(user: User, session_key: str | None) -> bool:
+    return session_valid(user.id, session_key)
+
+
+# Each command that sets off or stops a reply first checks, in its own
+# database call, that the socket's session still logs its user in: a socket
+# outlives its session (chat/accounts/sessions.py).
+
+
+@db_call
 def _ask(
-    user: User, conversation: Conversation, ask: frames.Ask, channel: str
+    user: User, session_key: str | None, conversation: Conversation, ask: frames.Ask, channel: str
 ) -> tuple[Serialized, Serialized, Job | None]:
     """Save the question and its reply, and read what generating it needs, in one call."""
+    session_check(user.id, session_key)
     question, reply = reply_services.question_ask(
         user,
         conversation,
@@ -89,14 +104,20 @@ def _ask(
 
 
 @db_call
-def _retry(user: User, conversation: Conversation, retry: frames.Retry) -> Serialized:
+def _retry(
+    user: User, session_key: str | None, conversation: Conversation, retry: frames.Retry
+) -> Serialized:
+    session_check(user.id, session_key)
     reply = reply_services.reply_retry(user, conversation, retry.message_id)
     message: Serialized = selectors.message_serialize(reply)
     return message
 
 
 @db_call
-def _continue(user: User, conversation: Conversation, command: frames.Continue) -> Serialized:
+def _continue(
+    user: User, session_key: str | None, conversation: Conversation, command: frames.Continue
+) -> Serialized:
+    session_check(user.id, session_key)
     reply = reply_services.reply_continue(user, conversation, command.message_id)
     message: Serialized = selectors.message_serialize(reply)
     return message
@@ -104,8 +125,9 @@ def _continue(user: User, conversation: Conversation, command: frames.Continue) 
 
 @db_call
 def _regenerate(
-    user: User, conversation: Conversation, regenerate: frames.Regenerate
+    user: User, session_key: str | None, conversation: Conversation, regenerate: frames.Regenerate
 ) -> tuple[Serialized, Serialized]:
+    session_check(user.id, session_key)
     earlier, reply = reply_services.reply_regenerate(
         user, conversation, regenerate.message_id, regenerate.model
     )
@@ -113,7 +135,15 @@ def _regenerate(
 
 
 @db_call
-def _streaming_reply(conversation: Conversation) -> tuple[str | None, str]:
+def _stop_target(
+    user: User, session_key: str | None, conversation_id: uuid.UUID
+) -> tuple[str | None, str]:
+    """The reply Stop would end, and its worker channel: (None, "") when none
+    streams. Refused when the user may no longer read the conversation."""
+    session_check(user.id, session_key)
+    conversation = access.conversation_visible(user, conversation_id)
+    if conversation is None:
+        raise ServiceError("forbidden", "You no longer have access to this conversation.")
     reply = selectors.streaming_reply(conversation)
     return (str(reply.id), reply.worker_channel) if reply else (None, "")
 
@@ -128,8 +158,14 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     # Who opened the socket: known once connect let them in (commands and
     # channel-layer handlers only run for a socket with a conversation).
     user: User
+    # The session the socket opened with: it must still log the user in.
+    session_key: str | None
     group: str
     user_group: str
+    # Frames this socket may still send (ratelimit.py); `flooding` once one was
+    # refused, until one goes through: one error frame per flood, not one each.
+    frames_allowed: ratelimit.TokenBucket
+    flooding: bool = False
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' own, without its database clean-up before every message:
@@ -155,6 +191,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.session_key = self.scope["session"].session_key
+        self.frames_allowed = ratelimit.TokenBucket(
+            settings.VISIONQA["SOCKET_FRAMES_PER_S"], settings.VISIONQA["SOCKET_FRAME_BURST"]
+        )
         _open.add(self)
         try:
             conversation_id = uuid.UUID(self.scope["url_route"]["kwargs"]["conversation_id"])
@@ -190,6 +230,12 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     ) -> None:
         if self.conversation is None:
             return
+        if not self.frames_allowed.take():
+            if not self.flooding:
+                self.flooding = True
+                await self.send_error("rate_limited", TOO_MANY_FRAMES)
+            return
+        self.flooding = False
         try:
             command = frames.parse(text_data, settings.VISIONQA["MAX_FRAME_BYTES"])
         except frames.BadFrame as exc:
@@ -197,6 +243,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             await self.run(self.conversation, command)
+        except SessionEnded:
+            await self.close_unauthenticated()
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message)
         except Exception:
@@ -206,18 +254,18 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     # --- commands --------------------------------------------------------------
 
     async def run(self, conversation: Conversation, command: frames.Command) -> None:
-        user = self.user
+        user, key = self.user, self.session_key
         match command:
             case frames.Ask():
                 channel = await worker.channel()
-                question, reply, job = await _ask(user, conversation, command, channel)
+                question, reply, job = await _ask(user, key, conversation, command, channel)
                 self.start_reply(question, reply, job=job)
             case frames.Retry():
-                self.start_reply(await _retry(user, conversation, command))
+                self.start_reply(await _retry(user, key, conversation, command))
             case frames.Regenerate():
-                self.start_reply(*await _regenerate(user, conversation, command))
+                self.start_reply(*await _regenerate(user, key, conversation, command))
             case frames.Continue():
-                self.start_reply(await _continue(user, conversation, command))
+                self.start_reply(await _continue(user, key, conversation, command))
             case frames.Stop():
                 await self.stop(conversation)
             case frames.Sync():
@@ -237,9 +285,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_send(self.group, frames.relay(frames.message(message)))
 
     async def stop(self, conversation: Conversation) -> None:
-        if await _conversation_for(self.user, conversation.id) is None:
-            raise ServiceError("forbidden", "You no longer have access to this conversation.")
-        reply_id, worker_channel = await _streaming_reply(conversation)
+        reply_id, worker_channel = await _stop_target(self.user, self.session_key, conversation.id)
         if reply_id is None:
             return
         if worker_channel:
@@ -277,6 +323,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json(frames.error(code, message))
 
+    async def close_unauthenticated(self) -> None:
+        """The session is over: the page goes to the log-in page."""
+        if self.conversation is not None:
+            await self.leave_groups()
+            self.conversation = None
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     # --- channel-layer handlers ------------------------------------------------
 
     async def relay_frame(self, event: frames.Relay) -> None:
@@ -291,6 +344,16 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.leave_groups()
             self.conversation = None
             await self.close(code=CLOSE_FORBIDDEN)
+
+    async def session_changed(self, event: frames.SessionChanged) -> None:
+        """Logged out, password changed or deactivated: a socket whose session
+        no longer logs its user in closes at once. The session that logged out
+        is named, so its own sockets need no lookup."""
+        if self.conversation is None:
+            return
+        ended = event["ended"] and event["ended"] == session_tag(self.session_key or "")
+        if ended or not await _session_valid(self.user, self.session_key):
+            await self.close_unauthenticated()
 
     async def generation_stop(self, event: frames.StopReply) -> None:
         worker.cancel(event["message_id"])

@@ -1,5 +1,6 @@
-"""Tell open sockets that who may see what has changed, once the change is
-committed (a rolled-back change must not close anyone's page)."""
+"""Tell open sockets that who may see what has changed, or that a person's
+log-in may have ended, once the change is committed (a rolled-back change
+must not close anyone's page)."""
 
 from collections.abc import Iterable
 
@@ -37,3 +38,15 @@ def access_changed(*, users: Iterable[object] = (), conversations: Iterable[obje
 
     if groups:
         transaction.on_commit(publish)
+
+
+def session_changed(user_id: object, *, ended: str = "") -> None:
+    """Every socket of this user checks again that its session still logs them
+    in; `ended` (chat.accounts.sessions.session_tag) names one that just ended."""
+
+    def publish() -> None:
+        async_to_sync(channel_layer().group_send)(
+            user_group(user_id), frames.session_changed(ended)
+        )
+
+    transaction.on_commit(publish)

@@ -27,6 +27,9 @@ Server → client:
 Channel layer (never seen by a page):
 - `relay.frame` `{"frame"}`: send this server frame to the socket's page
 - `access.changed`: check again whether this socket may stay open
+- `session.changed` `{"ended"}`: to a person's sockets, check again that the
+  socket's session still logs them in; `ended`, when not empty, is the tag
+  (chat/accounts/sessions.py) of a session that has just ended
 - `generation.stop` `{"message_id"}`: to a conversation's sockets, stop the
   reply if it runs in your process (it has no worker channel yet)
 - `worker.stop` `{"message_id"}` and `snapshot.request` `{"message_id",
@@ -113,6 +116,8 @@ def parse(text_data: str | None, max_bytes: int) -> Command:
     if not isinstance(frame, dict):
         raise BadFrame("bad_frame", "A message must be a JSON object with a type.")
     kind = frame.get("type")
+    if not isinstance(kind, str):
+        raise BadFrame("bad_frame", "A message must have a type, as text.")
     if kind == Ask.type:
         return Ask(
             text=frame.get("text", ""),
@@ -245,6 +250,11 @@ class AccessChanged(TypedDict):
     type: Literal["access.changed"]
 
 
+class SessionChanged(TypedDict):
+    type: Literal["session.changed"]
+    ended: str
+
+
 class StopReply(TypedDict):
     type: Literal["generation.stop", "worker.stop"]
     message_id: str
@@ -260,7 +270,7 @@ class SnapshotRequest(TypedDict):
 # does not take a TypedDict to be (though at run time it is one). So each
 # builder below makes its message as one of the TypedDicts above, which say
 # its shape, and hands it over as Channels' type through this one function.
-LayerMessage = Relay | AccessChanged | StopReply | SnapshotRequest
+LayerMessage = Relay | AccessChanged | SessionChanged | StopReply | SnapshotRequest
 
 
 def _for_layer(message: LayerMessage) -> dict[str, Any]:
@@ -276,6 +286,12 @@ def relay(frame: ServerFrame) -> dict[str, Any]:
 def access_changed() -> dict[str, Any]:
     """An AccessChanged."""
     message: AccessChanged = {"type": "access.changed"}
+    return _for_layer(message)
+
+
+def session_changed(ended: str = "") -> dict[str, Any]:
+    """A SessionChanged."""
+    message: SessionChanged = {"type": "session.changed", "ended": ended}
     return _for_layer(message)
 
 

@@ -11,12 +11,16 @@ from .catalog import ModelSpec
 # (type, minimum, maximum)
 Rule = tuple[type, float | None, float | None]
 
+# The provider's schema gives a seed a minimum (1) and no maximum; samplers
+# take a signed 32-bit integer at most, so that is where we stop.
+SEED_MAX = 2**31 - 1
+
 COMMON_OPTIONS: dict[str, Rule] = {
     # name: (type, minimum, maximum)
     "temperature": (float, 0.0, 2.0),
     "top_p": (float, 0.01, 1.0),
     "max_tokens": (int, 1, None),
-    "seed": (int, 1, None),
+    "seed": (int, 1, SEED_MAX),
     "presence_penalty": (float, -2.0, 2.0),
     "frequency_penalty": (float, -2.0, 2.0),
 }
@@ -63,7 +67,10 @@ def _check(
         if not isinstance(value, bool):
             raise InvalidOptions(f"{name} must be true or false.")
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidOptions(f"{name} must be a number.")
+    # An int is always finite, and isfinite() can't take one too large for a float.
+    if isinstance(value, float) and not math.isfinite(value):
         raise InvalidOptions(f"{name} must be a number.")
     if kind is int:
         if value != int(value):
@@ -86,7 +93,20 @@ def _stop(value: object) -> list[str]:
         raise InvalidOptions("stop must be a text or a list of texts.")
     if len(items) > MAX_STOP_SEQUENCES:
         raise InvalidOptions(f"stop takes at most {MAX_STOP_SEQUENCES} sequences.")
+    if not all(_sendable(s) for s in items):
+        # Saved with the question, it would fail every Try again when sent.
+        raise InvalidOptions("stop contains characters that can't be sent.")
     return items
+
+
+def _sendable(text: str) -> bool:
+    """Text that JSON in UTF-8 carries as it is: no lone surrogates (NUL,
+    which no database stores, is taken out before)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def user_content(text: str, image_urls: Sequence[str], detail: str) -> str | list[dict[str, Any]]:

@@ -28,7 +28,7 @@ ATTACHING_S = 3.0
 
 
 async def _dead(reply: selectors.StreamingReply) -> bool:
-    if reply.updated_at < reply_services.stale_cutoff():
+    if reply.updated_at < selectors.stale_cutoff():
         return True
     if not reply.worker_channel or worker.serves(reply.worker_channel):
         return False

@@ -7,6 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, IS_FACETS_VAR, ORDER_VAR, PAGE_VAR
@@ -230,6 +231,10 @@ class ModelPriceAdmin(admin.ModelAdmin):
     )
 
 
+def _questions_default() -> str:
+    return f"{settings.VISIONQA['QUESTIONS_PER_MINUTE']:,}"
+
+
 @admin.register(UserLimit)
 class UserLimitAdmin(admin.ModelAdmin):
     list_display = (
@@ -256,7 +261,10 @@ class UserLimitAdmin(admin.ModelAdmin):
         defaults = photo_limits.photo_allowance_default()
         kwargs["help_texts"] = {
             "monthly_tokens": "Empty: no limit.",
-            "requests_per_minute": "Questions a minute. Empty: no limit.",
+            "requests_per_minute": (
+                f"Questions a minute (a team's figure for its conversations applies too: "
+                f"the lower counts). Empty: the default for everyone, {_questions_default()}."
+            ),
             "photos_per_hour": f"Empty: the default for everyone, {defaults.per_hour:,}.",
             "photo_storage_mb": (
                 f"The photos they may keep in all. Empty: the default for everyone, "
@@ -275,10 +283,27 @@ class UserLimitAdmin(admin.ModelAdmin):
 
 @admin.register(TeamLimit)
 class TeamLimitAdmin(admin.ModelAdmin):
-    list_display = ("team", "monthly_tokens")
+    list_display = ("team", "monthly_tokens", "requests_per_minute")
     list_select_related = ("team",)
     search_fields = ("team__name",)
     autocomplete_fields = ("team",)
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: TeamLimit | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> "type[forms.ModelForm[TeamLimit]]":  # quoted: ModelForm is generic only to mypy
+        kwargs["help_texts"] = {
+            "monthly_tokens": "The team's, all its members together. Empty: no limit.",
+            "requests_per_minute": (
+                f"Questions a minute for each person, in this team's conversations (a "
+                f"person's own figure applies too: the lower counts). Empty: their own, "
+                f"or the default for everyone, {_questions_default()}."
+            ),
+        }
+        return super().get_form(request, obj, change, **kwargs)
 
 
 @admin.register(ReviewLog)

@@ -1,5 +1,7 @@
 """Limits an administrator sets (UserLimit, TeamLimit): monthly token budgets for
-a person and for a team's conversations, and questions per minute for a person.
+a person and for a team's conversations, and questions per minute for a person
+(everyone's default is settings.VISIONQA QUESTIONS_PER_MINUTE; a person's own
+figure, and a team's for its conversations, apply instead: the lower of those set).
 
 Checked before anything is sent upstream; a refusal is a ServiceError (429)
 whose message says which limit it was and when it lifts. Months are calendar
@@ -13,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import F, QuerySet, Sum
 from django.utils import formats, timezone
@@ -112,16 +115,36 @@ def limits_check(user: User, conversation: Conversation) -> None:
             )
         raise ServiceError("user_budget_exhausted", message, 429)
 
+    team_limit = None
     if conversation.team_id is not None:
-        _team_check(conversation.team_id, start, resets)
+        team_limit = _team_limit(conversation.team_id)
+        _team_check(team_limit, conversation.team_id, start, resets)
 
-    per_minute = limit.requests_per_minute if limit else None
-    if per_minute is not None:
-        _rate_check(user, per_minute, now)
+    _rate_check(user, questions_per_minute(limit, team_limit), now)
 
 
-def _team_check(team_id: uuid.UUID, start: datetime, resets: datetime) -> None:
-    team_limit = TeamLimit.objects.filter(team_id=team_id).select_related("team").first()
+def questions_per_minute(limit: UserLimit | None, team_limit: TeamLimit | None) -> int:
+    """The questions a minute a person may ask in a conversation: the lower of
+    their own figure and the conversation's team's, of those an administrator
+    set; with neither, everyone's default."""
+    figures = [
+        figure
+        for figure in (
+            limit.requests_per_minute if limit else None,
+            team_limit.requests_per_minute if team_limit else None,
+        )
+        if figure is not None
+    ]
+    return min(figures) if figures else int(settings.VISIONQA["QUESTIONS_PER_MINUTE"])
+
+
+def _team_limit(team_id: uuid.UUID) -> TeamLimit | None:
+    return TeamLimit.objects.filter(team_id=team_id).select_related("team").first()
+
+
+def _team_check(
+    team_limit: TeamLimit | None, team_id: uuid.UUID, start: datetime, resets: datetime
+) -> None:
     budget = team_limit.monthly_tokens if team_limit else None
     if team_limit is None or budget is None:
         return

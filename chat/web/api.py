@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from chat.conversations import exports, reply_services, selectors, services
+from chat.conversations import exports, selectors, services
 from chat.errors import ServiceError
 from chat.models import Conversation
 from chat.teams import access
@@ -145,7 +145,6 @@ def conversation_detail(request: AuthenticatedRequest, conversation_id: str) -> 
         services.conversation_delete(request.user, conversation)
         return JsonResponse({"id": str(conversation.id), "deleted": True})
     services.conversation_update(request.user, conversation, body, restore=restore)
-    reply_services.replies_mark_interrupted(conversation)
     return JsonResponse(selectors.conversation_serialize(conversation))
 
 

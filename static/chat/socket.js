@@ -25,12 +25,25 @@ export function connect() {
     setConnection("live", "Connected");
     for (const frame of state.queue.splice(0)) socket.send(JSON.stringify(frame));
   });
-  socket.addEventListener("message", (e) => onFrame(JSON.parse(e.data)));
+  socket.addEventListener("message", (e) => {
+    state.sessionRetried = false; // the server let this socket in
+    onFrame(JSON.parse(e.data));
+  });
   socket.addEventListener("close", (e) => {
     if (state.socket !== socket) return;
     // An ask in flight is lost with the socket; its text is still in the box.
     setBusy(Boolean(state.streamingId));
     if (e.code === 4401) {
+      // The socket's session ended. A password change in another tab of this
+      // browser ends it too, but logs this browser in again with a new cookie,
+      // which arrives a moment after the sockets are told: one new socket, a
+      // second later, carries that cookie, and is refused at once if not.
+      if (!state.sessionRetried) {
+        state.sessionRetried = true;
+        setConnection("connecting", "Reconnecting…");
+        setTimeout(connect, 1000);
+        return;
+      }
       location.href = `/accounts/login/?next=${encodeURIComponent(location.pathname)}`;
       return;
     }

@@ -10,6 +10,8 @@ export const state = {
   conversationId: null,
   socket: null,
   retries: 0,
+  // A 4401 reconnects once before going to the log-in page (socket.js).
+  sessionRetried: false,
   queue: [], // frames waiting for the socket to open
   messages: new Map(), // id -> view
   photos: [], // {key, id, el, uploading}

@@ -12,10 +12,11 @@ from tests.helpers.factories import conversation_factory, image_factory, user_fa
 pytestmark = pytest.mark.django_db
 
 VL = "alibaba/qwen3-vl-32b-thinking"
-# BEGIN, the locked conversation, the person's limits, the reply in progress,
+# BEGIN, the locked conversation, the person's limits, their questions of the
+# last minute (everyone has a questions-a-minute limit), the reply in progress,
 # the question, the reply, the conversation's title and time, the pickers,
 # COMMIT; then the history, in one query.
-ASK_QUERIES = 10
+ASK_QUERIES = 11
 
 
 def ask(user, conversation, images=()):

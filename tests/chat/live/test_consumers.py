@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import json
 import re
 import threading
@@ -11,6 +12,7 @@ from chat.models import Message, UsageRecord
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
 from tests.helpers.fakeupstream import Scripted, chunk, load_sse
 from tests.helpers.sockets import VL, ask, frames_until_done, open_socket, session_cookie, settle
+from tests.helpers.writes import writes_counted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -237,6 +239,16 @@ async def test_upstream_failure_ends_reply_as_failed_with_plain_message(
         (json.dumps(ask(text="broken \ud800 text")), "invalid_text"),
         (json.dumps(ask(images="not-a-list")), "invalid_images"),
         ("[" * 5000 + "]" * 5000, "bad_frame"),
+        (json.dumps({"type": ["ask"]}), "bad_frame"),
+        (json.dumps({"type": {"ask": 1}}), "bad_frame"),
+        (json.dumps(ask(options={"temperature": 10**400})), "invalid_options"),
+        (json.dumps(ask(options={"max_tokens": 10**400})), "invalid_options"),
+        (json.dumps(ask(options={"stop": ["fine", "lone \ud800"]})), "invalid_options"),
+        (json.dumps(ask(options={"seed": 2**31})), "invalid_options"),
+        (
+            json.dumps(ask(model="alibaba/qwen3-32b", options={"thinking_budget": 10**400})),
+            "invalid_options",
+        ),
     ],
 )
 async def test_bad_frame_gets_an_error_and_the_socket_stays_open(
@@ -542,3 +554,54 @@ async def test_each_reply_logs_one_line_with_its_id_status_timings_and_tokens(
         rf"attempts=1 tokens={usage['prompt_tokens']}\+{usage['completion_tokens']}",
         lines[0],
     )
+
+
+def dead_reply_in(conversation):
+    """A reply left streaming five minutes ago by a process that died."""
+    reply = Message.objects.create(
+        conversation=conversation, role="assistant", status="streaming", text="Half"
+    )
+    Message.objects.filter(id=reply.id).update(updated_at=reply.updated_at - timedelta(minutes=5))
+    return reply
+
+
+async def test_two_thousand_syncs_write_nothing_to_the_database(conversation, cookie, settings):
+    settings.VISIONQA = {
+        **settings.VISIONQA,
+        "SOCKET_FRAMES_PER_S": 1e6,
+        "SOCKET_FRAME_BURST": 10_000,
+    }
+    await database_sync_to_async(dead_reply_in)(conversation)
+    socket = await open_socket(conversation.id, cookie)
+    await socket.receive_json_from(timeout=5)
+    with writes_counted() as writes:
+        for _ in range(2000):
+            await socket.send_json_to({"type": "sync"})
+        for _ in range(2000):
+            frame = await socket.receive_json_from(timeout=5)
+            assert frame["message"]["status"] == "interrupted"
+    assert writes == []
+
+
+async def test_a_flood_of_frames_past_the_burst_is_dropped_with_one_rate_limited_error(
+    conversation, cookie, settings, monkeypatch
+):
+    from chat.live import ratelimit
+
+    settings.VISIONQA = {**settings.VISIONQA, "SOCKET_FRAMES_PER_S": 20, "SOCKET_FRAME_BURST": 40}
+    reads = itertools.count()
+    # The bucket reads the clock when the socket opens and at each frame: the
+    # clock stands still for the first 50 frames, then moves on half a second.
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1000.0 + (0.5 if next(reads) > 50 else 0))
+    await database_sync_to_async(Message.objects.create)(
+        conversation=conversation, role="user", text="Hello?"
+    )
+    socket = await open_socket(conversation.id, cookie)
+    await socket.receive_json_from(timeout=5)
+    for _ in range(51):
+        await socket.send_json_to({"type": "sync"})
+    answers = [await socket.receive_json_from(timeout=5) for _ in range(42)]
+    assert [a["type"] for a in answers] == ["message"] * 40 + ["error", "message"]
+    error = answers[40]
+    assert error["code"] == "rate_limited"
+    assert error["message"] == "That was too many messages at once. Wait a moment and try again."

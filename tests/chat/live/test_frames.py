@@ -55,6 +55,7 @@ server_frames = st.one_of(
 layer_messages = st.one_of(
     server_frames.map(frames.relay),
     st.builds(frames.access_changed),
+    st.builds(frames.session_changed, st.text()),
     st.builds(frames.generation_stop, ids),
     st.builds(frames.worker_stop, ids),
     st.builds(frames.snapshot_request, ids, st.text()),
@@ -169,8 +170,11 @@ def test_retry_regenerate_stop_and_sync_reach_their_commands_as_sent(
         ("{not json", "bad_frame", "That message was not valid JSON."),
         ("[" * 5000 + "]" * 5000, "bad_frame", "That message was not valid JSON."),
         ('["a list"]', "bad_frame", "A message must be a JSON object with a type."),
+        ('{"type": ["ask"]}', "bad_frame", "A message must have a type, as text."),
+        ('{"type": {"ask": 1}}', "bad_frame", "A message must have a type, as text."),
+        ('{"type": null}', "bad_frame", "A message must have a type, as text."),
         ('{"type": "dance"}', "unknown_type", "Unknown message type."),
-        ("{}", "unknown_type", "Unknown message type."),
+        ("{}", "bad_frame", "A message must have a type, as text."),
     ],
 )
 def test_a_frame_refused_says_why(text_data: str | None, code: str, message: str | None) -> None:

@@ -59,3 +59,31 @@ def test_stop_sequences_lose_nul_and_bidi_overrides_and_keep_line_breaks():
 def test_a_stop_sequence_of_only_invisible_characters_is_refused():
     with pytest.raises(InvalidOptions):
         validate_options(VL, {"stop": ["\x00\u2066"]})
+
+
+@pytest.mark.parametrize(
+    "name", ["temperature", "top_p", "seed", "presence_penalty", "frequency_penalty"]
+)
+@pytest.mark.parametrize("value", [10**400, -(10**400)], ids=["huge", "huge-negative"])
+def test_a_whole_number_too_large_for_a_float_is_refused_not_a_crash(name, value):
+    with pytest.raises(InvalidOptions):
+        validate_options(VL, {name: value})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_not_numbers(value):
+    with pytest.raises(InvalidOptions, match="must be a number"):
+        validate_options(VL, {"temperature": value})
+
+
+@pytest.mark.parametrize("stop", ["\ud800", ["ok", "a\udfffb"]])
+def test_a_stop_sequence_that_cant_be_sent_is_refused(stop):
+    with pytest.raises(InvalidOptions, match="can't be sent"):
+        validate_options(VL, {"stop": stop})
+
+
+def test_a_seed_is_a_signed_32_bit_number_from_1():
+    assert validate_options(VL, {"seed": 2**31 - 1}) == {"seed": 2**31 - 1}
+    for seed in (0, 2**31):
+        with pytest.raises(InvalidOptions, match="seed must be between 1 and 2147483647"):
+            validate_options(VL, {"seed": seed})

@@ -323,6 +323,20 @@ def test_user_and_team_limits_are_edited_with_autocomplete(client, staff):
     assert TeamLimit.objects.get(team=garden).monthly_tokens == 500_000
 
 
+def test_a_teams_questions_a_minute_is_set_in_the_admin_which_names_the_default(
+    client, staff, settings
+):
+    settings.VISIONQA = {**settings.VISIONQA, "QUESTIONS_PER_MINUTE": 7}
+    garden = team_factory(name="Garden")
+    page = client.get("/admin/chat/teamlimit/add/").content.decode()
+    assert "or the default for everyone, 7." in page
+    assert "Empty: the default for everyone, 7." in client.get(
+        "/admin/chat/userlimit/add/"
+    ).content.decode()
+    client.post("/admin/chat/teamlimit/add/", {"team": garden.pk, "requests_per_minute": "30"})
+    assert TeamLimit.objects.get(team=garden).requests_per_minute == 30
+
+
 def test_the_other_admins_still_work(client, staff, records):
     for url in (
         "/admin/",

@@ -249,6 +249,70 @@ def test_the_rate_message_says_how_many_seconds_until_one_more_question():
     )
 
 
+def asked_twice_just_now(user, conversation):
+    for seconds in (20, 10):
+        question_at(user, conversation, timezone.now() - timedelta(seconds=seconds))
+
+
+def refused_code(user, conversation):
+    try:
+        limits_check(user, conversation)
+    except ServiceError as refusal:
+        return refusal.code
+    return None
+
+
+def test_everyone_has_the_default_questions_a_minute_with_no_limit_set(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "QUESTIONS_PER_MINUTE": 2}
+    user = user_factory()
+    conversation = conversation_factory(owner=user)
+    question_at(user, conversation, timezone.now() - timedelta(seconds=10))
+    assert refused_code(user, conversation) is None
+    question_at(user, conversation, timezone.now() - timedelta(seconds=5))
+    assert refused_code(user, conversation) == "rate_limited_user"
+
+
+def test_a_persons_own_questions_a_minute_replaces_the_default(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "QUESTIONS_PER_MINUTE": 2}
+    user = user_factory()
+    conversation = conversation_factory(owner=user)
+    UserLimit.objects.create(user=user, requests_per_minute=3)
+    asked_twice_just_now(user, conversation)
+    assert refused_code(user, conversation) is None
+
+
+def test_a_limit_row_with_no_questions_a_minute_keeps_the_default(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "QUESTIONS_PER_MINUTE": 2}
+    user = user_factory()
+    conversation = conversation_factory(owner=user)
+    UserLimit.objects.create(user=user, monthly_tokens=1_000_000)
+    asked_twice_just_now(user, conversation)
+    assert refused_code(user, conversation) == "rate_limited_user"
+
+
+def test_a_teams_questions_a_minute_applies_in_its_conversations_only(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "QUESTIONS_PER_MINUTE": 2}
+    user = user_factory()
+    team = team_factory(owner=user)
+    TeamLimit.objects.create(team=team, requests_per_minute=3)
+    in_team = conversation_factory(owner=user, team=team)
+    own = conversation_factory(owner=user)
+    asked_twice_just_now(user, own)
+    assert refused_code(user, in_team) is None
+    assert refused_code(user, own) == "rate_limited_user"
+
+
+@pytest.mark.parametrize(("own", "teams"), [(1, 5), (5, 1)])
+def test_the_lower_of_a_persons_and_their_teams_questions_a_minute_counts(own, teams):
+    user = user_factory()
+    team = team_factory(owner=user)
+    UserLimit.objects.create(user=user, requests_per_minute=own)
+    TeamLimit.objects.create(team=team, requests_per_minute=teams)
+    conversation = conversation_factory(owner=user, team=team)
+    question_at(user, conversation, timezone.now() - timedelta(seconds=5))
+    assert refused_code(user, conversation) == "rate_limited_user"
+
+
 def test_a_sliding_window_waits_until_the_allowed_th_newest_event_ages_out():
     now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
     newest_first = [

@@ -1,4 +1,5 @@
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +13,7 @@ from tests.helpers.factories import (
     jpeg_bytes,
     user_factory,
 )
+from tests.helpers.writes import writes_counted
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +158,18 @@ def test_conversation_detail_follows_the_contract(api, user):
         "Leaves.",
         "stop",
     )
+
+
+def test_reading_a_conversation_shows_a_dead_reply_as_interrupted_and_writes_nothing(api, user):
+    conversation = conversation_factory(owner=user)
+    reply = Message.objects.create(
+        conversation=conversation, role="assistant", status="streaming", text="Half"
+    )
+    Message.objects.filter(id=reply.id).update(updated_at=reply.updated_at - timedelta(minutes=5))
+    with writes_counted() as writes:
+        body = api.get(f"/api/conversations/{conversation.id}/").json()
+    assert [(m["status"], m["text"]) for m in body["messages"]] == [("interrupted", "Half")]
+    assert writes == []
 
 
 def test_another_users_conversation_and_photo_are_404(api):
