@@ -46,6 +46,20 @@ def _started(reactor: Any) -> None:
     signal.signal(signal.SIGINT, lambda *_: reactor.callFromThread(begin, 0.0))
 
 
+async def _requests_answered(limit_s: float) -> None:
+    """Wait for the HTTP requests already taken to be answered: Daphne cancels
+    whatever still runs when the reactor stops, and the browser sees its
+    connection dropped. A moment first, for connections accepted just before
+    the port closed whose request is still arriving."""
+    from visionqa.requestlog import requests_in_flight
+
+    await asyncio.sleep(0.2)
+    for _ in range(int(limit_s / 0.05)):
+        if not requests_in_flight():
+            return
+        await asyncio.sleep(0.05)
+
+
 async def _drain(reactor: Any, grace_s: float, sweeper: "asyncio.Task[None]") -> None:
     from twisted.internet import tcp
 
@@ -60,6 +74,7 @@ async def _drain(reactor: Any, grace_s: float, sweeper: "asyncio.Task[None]") ->
         closed = await consumers.sockets_close_all()
         log.info("closed %d websockets: their pages reconnect elsewhere", closed)
         await shutdown.replies_drain(grace_s)
+        await _requests_answered(max(grace_s, 1.0))
     except Exception:
         log.exception("graceful shutdown failed; exiting anyway")
     finally:

@@ -55,6 +55,15 @@ def _with_id(message: Message, rid: str) -> Message:
     return {**message, "headers": [*headers, (ID_HEADER, rid.encode())]}
 
 
+# HTTP requests being answered in this process: a process going away lets
+# them finish (visionqa/lifecycle.py) before Daphne cancels what is left.
+_in_flight = 0
+
+
+def requests_in_flight() -> int:
+    return _in_flight
+
+
 class RequestLog:
     """ASGI middleware: logs each HTTP request once it is answered, and sets
     its X-Request-ID. Websockets pass by: a socket is not a request."""
@@ -65,6 +74,8 @@ class RequestLog:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        global _in_flight
+        _in_flight += 1
         started = time.monotonic()
         rid = request_id(scope)
         status: int | None = None
@@ -82,6 +93,7 @@ class RequestLog:
             status = status or 500  # what the server answers for an app that failed
             raise
         finally:
+            _in_flight -= 1
             _log(scope, status, time.monotonic() - started, rid)
 
 

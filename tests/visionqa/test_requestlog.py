@@ -147,3 +147,25 @@ def test_a_websocket_is_not_logged(lines):
     sent = run_logged(app, {"type": "websocket", "path": "/ws/x/", "headers": []})
     assert sent == [{"type": "websocket.accept"}]
     assert lines() == []
+
+
+async def test_a_request_counts_as_in_flight_until_it_is_answered():
+    from visionqa.requestlog import requests_in_flight
+
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(requests_in_flight())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    before = requests_in_flight()
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "client": ("1.2.3.4", 5)}
+    await RequestLog(app)(scope, receive, send)
+    assert seen == [before + 1] and requests_in_flight() == before

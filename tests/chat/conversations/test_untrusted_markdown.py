@@ -175,8 +175,9 @@ def test_plain_text_shows_markdown_and_html_as_typed(marked):
 def test_a_long_hostile_answer_takes_time_in_its_length_not_its_square(unit):
     # A model's answer is untrusted: a quadratic pass over it is a way to
     # stall the export ("links" once took 15 s). Compared as a ratio in one
-    # run, not against a clock: four times the text takes about four times as
-    # long when linear, sixteen when quadratic.
+    # run, not against a clock: eight times the text takes about eight times
+    # as long when linear, sixty-four when quadratic (a shared machine's noise
+    # fits between the two).
     def seconds(repeat):
         text = unit * repeat
         best = float("inf")
@@ -186,5 +187,5 @@ def test_a_long_hostile_answer_takes_time_in_its_length_not_its_square(unit):
             best = min(best, time.perf_counter() - started)
         return best
 
-    ratio = seconds(40_000) / max(seconds(10_000), 1e-4)
-    assert ratio < 8, f"4x the text took {ratio:.1f}x as long"
+    ratio = seconds(40_000) / max(seconds(5_000), 1e-4)
+    assert ratio < 24, f"8x the text took {ratio:.1f}x as long"
