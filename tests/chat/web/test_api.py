@@ -38,6 +38,15 @@ def test_upload_returns_id_size_and_thumbnail(api):
     assert "private" in thumb["Cache-Control"]
 
 
+def test_the_full_photo_is_served_beside_its_thumbnail(api):
+    """The full-screen viewer's picture: the stored photo, kept as privately."""
+    body = upload(api, jpeg_bytes((800, 600))).json()
+    full = api.get(body["thumbnail_url"] + "?size=full")
+    assert full.status_code == 200 and full["Content-Type"] == "image/jpeg"
+    assert PILImage.open(io.BytesIO(b"".join(full.streaming_content))).size == (800, 600)
+    assert "no-store" in full["Cache-Control"]
+
+
 def test_upload_applies_exif_rotation_and_strips_metadata(api, settings):
     exif = PILImage.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise on display
@@ -178,6 +187,7 @@ def test_another_users_conversation_and_photo_are_404(api):
     image = image_factory(owner=other)
     assert api.get(f"/api/conversations/{conversation.id}/").status_code == 404
     assert api.get(f"/api/images/{image.id}/thumbnail/").status_code == 404
+    assert api.get(f"/api/images/{image.id}/thumbnail/?size=full").status_code == 404
     assert api.get("/api/conversations/not-a-uuid/").status_code == 404
 
 
