@@ -12,7 +12,7 @@ from django.utils import timezone
 from chat.errors import ServiceError
 from chat.llm.catalog import all_models
 from chat.models import Conversation, Image, Message, MessageImage, Preference, Team
-from chat.photos import images
+from chat.photos import images, regions
 from chat.teams import access
 from chat.teams.people import display_name
 
@@ -68,13 +68,38 @@ def message_images(message: Message) -> list[Image]:
     return [link.image for link in message.messageimage_set.all()]
 
 
+def regions_serialize(message: Message, photos: list[Image]) -> list[dict[str, object]]:
+    """A question's marked regions, numbered from 1 as sent: {"n", "image",
+    "box", "tokens"}, `tokens` what the model reads for its crop (sent at
+    "high": chat.photos.regions.crop_tokens)."""
+    sizes = {str(p.id): (p.width, p.height) for p in photos}
+    out: list[dict[str, object]] = []
+    for n, region in enumerate(message.regions or [], start=1):
+        width, height = sizes.get(region["image"], (0, 0))
+        out.append(
+            {
+                "n": n,
+                "image": region["image"],
+                "box": list(region["box"]),
+                "tokens": regions.crop_tokens(width, height, region["box"]) if width else 0,
+            }
+        )
+    return out
+
+
 def message_serialize(message: Message) -> dict[str, object]:
+    photos = message_images(message)
     return {
         "id": str(message.id),
         "role": message.role,
         "text": message.text,
         "reasoning": message.reasoning,
-        "images": [image_serialize(i) for i in message_images(message)],
+        "images": [image_serialize(i) for i in photos],
+        # The parts of its photos a question points at, and what it asked to
+        # find; the page draws the answer's boxes on them (README, "Point at
+        # the photo").
+        "regions": regions_serialize(message, photos),
+        "find": message.find or None,
         "model": message.model,
         "detail": message.detail,
         "status": message.status,

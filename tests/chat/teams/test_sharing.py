@@ -623,6 +623,9 @@ def test_shared_page_points_its_photos_at_the_link(client, link, photo):
     question = shared_json(client.get(f"/s/{link.token}/"))["messages"][0]
     assert question["images"] == [
         {
+            "id": str(photo.id),
+            "width": photo.width,
+            "height": photo.height,
             "thumbnail_url": f"/s/{link.token}/images/{photo.id}/",
             "url": f"/s/{link.token}/images/{photo.id}/?size=full",
         }

@@ -303,3 +303,26 @@ def test_upload_reports_visual_tokens_per_detail(api):
     # Kept at the "high" size, 2336×1760: what each detail will send from it.
     assert (body["width"], body["height"]) == (2336, 1760)
     assert body["visual_tokens"] == {"low": 234, "auto": 1271, "high": 4015}
+
+
+def test_a_question_shows_its_regions_numbered_and_what_it_asked_to_find(api, user):
+    conversation = conversation_factory(owner=user)
+    image = image_factory(owner=user, size=(1000, 800))
+    boxes = [[120, 80, 560, 400], [0, 0, 1000, 1000]]
+    question = Message.objects.create(
+        conversation=conversation,
+        role="user",
+        text="Find: keys",
+        find="keys",
+        regions=[{"image": str(image.id), "box": box} for box in boxes],
+    )
+    question.messageimage_set.create(image=image, position=0)
+    Message.objects.create(conversation=conversation, role="assistant", text="None.")
+    first, second = api.get(f"/api/conversations/{conversation.id}/").json()["messages"]
+    assert first["find"] == "keys"
+    assert first["regions"] == [
+        # 440×256 stored pixels → 13×8 patches; the whole photo: 31×25 at "high".
+        {"n": 1, "image": str(image.id), "box": boxes[0], "tokens": 13 * 8},
+        {"n": 2, "image": str(image.id), "box": boxes[1], "tokens": 31 * 25},
+    ]
+    assert (second["regions"], second["find"]) == ([], None)
