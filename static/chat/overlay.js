@@ -4,17 +4,18 @@
 
 export const clamp = (v) => Math.min(1000, Math.max(0, v));
 
-/** The photo in a frame, and the layer over it, whose box is exactly the
- *  picture's (so 10 % of it is 100 units). Given the photo's size, the frame
- *  takes its shape and the largest size its context's CSS allows (--max-w,
- *  --max-h), and the picture fills it; without, it shrink-wraps the picture. */
-export function photoFrame(img, size = null) {
+/** The photo (an <img>, or a button holding one) in a frame, and the layer
+ *  over it, whose box is exactly the picture's (so 10 % of it is 100 units).
+ *  Given the photo's size, the frame takes its shape and the largest size its
+ *  context's CSS allows (--max-w, --max-h), and the picture fills it; without,
+ *  it shrink-wraps the picture. */
+export function photoFrame(photo, size = null) {
   const frame = document.createElement("span");
   frame.className = "photo-frame";
   if (size) shapeFrame(frame, size);
   const layer = document.createElement("span");
   layer.className = "overlay";
-  frame.append(img, layer);
+  frame.append(photo, layer);
   return frame;
 }
 
@@ -58,6 +59,10 @@ export function drawMarks(layer, marks) {
     return el;
   });
   layer.replaceChildren(...els);
+  // Numbers on regions are for the eye: the photo's name says which are
+  // marked. Labels given as elements (the answer's, linked) are read.
+  if (marks.some((mark) => mark.label instanceof Element)) layer.removeAttribute("aria-hidden");
+  else layer.setAttribute("aria-hidden", "true");
   return els;
 }
 

@@ -18,14 +18,15 @@ export function photoRow(images, alt, { regions = [], full, below = null, onAsk 
     img.src = image.thumbnail_url;
     img.alt = "";
     img.loading = "lazy";
-    const frame = photoFrame(img, image);
-    drawMarks(layerOf(frame), marks);
+    // The marks lie over the button, not in it: its name says what they show.
     const open = document.createElement("button");
     open.type = "button";
     open.className = "photo-open";
     const marked = marks.length === 1 ? ", region 1 marked" : marks.length ? `, regions ${marks.map((m) => m.label).join(", ")} marked` : "";
     open.setAttribute("aria-label", `${name}${marked}: show full screen`);
-    open.append(frame);
+    open.append(img);
+    const frame = photoFrame(open, image);
+    drawMarks(layerOf(frame), marks);
     open.addEventListener("click", () => openViewer({
       src: full(image),
       alt: name,
@@ -34,7 +35,7 @@ export function photoRow(images, alt, { regions = [], full, below = null, onAsk 
     }));
     const figure = document.createElement("figure");
     figure.className = "photo";
-    figure.append(open);
+    figure.append(frame);
     if (below) figure.append(below(image, name));
     row.append(figure);
   });

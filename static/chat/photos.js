@@ -44,7 +44,7 @@ function preview(name, src) {
   open.className = "photo-open";
   open.disabled = true;
   open.setAttribute("aria-label", name);
-  open.append(photoFrame(img));
+  open.append(img);
   open.addEventListener("click", () => markRegions(item));
   const remove = document.createElement("button");
   remove.type = "button";
@@ -57,7 +57,8 @@ function preview(name, src) {
     checkVision();
     showRegions(); // the others' numbers change
   });
-  li.append(open, remove);
+  // The region numbers lie over the button, not in it: its name says them.
+  li.append(photoFrame(open), remove);
   item.el = li;
   state.photos.push(item);
   els.previews.append(li);
@@ -74,7 +75,7 @@ function ready(item, image) {
   item.el.dataset.imageId = image.id;
   const open = item.el.querySelector(".photo-open");
   open.disabled = false;
-  shapeFrame(open.querySelector(".photo-frame"), image);
+  shapeFrame(item.el.querySelector(".photo-frame"), image);
   item.el.append(findIt(image, item.name));
   showRegions();
 }

@@ -100,7 +100,8 @@ export function regionEditor(photo, { first, room, onChange }) {
     boxes.splice(i, 1);
     onChange();
     refresh();
-    say(boxes.length ? `Region ${first + i} removed; the others are renumbered.` : `Region ${first + i} removed.`);
+    // Those after it move up a number.
+    say(i < boxes.length ? `Region ${first + i} removed; the ones after it are renumbered.` : `Region ${first + i} removed.`);
   };
 
   return {
