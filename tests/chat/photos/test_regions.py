@@ -165,10 +165,10 @@ def test_crops_are_cached_beside_the_photos_pictures(tmp_path):
     assert regions.crop_data_urls(path, [[500, 500, 1000, 1000]], cache) == first[1:]
 
 
-def test_each_region_is_drawn_numbered_on_a_copy_of_the_photo(tmp_path):
+def test_each_region_is_drawn_as_a_rectangle_on_a_copy_of_the_photo(tmp_path):
     path = tmp_path / "photo.jpg"
     noisy((1000, 800), BLUE).save(path, "JPEG")
-    drawn = PILImage.open(io.BytesIO(regions.regions_drawn(path, [[100, 100, 500, 500]])))
+    drawn = PILImage.open(io.BytesIO(regions.regions_drawn(path, [(3, [100, 100, 500, 500])])))
     assert drawn.format == "JPEG" and drawn.size == (1000, 800)
     r, g, b = drawn.getpixel((300, 80))  # on the rectangle's top edge
     assert r > 200 and b < 100
