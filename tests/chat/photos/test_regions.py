@@ -175,3 +175,20 @@ def test_each_region_is_drawn_as_a_rectangle_on_a_copy_of_the_photo(tmp_path):
     r, g, b = drawn.getpixel((300, 240))  # inside: the photo as it was
     assert b > 150 and r < 100
     assert not ImageOps.exif_transpose(drawn).getexif()
+
+
+def patches(side):
+    return 1 if side < 32 else side // 32
+
+
+@given(
+    width=st.integers(1100, 4096), aspect=st.floats(0.25, 4.0), box=boxes()
+)
+def test_a_crop_of_a_stored_photo_costs_what_the_readmes_formula_for_the_page_says(
+    width, aspect, box
+):
+    # Stored photos are at most the "high" size: whole patches of their crop.
+    height = max(1100, round(width / aspect))
+    width, height = images.target_size(width, height, "high")
+    w, h = regions.crop_size(width, height, box)
+    assert regions.crop_tokens(width, height, box) == patches(w) * patches(h)
