@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from chat.conversations.selectors import SavedRegion
 from chat.errors import ServiceError
 from chat.llm.catalog import ModelSpec, get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
@@ -21,8 +22,6 @@ SYSTEM_PROMPT_LIMIT = 4000
 FIND_LIMIT = 200  # Message.find's max_length
 MAX_REGIONS_PER_PHOTO = 4
 MAX_REGIONS_PER_QUESTION = 8
-# A region as saved on its question (Message.regions) and sent in an ask frame.
-Region = dict[str, Any]
 
 
 def title_clean(title: object) -> str:
@@ -139,7 +138,9 @@ def find_clean(spec: ModelSpec, find: object, text: str, image_ids: object) -> s
     return what
 
 
-def regions_clean(spec: ModelSpec, regions: object, image_ids: object, find: str) -> list[Region]:
+def regions_clean(
+    spec: ModelSpec, regions: object, image_ids: object, find: str
+) -> list[SavedRegion]:
     """The regions marked on the question's photos, as saved (Message.regions):
     each {"image": one of `image_ids`, "box": [x1, y1, x2, y2]} in the model's
     0–SCALE coordinates, sides at least MIN_BOX_SIDE, at most

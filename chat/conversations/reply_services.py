@@ -357,7 +357,9 @@ def reply_finish(
         **tokens,
         cost_usd=cost_usd(reply.model, tokens["prompt_tokens"], tokens["completion_tokens"]),
         image_count=len(photos),
-        visual_tokens=sum(photo.visual_tokens(p.width, p.height, reply.detail) for p in photos),
+        # Each photo at the reply's detail, and each region's crop at "high".
+        visual_tokens=sum(photo.visual_tokens(p.width, p.height, reply.detail) for p in photos)
+        + (sum(selectors.region_tokens(question, photos)) if question else 0),
         detail=reply.detail,
         status=status,
         attempts=attempts,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from PIL import Image, ImageDraw, ImageFont
 
 from chat.photos import images
-from chat.photos.image_decode import decoded, to_srgb
+from chat.photos.image_decode import PhotoSource, decoded, to_srgb
 
 # The model's coordinates run from 0 to this, on each axis.
 SCALE = 1000
@@ -103,16 +103,17 @@ def encode_crops(path: images.StrPath, boxes: Sequence[Sequence[int]]) -> list[t
         return out
 
 
-def regions_drawn(path: images.StrPath, boxes: Sequence[Sequence[int]]) -> bytes:
-    """A JPEG copy of the stored photo at `path` with each box drawn on it as
-    a rectangle, numbered from 1 in order (the export's photos/…-regions.jpg)."""
-    with decoded(path) as photo:
+def regions_drawn(source: PhotoSource, numbered: Sequence[tuple[int, Sequence[int]]]) -> bytes:
+    """A JPEG copy of the stored photo in `source` (a path or an open file)
+    with each (number, box) drawn on it as a rectangle tagged with its number
+    (the export's photos/…-regions.jpg)."""
+    with decoded(source) as photo:
         img = images.flattened(to_srgb(photo.image, photo.icc_profile))
     draw = ImageDraw.Draw(img)
     # Lines and numbers that read at the size a viewer shows the photo.
     line = max(2, round(max(img.size) / 300))
     font = ImageFont.load_default(size=max(12, round(max(img.size) / 40)))
-    for n, box in enumerate(boxes, start=1):
+    for n, box in numbered:
         left, top, right, bottom = crop_rect(img.width, img.height, box)
         draw.rectangle((left, top, right - 1, bottom - 1), outline=MARK_COLOUR, width=line)
         label = str(n)

@@ -632,6 +632,18 @@ def test_shared_page_points_its_photos_at_the_link(client, link, photo):
     ]
 
 
+def test_shared_page_shows_each_questions_regions_and_find(client, link, shared, photo):
+    box = [100, 200, 300, 400]
+    shared.messages.filter(role="user").update(
+        regions=[{"image": str(photo.id), "box": box}], find="fronds"
+    )
+    question = shared_json(client.get(f"/s/{link.token}/"))["messages"][0]
+    assert question["find"] == "fronds"
+    assert [(r["n"], r["image"], r["box"]) for r in question["regions"]] == [
+        (1, str(photo.id), box)
+    ]
+
+
 def test_shared_photo_serves_the_thumbnail_without_login(client, link, photo):
     response = client.get(f"/s/{link.token}/images/{photo.id}/")
     assert response.status_code == 200
