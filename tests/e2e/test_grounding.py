@@ -5,6 +5,7 @@ while streaming; malformed JSON left as the answer; Find it; the viewer."""
 
 import io
 import json
+import re
 import threading
 
 import pytest
@@ -14,7 +15,7 @@ from playwright.async_api import expect
 
 from tests.helpers.browser import screenshot, serious_violations
 from tests.helpers.factories import jpeg_bytes, photo
-from tests.helpers.fakeupstream import Scripted, chunk
+from tests.helpers.fakeupstream import Scripted, chunk, load_sse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,7 +75,7 @@ async def check_box_over_square(page, reply, box):
     and what the screen shows inside it is the red square."""
     img = reply.locator("figure.grounding img")
     await expect(img).to_have_js_property("complete", True)
-    mark = reply.locator(".mark.found")
+    mark = reply.locator(".mark.found:not(.point)")
     await mark.scroll_into_view_if_needed()
     m, i = await mark.bounding_box(), await img.bounding_box()
     expected = [
@@ -85,11 +86,13 @@ async def check_box_over_square(page, reply, box):
     ]
     drawn = [m["x"], m["y"], m["x"] + m["width"], m["y"] + m["height"]]
     assert all(abs(d - e) <= 2 for d, e in zip(drawn, expected, strict=True)), (drawn, expected)
-    # The middle of the box, as the screen shows it: red, not the blue around the square.
+    # Inside the box, as the screen shows it (its lower left: clear of its
+    # label, and of a point in its middle and that point's label): red, not
+    # the blue around the square.
     shot = PILImage.open(io.BytesIO(await page.screenshot())).convert("RGB")
-    middle = [m["x"] + m["width"] * 0.3, m["y"] + m["height"] * 0.3]
-    middle += [middle[0] + m["width"] * 0.4, middle[1] + m["height"] * 0.4]
-    red, green, blue = ImageStat.Stat(shot.crop([round(v) for v in middle])).mean
+    inside = [m["x"] + m["width"] * 0.12, m["y"] + m["height"] * 0.65]
+    inside += [m["x"] + m["width"] * 0.35, m["y"] + m["height"] * 0.88]
+    red, green, blue = ImageStat.Stat(shot.crop([round(v) for v in inside])).mean
     assert red > 150 and green < 90 and blue < 90, (red, green, blue)
 
 
@@ -196,34 +199,42 @@ async def test_labels_are_text_linked_to_their_mentions_here_and_on_the_shared_p
 async def test_while_streaming_a_box_appears_only_once_its_json_is_complete(
     signed_in, fake_upstream_server, tmp_path
 ):
+    """The server engineer's fixture, split mid-fence, mid-key, mid-number and
+    mid-label: held at two points, mid-number and just before the block closes."""
     page = signed_in
     await page.get_by_label("Model").select_option(VL)
-    path = tmp_path / "cat.jpg"
+    path = tmp_path / "sign.jpg"
     path.write_bytes(jpeg_bytes((800, 600)))
-    text = grounded([100, 200, 500, 600], label="cat", before="Here:", after="That is the cat.")
-    split = text.index("500") + 1  # mid-number, mid-object
-    gate = threading.Event()
+    events = load_sse("grounding-split.sse")
+    mid_number = next(i for i, e in enumerate(events) if '"content":"60, 40"' in e) + 1
+    closing = next(i for i, e in enumerate(events) if "The sign is" in e)
+    halfway, nearly = threading.Event(), threading.Event()
     fake_upstream_server.enqueue(
         Scripted(
             events=[
-                chunk({"content": text[:split]}),
-                gate,
-                chunk({"content": text[split:]}, finish="stop"),
-                DONE,
+                *events[:mid_number],
+                halfway,
+                *events[mid_number:closing],
+                nearly,
+                *events[closing:],
             ]
         )
     )
-    await ask_with_photo(page, path, "Where is the cat?")
+    await ask_with_photo(page, path, "Where is the sign?")
     reply = page.locator(".message.assistant")
-    await expect(reply.locator(".answer")).to_have_text("Here:")
+    # Half an object: nothing drawn, and nothing of it shown as text.
+    await expect(reply.locator(".answer")).to_have_text("Here it is:")
     await expect(reply).to_have_attribute("data-status", "streaming")
     assert await reply.locator(".mark").count() == 0
-    # Half an object is held back, not shown as text.
-    await expect(reply.locator(".answer")).not_to_contain_text("bbox")
-    gate.set()
+    halfway.set()
+    # The object is whole, its block not yet closed: drawn, still held back.
     await expect(reply.locator(".mark.found")).to_have_count(1)
+    await expect(reply.locator(".answer")).to_have_text("Here it is:")
+    nearly.set()
     await expect(reply).to_have_attribute("data-status", "completed")
-    await expect(reply.locator(".answer a.mention")).to_have_text("cat")
+    await expect(reply.locator(".answer")).to_have_text("Here it is:\nThe sign is at the top left.")
+    await expect(reply.locator(".answer a.mention")).to_have_text("sign")
+    await expect(reply.locator(".mark.found")).to_have_count(1)
 
 
 async def test_malformed_grounding_is_shown_as_the_plain_answer(
@@ -231,17 +242,23 @@ async def test_malformed_grounding_is_shown_as_the_plain_answer(
 ):
     page = signed_in
     await page.get_by_label("Model").select_option(VL)
-    path = tmp_path / "cat.jpg"
+    path = tmp_path / "cup.jpg"
     path.write_bytes(jpeg_bytes((800, 600)))
-    block = '[{"bbox_2d": [100, 200, 500]}, {"bbox_2d": [1, 2, 3, 4],}]'
-    text = f'Here:\n\n```json\n{block}\n```\nAnd {{"point_2d": ["a", 3]}}.'
-    fake_upstream_server.enqueue(answer(text))
-    await ask_with_photo(page, path, "Where is the cat?")
+    # A box of three numbers, then JSON cut short, in a block.
+    fake_upstream_server.enqueue(Scripted(events=load_sse("grounding-malformed.sse")))
+    await ask_with_photo(page, path, "Where are the cups?")
     reply = page.locator(".message.assistant")
     await expect(reply).to_have_attribute("data-status", "completed")
-    await expect(reply.locator(".answer pre code")).to_have_text(block + "\n")
-    await expect(reply.locator(".answer")).to_contain_text('And {"point_2d": ["a", 3]}.')
-    assert await reply.locator("figure.grounding, .coordinates").count() == 0
+    await expect(reply.locator(".answer pre code")).to_contain_text('"bbox_2d": [120, 80, 560]')
+    await expect(reply.locator(".answer")).to_contain_text("Sorry, I lost track")
+    # Bare: a point of a word and a number.
+    fake_upstream_server.enqueue(answer('It is here: {"point_2d": ["a", 3]}.'))
+    await page.get_by_label("Your question").fill("And the saucer?")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    second = page.locator(".message.assistant").nth(1)
+    await expect(second).to_have_attribute("data-status", "completed")
+    await expect(second.locator(".answer")).to_have_text('It is here: {"point_2d": ["a", 3]}.')
+    assert await page.locator("figure.grounding, .coordinates, .mark").count() == 0
 
 
 async def test_find_it_asks_where_and_the_viewer_zooms_and_closes(
@@ -249,7 +266,8 @@ async def test_find_it_asks_where_and_the_viewer_zooms_and_closes(
 ):
     page = signed_in
     path = tmp_path / "keys.jpg"
-    box = [300, 400, 600, 800]
+    # Where the fixture's thinking model finds the keys (and their ring, a point).
+    box = [655, 540, 742, 618]
     path.write_bytes(photo_with_square((1000, 750), box))
     # Only a model that sees photos is offered it.
     await page.get_by_label("Model").select_option("alibaba/qwen3-32b")
@@ -257,8 +275,8 @@ async def test_find_it_asks_where_and_the_viewer_zooms_and_closes(
     await expect(page.locator(".preview[data-image-id]")).to_have_count(1)
     find = page.get_by_role("button", name="Find it in keys.jpg")
     await expect(find).to_be_hidden()
-    await page.get_by_label("Model").select_option(VL)
-    fake_upstream_server.enqueue(answer(grounded(box, label="keys", before="Your keys:")))
+    await page.get_by_label("Model").select_option("alibaba/qwen3-vl-32b-thinking")
+    fake_upstream_server.enqueue(Scripted(events=load_sse("grounding-thinking.sse")))
     await find.click()
     await page.get_by_label("What to find").fill("the keys")
     await page.get_by_label("What to find").press("Enter")
@@ -268,9 +286,21 @@ async def test_find_it_asks_where_and_the_viewer_zooms_and_closes(
     reply = page.locator(".message.assistant")
     await expect(reply).to_have_attribute("data-status", "completed")
     await check_box_over_square(page, reply, box)
+    point, img = (
+        await reply.locator(".mark.point").bounding_box(),
+        await reply.locator("figure.grounding img").bounding_box(),
+    )
+    centre = (point["x"] + point["width"] / 2, point["y"] + point["height"] / 2)
+    assert abs(centre[0] - (img["x"] + 0.7 * img["width"])) <= 2
+    assert abs(centre[1] - (img["y"] + 0.58 * img["height"])) <= 2
+    # "key ring" is not in the answer's words: its label leads nowhere.
+    await expect(reply.locator(".answer a.mention")).to_have_text(["keys"])
+    await expect(reply.locator(".mark-label", has_text="key ring")).not_to_have_attribute(
+        "href", re.compile(".")
+    )
     sent = fake_upstream_server.requests[-1]["json"]["messages"][-1]["content"]
-    assert "the keys" in json.dumps(sent)
-    assert sum(part["type"] == "image_url" for part in sent) == 1
+    assert [part["type"] for part in sent] == ["image_url", "text"]
+    assert 'Locate every "the keys"' in sent[1]["text"]
     # Find it under the question's photo too.
     await expect(question.get_by_role("button", name="Find it in Your photo")).to_be_visible()
 
@@ -280,7 +310,7 @@ async def test_find_it_asks_where_and_the_viewer_zooms_and_closes(
     await opener.click()
     viewer = page.locator("dialog.viewer")
     await expect(viewer).to_be_visible()
-    await expect(viewer.locator(".mark.found")).to_have_count(1)
+    await expect(viewer.locator(".mark.found")).to_have_count(2)
     image = viewer.locator("img")
     await expect(image).to_have_js_property("complete", True)
     before = await image.bounding_box()
