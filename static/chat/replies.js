@@ -5,7 +5,7 @@ import { questionActions, replyActions } from "./actions.js";
 import { announce } from "./announce.js";
 import { clearComposer } from "./composer.js";
 import { findIt } from "./find.js";
-import { renderAnswer } from "./grounding.js";
+import { findGrounding, renderAnswer } from "./grounding.js";
 import { drawOnSaved, fullUrl } from "./photos.js";
 import { photoRow } from "./photorow.js";
 import { refreshList } from "./sidebar.js";
@@ -266,7 +266,8 @@ function stopClock(view) {
 // Screen readers hear the answer a sentence at a time, not a re-read of the
 // whole reply on every render.
 function announceSentences(view, all) {
-  const text = view.text.answer;
+  // The words only: the coordinates the model points with are drawn, not read.
+  const text = findGrounding(view.text.answer, !all).prose;
   const end = all ? text.length : Math.max(text.lastIndexOf(". "), text.lastIndexOf("\n")) + 1;
   if (end <= view.announced) return;
   announce(text.slice(view.announced, end));

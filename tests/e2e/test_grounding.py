@@ -170,6 +170,9 @@ async def test_labels_are_text_linked_to_their_mentions_here_and_on_the_shared_p
     await mention.click()
     await expect(label).to_be_focused()
     await expect(reply.locator(".answer")).not_to_contain_text("bbox_2d")
+    # A screen reader hears the words, not the coordinates.
+    await expect(page.locator("#announcer")).to_contain_text("The mug is left of the lamp")
+    await expect(page.locator("#announcer")).not_to_contain_text("bbox")
     await reply.get_by_text("Show coordinates").click()
     assert await serious_violations(page) == []
 

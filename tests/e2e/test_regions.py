@@ -97,6 +97,7 @@ async def test_regions_drawn_by_mouse_and_keyboard_are_sent_counted_and_kept(
     await expect(page.locator(".preview .mark.region")).to_have_count(2)
     await expect(page.locator("#estimate")).to_contain_text("Photos and 2 regions: about")
     estimate = await page.locator("#estimate").text_content()
+    await screenshot(page, "regions-preview")
 
     fake_upstream_server.enqueue(
         Scripted(events=[chunk({"content": "Region 1 is a mug."}, finish="stop"), DONE])
