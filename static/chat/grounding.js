@@ -95,8 +95,6 @@ function fencedBlocks(text) {
   return { blocks, open };
 }
 
-const within = (ranges, at) => ranges.some(([start, end]) => at >= start && at < end);
-
 /** The object holding the key at `at`: its span and entry, {start, open: true}
  *  when the text ends inside it, or null. Its "{" is looked for backwards (a
  *  label before the key may hold braces of its own: a few are tried). */
@@ -107,7 +105,7 @@ function objectAround(text, at) {
     if (start < 0 || at - start > LOOK_BACK) return null;
     const end = closeOf(text, start);
     if (end === OPEN) return tried === 0 ? { start, open: true } : null;
-    if (end < at) continue;
+    if (end < at) continue; // closes before the key, or too long (BAD): not this one
     const entry = entryOf(parse(text.slice(start, end)));
     if (entry) return { start, end, entry };
   }
@@ -232,6 +230,8 @@ function unfinishedTail(text) {
 
 const shown = new WeakMap(); // answer element -> its figure and folded coordinates
 const ALT = "The photo, with the places the answer means marked";
+const THUMB_SIDE = 320; // the server's thumbnails' longest side (chat/photos/images.py)
+const MAX_HEIGHT = 320; // px: app.css, figure.grounding's --max-h
 
 /** Render an answer: its prose as Markdown, and what it points at drawn
  *  above it on `image` (a photo's JSON), whose full size is at `full`. `id`
@@ -301,6 +301,11 @@ function photoFigure(answer, parts, image, full) {
   figure.dataset.src = image.thumbnail_url;
   const img = document.createElement("img");
   img.src = image.thumbnail_url;
+  // Shown larger than the thumbnail (320 px at most): the browser takes the
+  // stored photo where the thumbnail would be blurred.
+  const thumbWidth = Math.round(image.width * Math.min(1, THUMB_SIDE / Math.max(image.width, image.height)));
+  img.srcset = `${image.thumbnail_url} ${thumbWidth}w, ${full} ${image.width}w`;
+  img.sizes = `${Math.round(Math.min(image.width, (MAX_HEIGHT * image.width) / image.height))}px`;
   img.alt = ALT;
   const open = () => openViewer({ src: full, alt: ALT, marks: parts.marks.map((m) => ({ ...m, kind: "found" })) });
   img.addEventListener("click", open);
@@ -380,7 +385,7 @@ function wireGroup(group) {
   const light = (on) => () => { for (const el of all()) el.classList.toggle("lit", on); };
   const go = (target) => (e) => {
     e.preventDefault();
-    target.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    target.scrollIntoView({ block: "nearest" });
     target.focus({ preventScroll: true });
     light(true)();
   };
