@@ -379,24 +379,26 @@ function linkMentions(answer, groups) {
   }
 }
 
-/** A label and its mention lead to each other, and light up together. */
+/** A label and its mention lead to each other, and light up together while
+ *  either is hovered or has focus. */
 function wireGroup(group) {
-  const all = () => [...group.marks, ...(group.mention ? [group.mention] : [])];
-  const light = (on) => () => { for (const el of all()) el.classList.toggle("lit", on); };
+  const ends = [...group.labels, ...(group.mention ? [group.mention] : [])];
+  const lit = [...group.marks, ...(group.mention ? [group.mention] : [])];
+  // Looked at once the events settle: focus leaving one end for the other,
+  // or the page scrolling away from under the mouse, is not the end of it.
+  const update = () => queueMicrotask(() => {
+    const on = ends.some((el) => el.matches(":hover") || el === document.activeElement);
+    for (const el of lit) el.classList.toggle("lit", on);
+  });
+  for (const el of ends) {
+    for (const type of ["mouseenter", "mouseleave", "focus", "blur"]) el.addEventListener(type, update);
+  }
+  if (!group.mention) return;
   const go = (target) => (e) => {
     e.preventDefault();
     target.scrollIntoView({ block: "nearest" });
     target.focus({ preventScroll: true });
-    light(true)();
   };
-  const ends = [...group.labels, ...(group.mention ? [group.mention] : [])];
-  for (const el of ends) {
-    el.addEventListener("mouseenter", light(true));
-    el.addEventListener("mouseleave", light(false));
-    el.addEventListener("focus", light(true));
-    el.addEventListener("blur", light(false));
-  }
-  if (!group.mention) return;
   for (const label of group.labels) {
     label.href = `#${group.mentionId}`;
     label.addEventListener("click", go(group.mention));

@@ -58,7 +58,11 @@ function preview(name, src) {
     showRegions(); // the others' numbers change
   });
   // The region numbers lie over the button, not in it: its name says them.
-  li.append(photoFrame(open), remove);
+  // The × sits on the photo's corner, wherever Find it's form widens the item.
+  const corner = document.createElement("span");
+  corner.className = "preview-photo";
+  corner.append(photoFrame(open), remove);
+  li.append(corner);
   item.el = li;
   state.photos.push(item);
   els.previews.append(li);
