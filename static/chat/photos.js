@@ -77,8 +77,7 @@ function ready(item, image) {
   item.uploading = false;
   item.el.classList.remove("uploading");
   item.el.dataset.imageId = image.id;
-  const open = item.el.querySelector(".photo-open");
-  open.disabled = false;
+  item.el.querySelector(".photo-open").disabled = false;
   shapeFrame(item.el.querySelector(".photo-frame"), image);
   item.el.append(findIt(image, item.name));
   showRegions();

@@ -3,9 +3,10 @@
 // questions only ever reach the page as text.
 import { questionActions, replyActions } from "./actions.js";
 import { announce } from "./announce.js";
+import { renderAnswer } from "./answer.js";
 import { clearComposer } from "./composer.js";
 import { findIt } from "./find.js";
-import { findGrounding, renderAnswer } from "./grounding.js";
+import { findGrounding } from "./grounding.js";
 import { drawOnSaved, fullUrl } from "./photos.js";
 import { photoRow } from "./photorow.js";
 import { refreshList } from "./sidebar.js";

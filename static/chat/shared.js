@@ -1,6 +1,6 @@
 // The public shared page: the conversation, read-only, through the same
 // Markdown renderer as live replies (model output stays untrusted).
-import { renderAnswer } from "./grounding.js";
+import { renderAnswer } from "./answer.js";
 import { photoRow } from "./photorow.js";
 import { shortName } from "./state.js";
 
