@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from PIL import ImageStat
 from playwright.async_api import expect
 
-from tests.helpers.browser import screenshot, serious_violations
+from tests.helpers.browser import public_link, screenshot, serious_violations
 from tests.helpers.factories import jpeg_bytes, photo
 from tests.helpers.fakeupstream import Scripted, chunk, load_sse
 
@@ -177,17 +177,7 @@ async def test_labels_are_text_linked_to_their_mentions_here_and_on_the_shared_p
     assert await serious_violations(page) == []
 
     # The same on the public page: a link made from the Share dialog's API.
-    url = await page.evaluate(
-        """async () => {
-            const id = location.pathname.split("/")[2];
-            const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
-            const res = await fetch(`/api/conversations/${id}/links/`, {
-                method: "POST", body: "{}",
-                headers: { "X-CSRFToken": csrf, "Content-Type": "application/json" },
-            });
-            return (await res.json()).url;
-        }"""
-    )
+    url = await public_link(page)
     await page.goto(url)
     await expect(page.locator("body")).to_have_attribute("data-ready", "true")
     shared = page.locator(".message.assistant")

@@ -93,4 +93,3 @@ async def test_first_load_weighs_under_150_kb_of_compressed_js_and_css(
         print(f"\nfirst load: {len(loaded)} JS/CSS files, {total / 1024:.1f} KB gzip-compressed")
     assert any(url.endswith("markdown.js") for url in loaded)
     assert total <= WEIGHT_LIMIT
-

@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from chat.photos import images, regions
-from tests.helpers.browser import screenshot, serious_violations
+from tests.helpers.browser import public_link, screenshot, serious_violations
 from tests.helpers.factories import jpeg_bytes
 from tests.helpers.fakeupstream import Scripted, chunk
 
@@ -148,6 +148,14 @@ async def test_regions_drawn_by_mouse_and_keyboard_are_sent_counted_and_kept(
     await expect(page.locator(".preview .mark.region")).to_have_count(1)
     await expect(page.locator("#estimate")).to_contain_text("Photos and 1 region: about")
     assert page.errors == []
+
+    # On a public link too.
+    url = await public_link(page)
+    await page.goto(url)
+    marks = page.locator(".message.user .photos .mark.region")
+    await expect(marks.locator(".mark-label")).to_have_text(["1", "2"])
+    drawn, img_box = await placed(marks.nth(1), page.locator(".message.user .photos img"))
+    assert close_to(drawn, [370, 350, 570, 650], img_box), drawn
 
 
 async def test_the_page_counts_a_crop_as_the_server_does(signed_in):

@@ -34,3 +34,18 @@ async def serious_violations(page):
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+async def public_link(page):
+    """A public link to the conversation open in `page`, made as the Share dialog makes it."""
+    return await page.evaluate(
+        """async () => {
+            const id = location.pathname.split("/")[2];
+            const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+            const res = await fetch(`/api/conversations/${id}/links/`, {
+                method: "POST", body: "{}",
+                headers: { "X-CSRFToken": csrf, "Content-Type": "application/json" },
+            });
+            return (await res.json()).url;
+        }"""
+    )
