@@ -179,6 +179,15 @@ class Message(models.Model):
     notice = models.CharField(max_length=300, blank=True)
     # Regenerated: kept and shown folded, but no longer part of what the model reads.
     superseded = models.BooleanField(default=False)
+    # On a question: the parts of its photos the person marked, in the order
+    # they were sent (region n is item n-1), each {"image": "<photo id>",
+    # "box": [x1, y1, x2, y2]} in Qwen3-VL's 0–1000 coordinates of the photo
+    # upright. Part of the question as asked, never edited and always read
+    # with it: a list here, not a table every read would have to join.
+    regions = models.JSONField(default=list, blank=True)
+    # On a question: what the person asked the model to locate ("Find"),
+    # from which the upstream prompt is built; "" when it is a plain question.
+    find = models.CharField(max_length=200, blank=True)
     # On a reply: who set this call off (asked, regenerated or tried again),
     # whose usage it counts as. In a team, not always the question's author.
     requested_by = models.ForeignKey(

@@ -8,15 +8,20 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from chat.conversations.selectors import SavedRegion
 from chat.errors import ServiceError
 from chat.llm.catalog import ModelSpec, get_model, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message
+from chat.photos.regions import MIN_BOX_SIDE, SCALE
 from chat.teams import access
 from chat.text import controls_strip
 
 TITLE_LIMIT = 200  # Conversation.title's max_length
 SYSTEM_PROMPT_LIMIT = 4000
+FIND_LIMIT = 200  # Message.find's max_length
+MAX_REGIONS_PER_PHOTO = 4
+MAX_REGIONS_PER_QUESTION = 8
 
 
 def title_clean(title: object) -> str:
@@ -104,6 +109,91 @@ def question_photos(
     if missing:
         raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
     return [found[i] for i in image_ids]
+
+
+def find_clean(spec: ModelSpec, find: object, text: str, image_ids: object) -> str:
+    """What a "find" question asks the model to locate ("" for a plain
+    question): typed text like the question's, 1–FIND_LIMIT characters, asked
+    of a vision model about exactly one photo, with no other text (the
+    server writes the prompt: chat.replies.job)."""
+    if find is None:
+        return ""
+    what = " ".join(text_clean(find, limit=FIND_LIMIT * 10, field="thing to find").split())
+    if not what or len(what) > FIND_LIMIT:
+        raise ServiceError(
+            "invalid_find", f"Say what to find in 1 to {FIND_LIMIT} characters."
+        )
+    if not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos, so it can't find things in one. "
+            "Choose a model that looks at photos.",
+        )
+    if not isinstance(image_ids, list) or len(image_ids) != 1:
+        raise ServiceError("invalid_find", "Find looks in exactly one photo: add one photo.")
+    if text.strip():
+        raise ServiceError(
+            "invalid_find", "Find takes only what to find: ask your question separately."
+        )
+    return what
+
+
+def regions_clean(
+    spec: ModelSpec, regions: object, image_ids: object, find: str
+) -> list[SavedRegion]:
+    """The regions marked on the question's photos, as saved (Message.regions):
+    each {"image": one of `image_ids`, "box": [x1, y1, x2, y2]} in the model's
+    0–SCALE coordinates, sides at least MIN_BOX_SIDE, at most
+    MAX_REGIONS_PER_PHOTO on a photo and MAX_REGIONS_PER_QUESTION in all.
+    `image_ids` have passed question_photos. Refused whole, never trimmed."""
+    if regions is None or regions == []:
+        return []
+    if not spec.vision:
+        raise ServiceError(
+            "model_not_vision",
+            f"{spec.label} can't see photos, so it can't look at the parts you marked. "
+            "Choose a model that looks at photos.",
+        )
+    if find:
+        raise ServiceError(
+            "invalid_find", "Find looks at the whole photo: remove the marked regions."
+        )
+    if not isinstance(regions, list) or not all(_region_shaped(r) for r in regions):
+        raise ServiceError("invalid_regions", "The marked regions could not be read.")
+    ids = image_ids if isinstance(image_ids, list) else []
+    if any(r["image"] not in ids for r in regions):
+        raise ServiceError(
+            "invalid_regions", "A marked region is on a photo that isn't in this question."
+        )
+    if len(regions) > MAX_REGIONS_PER_QUESTION:
+        raise ServiceError(
+            "invalid_regions", f"Mark at most {MAX_REGIONS_PER_QUESTION} regions per question."
+        )
+    if any(sum(r["image"] == i for r in regions) > MAX_REGIONS_PER_PHOTO for i in ids):
+        raise ServiceError(
+            "invalid_regions", f"Mark at most {MAX_REGIONS_PER_PHOTO} regions on one photo."
+        )
+    for region in regions:
+        x1, y1, x2, y2 = region["box"]
+        if not (0 <= x1 < x2 <= SCALE and 0 <= y1 < y2 <= SCALE):
+            raise ServiceError("invalid_regions", "A marked region lies outside its photo.")
+        if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
+            raise ServiceError(
+                "invalid_regions", "A marked region is too small to look at. Draw it larger."
+            )
+    return [{"image": r["image"], "box": list(r["box"])} for r in regions]
+
+
+def _region_shaped(region: object) -> bool:
+    """{"image": "<id>", "box": [four whole numbers]}, nothing else."""
+    return (
+        isinstance(region, dict)
+        and region.keys() == {"image", "box"}
+        and isinstance(region["image"], str)
+        and isinstance(region["box"], list)
+        and len(region["box"]) == 4
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in region["box"])
+    )
 
 
 def options_clean(spec: ModelSpec, options: object) -> dict[str, Any]:

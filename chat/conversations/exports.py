@@ -7,6 +7,7 @@ are the views' business (api.py)."""
 import json
 import zipfile
 from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -20,6 +21,7 @@ from chat.conversations import selectors
 from chat.conversations.untrusted_markdown import markdown_defuse, markdown_plain
 from chat.llm.catalog import get_model, short_name
 from chat.models import Conversation, Image, Message
+from chat.photos import regions
 from chat.teams.people import display_name
 
 CHUNK_BYTES = 64 * 1024
@@ -35,6 +37,20 @@ STATUS_NOTES = {
 Photos = dict[Any, tuple[Image, str]]
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """A copy of a photo with one question's regions drawn on it, numbered as
+    in that question: its path in the zip, and each (number, box)."""
+
+    image: Image
+    path: str
+    regions: list[tuple[int, list[int]]]
+
+
+# {(question id, image id): the copy of that photo with that question's regions}
+DrawnPhotos = dict[tuple[Any, str], Drawn]
+
+
 def filename(conversation: Conversation, extension: str) -> str:
     """A safe ASCII file name from the title: "Plant – Küche!" → "plant-kuche.json"."""
     slug = slugify(conversation.title)[:60].strip("-_") or "conversation"
@@ -43,8 +59,8 @@ def filename(conversation: Conversation, extension: str) -> str:
 
 def conversation_export_json(conversation: Conversation) -> dict[str, Any]:
     """The conversation as data; a photo whose stored file is gone is marked "missing"."""
-    data, photos = _export(conversation)
-    _mark_missing(data, {str(i.id) for i, _ in photos.values() if not _stored(i)})
+    data, photos, _ = _export(conversation)
+    _mark_missing(data, {str(i.id) for i, _ in photos.values() if not _stored(i)}, set())
     return data
 
 
@@ -79,22 +95,23 @@ def conversation_zip_stream(conversation: Conversation) -> Generator[bytes, None
 
     The database is read now; the iterator only reads photo files, so it can run
     in any thread. A photo whose file is gone is left out and noted in both texts."""
-    data, photos = _export(conversation)
-    return _zip_chunks(conversation, data, photos)
+    data, photos, drawn = _export(conversation)
+    return _zip_chunks(conversation, data, photos, drawn)
 
 
-def _export(conversation: Conversation) -> tuple[dict[str, Any], Photos]:
+def _export(conversation: Conversation) -> tuple[dict[str, Any], Photos, DrawnPhotos]:
     messages = selectors.conversation_messages(conversation)
     prefetch_related_objects(messages, "author")
     photos = _photos(messages)
+    drawn = _drawn(messages, photos)
     data = {
         "id": str(conversation.id),
         "title": conversation.title,
         "system_prompt": conversation.system_prompt,
         "exported_at": timezone.now().isoformat(),
-        "messages": [_message(m, photos) for m in messages],
+        "messages": [_message(m, photos, drawn) for m in messages],
     }
-    return data, photos
+    return data, photos, drawn
 
 
 def _photos(messages: list[Message]) -> Photos:
@@ -108,12 +125,46 @@ def _photos(messages: list[Message]) -> Photos:
     return photos
 
 
+def _drawn(messages: list[Message], photos: Photos) -> DrawnPhotos:
+    """For each question with regions, a copy of each photo it marked with
+    them drawn: photos/<n>-<id>-regions.jpg (then -regions-2.jpg, … should
+    later questions mark the same photo: each copy numbers its regions as
+    its question does)."""
+    drawn: DrawnPhotos = {}
+    copies: dict[str, int] = {}
+    for message in messages:
+        for n, region in enumerate(message.regions or [], start=1):
+            key = (message.id, region["image"])
+            if key not in drawn:
+                image = next((i for i, _ in photos.values() if str(i.id) == region["image"]), None)
+                if image is None:
+                    continue  # not among the question's photos: nothing to draw it on
+                copies[region["image"]] = copies.get(region["image"], 0) + 1
+                again = copies[region["image"]]
+                number = _number(photos[image.id][1])
+                suffix = "" if again == 1 else f"-{again}"
+                path = f"photos/{number}-{image.id}-regions{suffix}.jpg"
+                drawn[key] = Drawn(image, path, [])
+            drawn[key].regions.append((n, list(region["box"])))
+    return drawn
+
+
+def _number(path: str) -> str:
+    """A photo's number in the export, from its path in the zip."""
+    return PurePosixPath(path).name.split("-", 1)[0]
+
+
 def _extension(image: Image) -> str:
     suffix = PurePosixPath(image.file.name or "").suffix.lstrip(".").lower()
     return suffix or EXTENSIONS.get(image.content_type, "bin")
 
 
-def _message(message: Message, photos: Photos) -> dict[str, Any]:
+def _message(message: Message, photos: Photos, drawn: DrawnPhotos) -> dict[str, Any]:
+    marked = selectors.regions_serialize(message, selectors.message_images(message))
+    for region in marked:
+        copy = drawn.get((message.id, str(region["image"])))
+        # The copy of its photo it is drawn on, in the zip.
+        region["drawn"] = copy.path if copy else None
     return {
         "id": str(message.id),
         "role": message.role,
@@ -133,8 +184,22 @@ def _message(message: Message, photos: Photos) -> dict[str, Any]:
             {"id": str(i.id), "width": i.width, "height": i.height, "file": photos[i.id][1]}
             for i in selectors.message_images(message)
         ],
+        "regions": marked,
+        "find": message.find or None,
         "superseded": message.superseded,
     }
+
+
+def _drawn_copy(copy: Drawn) -> bytes | None:
+    """The photo with its regions drawn, or None if it can't be read."""
+    name = copy.image.file.name
+    if not name:
+        return None
+    try:
+        with copy.image.file.storage.open(name, "rb") as source:
+            return regions.regions_drawn(source, copy.regions)
+    except (OSError, SuspiciousOperation, ValueError):
+        return None  # ImageRejected is a ValueError
 
 
 def _stored(image: Image) -> bool:
@@ -147,11 +212,15 @@ def _stored(image: Image) -> bool:
         return False
 
 
-def _mark_missing(data: dict[str, Any], missing_ids: set[str]) -> None:
+def _mark_missing(data: dict[str, Any], missing_ids: set[str], undrawn: set[str]) -> None:
+    """Photos whose file is gone, and drawn copies (by path) that could not be made."""
     for message in data["messages"]:
         for image in message["images"]:
             if image["id"] in missing_ids:
                 image["missing"] = True
+        for region in message["regions"]:
+            if region["drawn"] in undrawn or region["image"] in missing_ids:
+                region["drawn"] = None
 
 
 def _question(message: dict[str, Any]) -> list[str]:
@@ -165,6 +234,20 @@ def _question(message: dict[str, Any]) -> list[str]:
             lines += [f"*{label} (photo missing)*", ""]
         else:
             lines += [f"![{label}]({image['file']})", ""]
+    numbers = {image["id"]: _number(image["file"]) for image in message["images"]}
+    if message["regions"]:
+        lines += [
+            *(
+                f"- Region {r['n']} on photo {numbers.get(r['image'], '?')}: "
+                f"{regions.box_text(r['box'])}"
+                for r in message["regions"]
+            ),
+            "",
+        ]
+        shown = dict.fromkeys(r["drawn"] for r in message["regions"] if r["drawn"])
+        for path in shown:
+            label = f"Photo {_number(path)} with the regions marked"
+            lines += [f"![{label}]({path})", ""]
     return lines
 
 
@@ -227,10 +310,11 @@ def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
 
 
 def _zip_chunks(
-    conversation: Conversation, data: dict[str, Any], photos: Photos
+    conversation: Conversation, data: dict[str, Any], photos: Photos, drawn: DrawnPhotos
 ) -> Generator[bytes, None, None]:
     sink = _Sink()
     missing = set()
+    undrawn = set()
     with zipfile.ZipFile(sink, "w") as archive:
         # Photos first: the texts then say truly which ones the zip holds.
         for image, path in photos.values():
@@ -249,7 +333,16 @@ def _zip_chunks(
                     entry.write(chunk)
                     if out := sink.drain():
                         yield out
-        _mark_missing(data, missing)
+        for copy in drawn.values():
+            content = _drawn_copy(copy) if str(copy.image.id) not in missing else None
+            if content is None:
+                undrawn.add(copy.path)
+                continue
+            info = zipfile.ZipInfo(copy.path, _zip_time(copy.image.created_at))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content)  # stored: a JPEG
+            yield sink.drain()
+        _mark_missing(data, missing, undrawn)
         now = _zip_time(timezone.now())
         for name, content in (
             ("conversation.md", conversation_markdown(conversation, data).encode()),

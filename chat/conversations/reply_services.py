@@ -21,6 +21,8 @@ from chat.usage import limits
 from chat.usage.prices import cost_usd, tokens_used
 
 TITLE_LENGTH = 60
+# A find question's saved text is this and what to find.
+FIND_PREFIX = "Find: "
 RETRYABLE_STATUSES = {"failed", "stopped", "interrupted"}
 
 
@@ -105,10 +107,14 @@ def question_ask(
     model_id: object,
     detail: object,
     options: object,
+    regions: object = None,
+    find: object = None,
     worker_channel: str = "",
 ) -> tuple[Message, Message]:
     """Save the question and an empty reply (streaming) together; the caller starts the reply.
 
+    `regions`: the parts of its photos the person marked; `find`: what to
+    locate in its one photo, which becomes its text ("Find: …").
     `worker_channel`: where the reply's generation will listen (for Stop), when
     the caller has made it already. One short transaction of a few statements:
     every reply's first words wait for it."""
@@ -116,7 +122,11 @@ def question_ask(
     spec = checks.model_available(model_id)
     clean_detail = checks.detail_clean(detail)
     clean_text = checks.text_clean(text, limit=settings.VISIONQA["MAX_QUESTION_CHARS"])
+    clean_find = checks.find_clean(spec, find, clean_text, image_ids)
+    if clean_find:
+        clean_text = f"{FIND_PREFIX}{clean_find}"
     photos = checks.question_photos(user, conversation, spec, clean_text, image_ids)
+    clean_regions = checks.regions_clean(spec, regions, image_ids, clean_find)
     clean_options = checks.options_clean(spec, options)
     _no_reply_in_progress(conversation)
     question = Message.objects.create(
@@ -127,6 +137,8 @@ def question_ask(
         model=spec.id,
         detail=clean_detail,
         options=clean_options,
+        regions=clean_regions,
+        find=clean_find,
     )
     MessageImage.objects.bulk_create(
         MessageImage(message=question, image=image, position=n) for n, image in enumerate(photos)
@@ -345,7 +357,9 @@ def reply_finish(
         **tokens,
         cost_usd=cost_usd(reply.model, tokens["prompt_tokens"], tokens["completion_tokens"]),
         image_count=len(photos),
-        visual_tokens=sum(photo.visual_tokens(p.width, p.height, reply.detail) for p in photos),
+        # Each photo at the reply's detail, and each region's crop at "high".
+        visual_tokens=sum(photo.visual_tokens(p.width, p.height, reply.detail) for p in photos)
+        + (sum(selectors.region_tokens(question, photos)) if question else 0),
         detail=reply.detail,
         status=status,
         attempts=attempts,

@@ -1,7 +1,8 @@
 """Reads: what a user may see, shaped as the public contract (DESIGN.md)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -12,7 +13,7 @@ from django.utils import timezone
 from chat.errors import ServiceError
 from chat.llm.catalog import all_models
 from chat.models import Conversation, Image, Message, MessageImage, Preference, Team
-from chat.photos import images
+from chat.photos import images, regions
 from chat.teams import access
 from chat.teams.people import display_name
 
@@ -68,13 +69,40 @@ def message_images(message: Message) -> list[Image]:
     return [link.image for link in message.messageimage_set.all()]
 
 
+def region_tokens(message: Message, photos: list[Image]) -> list[int]:
+    """What the model reads for each of a question's region crops, in order:
+    each is sent at "high" (chat.photos.regions.crop_tokens)."""
+    sizes = {str(p.id): (p.width, p.height) for p in photos}
+    return [
+        regions.crop_tokens(*sizes[r["image"]], r["box"]) if r["image"] in sizes else 0
+        for r in message.regions or []
+    ]
+
+
+def regions_serialize(message: Message, photos: list[Image]) -> list[dict[str, object]]:
+    """A question's marked regions, numbered from 1 as sent: {"n", "image",
+    "box", "tokens"}, `tokens` what the model reads for the region's crop."""
+    return [
+        {"n": n, "image": region["image"], "box": list(region["box"]), "tokens": tokens}
+        for n, (region, tokens) in enumerate(
+            zip(message.regions or [], region_tokens(message, photos), strict=True), start=1
+        )
+    ]
+
+
 def message_serialize(message: Message) -> dict[str, object]:
+    photos = message_images(message)
     return {
         "id": str(message.id),
         "role": message.role,
         "text": message.text,
         "reasoning": message.reasoning,
-        "images": [image_serialize(i) for i in message_images(message)],
+        "images": [image_serialize(i) for i in photos],
+        # The parts of its photos a question points at, and what it asked to
+        # find; the page draws the answer's boxes on them (README, "Point at
+        # the photo").
+        "regions": regions_serialize(message, photos),
+        "find": message.find or None,
         "model": message.model,
         "detail": message.detail,
         "status": message.status,
@@ -118,8 +146,16 @@ def conversation_messages(conversation: Conversation) -> list[Message]:
     return messages
 
 
+class SavedRegion(TypedDict):
+    """A region as a question keeps it (Message.regions) and an ask frame sends it."""
+
+    image: str  # the id of one of the question's photos
+    box: list[int]  # [x1, y1, x2, y2], 0–1000 of the photo upright
+
+
 @dataclass(frozen=True)
 class PastPhoto:
+    id: str
     path: str
     width: int
     height: int
@@ -132,6 +168,9 @@ class PastMessage:
     detail: str
     superseded: bool
     photos: list[PastPhoto]
+    # A question's marked regions (Message.regions) and what it asked to find.
+    regions: list[SavedRegion] = field(default_factory=list)
+    find: str = ""
 
 
 def reply_history(reply: Message) -> list[PastMessage]:
@@ -149,6 +188,9 @@ def reply_history(reply: Message) -> list[PastMessage]:
             "text",
             "detail",
             "superseded",
+            "regions",
+            "find",
+            "messageimage__image_id",
             "messageimage__image__file",
             "messageimage__image__width",
             "messageimage__image__height",
@@ -157,13 +199,16 @@ def reply_history(reply: Message) -> list[PastMessage]:
     storage = Image._meta.get_field("file").storage
     history: list[PastMessage] = []
     seen: dict[object, PastMessage] = {}
-    for message_id, role, text, detail, superseded, name, width, height in rows:
+    for message_id, role, text, detail, superseded, marked, find, *photo in rows:
         message = seen.get(message_id)
         if message is None:
-            message = seen[message_id] = PastMessage(role, text, detail, superseded, [])
+            message = seen[message_id] = PastMessage(
+                role, text, detail, superseded, [], marked or [], find
+            )
             history.append(message)
+        image_id, name, width, height = photo
         if name:
-            message.photos.append(PastPhoto(storage.path(name), width, height))
+            message.photos.append(PastPhoto(str(image_id), storage.path(name), width, height))
     return history
 
 

@@ -92,6 +92,8 @@ def _ask(
         model_id=ask.model,
         detail=ask.detail,
         options=ask.options,
+        regions=ask.regions,
+        find=ask.find,
         worker_channel=channel,
     )
     try:

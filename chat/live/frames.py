@@ -5,7 +5,10 @@ only here; ../shared/DESIGN.md and the README's "Websocket frames" describe
 the same contract.
 
 Client → server (parsed by `parse` into a command; the services check the values):
-- `{"type": "ask", "text", "images": [<image id>...], "model", "detail", "options"}`
+- `{"type": "ask", "text", "images": [<image id>...], "model", "detail", "options",
+  "regions"?: [{"image": <one of the ask's image ids>, "box": [x1, y1, x2, y2]}...],
+  "find"?: <what to locate in the one photo>}`: boxes in Qwen3-VL's 0–1000
+  coordinates of the photo upright; regions are numbered 1..N as sent
 - `{"type": "retry", "message_id"}`: run the latest failed, stopped or
   interrupted reply again
 - `{"type": "regenerate", "message_id", "model"?}`: answer the latest question again
@@ -56,6 +59,8 @@ class Ask:
     model: object
     detail: object
     options: object
+    regions: object = None  # None: none marked
+    find: object = None  # None: a plain question
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ def parse(text_data: str | None, max_bytes: int) -> Command:
             model=frame.get("model"),
             detail=frame.get("detail", "auto"),
             options=frame.get("options"),
+            regions=frame.get("regions"),
+            find=frame.get("find"),
         )
     if kind == Retry.type:
         return Retry(message_id=frame.get("message_id"))

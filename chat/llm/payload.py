@@ -109,25 +109,43 @@ def _sendable(text: str) -> bool:
     return True
 
 
-def user_content(text: str, image_urls: Sequence[str], detail: str) -> str | list[dict[str, Any]]:
-    """A user turn: plain text, or parts with each photo as an image_url at its detail."""
+def user_content(
+    text: str,
+    image_urls: Sequence[str],
+    detail: str,
+    *,
+    details: Sequence[str] | None = None,
+    text_last: bool = False,
+) -> str | list[dict[str, Any]]:
+    """A user turn: plain text, or parts with each photo as an image_url at its
+    detail (`details`, one per URL, when they differ: a region's crop is sent
+    at "high"); the text first, or after the pictures (`text_last`) when it
+    refers to them by number."""
     if not image_urls:
         return text
-    parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
-    parts += [
-        {"type": "image_url", "image_url": {"url": url, "detail": detail}} for url in image_urls
+    text_part: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    pictures: list[dict[str, Any]] = [
+        {"type": "image_url", "image_url": {"url": url, "detail": each}}
+        for url, each in zip(image_urls, details or [detail] * len(image_urls), strict=True)
     ]
-    return parts
+    return pictures + text_part if text_last else text_part + pictures
 
 
 def build_payload(
     spec: ModelSpec, turns: Iterable[Mapping[str, Any]], options: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """turns: dicts with role, text, and for user turns image_urls and detail."""
+    """turns: dicts with role, text, and for user turns image_urls and detail
+    (and, optionally, image_details and text_last: user_content)."""
     messages: list[dict[str, Any]] = []
     for turn in turns:
         if turn["role"] == "user":
-            content = user_content(turn["text"], turn.get("image_urls", []), turn["detail"])
+            content = user_content(
+                turn["text"],
+                turn.get("image_urls", []),
+                turn["detail"],
+                details=turn.get("image_details"),
+                text_last=turn.get("text_last", False),
+            )
         else:
             content = turn["text"]
         messages.append({"role": turn["role"], "content": content})

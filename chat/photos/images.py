@@ -286,6 +286,21 @@ def _for_model(img: Image.Image, size: tuple[int, int], as_png: bool) -> tuple[s
     return "image/jpeg", _jpeg_within_limit(img)
 
 
+def picture_for_model(img: Image.Image, size: tuple[int, int], as_png: bool) -> tuple[str, bytes]:
+    """Any picture (a region's crop) encoded as a whole photo is for the model."""
+    return _for_model(img, size, as_png)
+
+
+def flattened(img: Image.Image) -> Image.Image:
+    """The picture in RGB, transparency composited on white (JPEG has none)."""
+    return _flatten(img)
+
+
+def encoded_jpeg(img: Image.Image, quality: int) -> bytes:
+    """An RGB picture as a JPEG with nothing but its pixels."""
+    return _encoded(img, "JPEG", quality=quality)
+
+
 def _jpeg_within_limit(img: Image.Image) -> bytes:
     img = _flatten(img)
     quality = JPEG_QUALITY
@@ -342,12 +357,20 @@ def cache_put(path: StrPath, detail: str, mime: str, content: bytes, cache_dir: 
             os.unlink(temporary)
 
 
-def cached_data_url(path: StrPath, detail: str, cache_dir: StrPath) -> str:
-    """The photo's data URL at a detail, encoded once and kept beside the photos."""
-    stem = _cache_stem(path, detail, cache_dir)
+def cached_picture(path: StrPath, key: str, cache_dir: StrPath) -> str | None:
+    """The data URL kept by cache_put for the photo at `path` under `key` (a
+    detail, or a region's crop: chat.photos.regions), or None."""
+    stem = _cache_stem(path, key, cache_dir)
     for mime, ext in (("image/jpeg", "jpg"), ("image/png", "png")):
         with contextlib.suppress(FileNotFoundError), open(f"{stem}.{ext}", "rb") as cached:
             return data_url(mime, cached.read())
+    return None
+
+
+def cached_data_url(path: StrPath, detail: str, cache_dir: StrPath) -> str:
+    """The photo's data URL at a detail, encoded once and kept beside the photos."""
+    if (url := cached_picture(path, detail, cache_dir)) is not None:
+        return url
     mime, content = encode_for_model(path, detail)
     cache_put(path, detail, mime, content, cache_dir)
     return data_url(mime, content)

@@ -11,15 +11,26 @@ from typing import Any
 
 from chat.conversations import reply_services, selectors, services
 from chat.live import events, frames
-from chat.llm import context
+from chat.llm import context, grounding
 from chat.llm.catalog import ModelSpec, get_model
 from chat.llm.payload import build_payload
 from chat.models import Message
-from chat.photos import images
+from chat.photos import images, regions
 
 # A turn of the conversation as chat.llm.context and chat.llm.payload take it:
-# role, text, tokens; a question's detail and its photos' paths.
+# role, text, tokens; a question's detail and its pictures (Picture), and
+# whether its text comes after them ("text_last").
 Turn = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture a question sends: its photo whole at the question's detail,
+    or (`box`) a region of it, cut from the stored photo at "high"."""
+
+    path: str
+    detail: str
+    box: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,10 +76,16 @@ def _history_turns(spec: ModelSpec, earlier: list[selectors.PastMessage]) -> lis
                 )
             continue
         photos = message.photos
-        turn: Turn = {"role": "user", "text": message.text, "detail": message.detail, "paths": []}
+        turn: Turn = {
+            "role": "user",
+            "text": message.text,
+            "detail": message.detail,
+            "pictures": [],
+        }
         if spec.vision:
-            turn["paths"] = [photo.path for photo in photos]
+            turn.update(_pictures(message))
             visual = sum(images.visual_tokens(p.width, p.height, message.detail) for p in photos)
+            visual += _crop_tokens(message)
         else:
             # A text-only model would refuse image parts: say they were there.
             if photos:
@@ -77,6 +94,46 @@ def _history_turns(spec: ModelSpec, earlier: list[selectors.PastMessage]) -> lis
         turn["tokens"] = context.text_tokens(turn["text"]) + visual
         turns.append(turn)
     return turns
+
+
+def _pictures(message: selectors.PastMessage) -> Turn:
+    """What a question sends a model that sees photos: each photo whole, each
+    followed by the crops of its regions; and its text, which for a find
+    question is the prompt built from what to find, and for a question with
+    regions starts with the line that says which picture is which, after them."""
+    if message.find:
+        return {
+            "text": grounding.find_prompt(message.find),
+            "pictures": [Picture(p.path, message.detail) for p in message.photos],
+            "text_last": True,
+        }
+    if not message.regions:
+        return {"pictures": [Picture(p.path, message.detail) for p in message.photos]}
+    numbered = list(enumerate(message.regions, start=1))
+    pictures: list[Picture] = []
+    sent: list[grounding.SentRegion] = []
+    placed: set[int] = set()  # regions sent, each once (a photo may come twice)
+    for photo in message.photos:
+        pictures.append(Picture(photo.path, message.detail))
+        whole = len(pictures)
+        for n, region in numbered:
+            if region["image"] == photo.id and n not in placed:
+                placed.add(n)
+                pictures.append(Picture(photo.path, regions.CROP_DETAIL, tuple(region["box"])))
+                sent.append(grounding.SentRegion(n, len(pictures), whole, region["box"]))
+    line = grounding.regions_line(sent)
+    text = f"{line}\n{message.text}" if message.text else line
+    return {"text": text, "pictures": pictures, "text_last": True}
+
+
+def _crop_tokens(message: selectors.PastMessage) -> int:
+    """What the crops of a question's regions cost, each at "high"."""
+    sizes = {p.id: (p.width, p.height) for p in message.photos}
+    return sum(
+        regions.crop_tokens(*sizes[r["image"]], r["box"])
+        for r in message.regions
+        if r["image"] in sizes
+    )
 
 
 def _context_budget(spec: ModelSpec, options: dict[str, Any], system_prompt: str) -> int:
@@ -102,7 +159,7 @@ def job_for(reply: Message) -> Job:
                 "role": "user",
                 "text": CONTINUE_PROMPT,
                 "detail": reply.detail,
-                "paths": [],
+                "pictures": [],
                 "tokens": context.text_tokens(CONTINUE_PROMPT),
             },
         ]
@@ -140,20 +197,35 @@ def _build_payload(job: Job) -> dict[str, Any]:
     """Encode the photos (CPU-bound: run in a worker thread, not the DB thread)."""
     turns: list[Turn] = [{"role": "system", "text": job.system_prompt}] if job.system_prompt else []
     for turn in job.turns:
-        sent = {key: value for key, value in turn.items() if key != "paths"}
-        sent["image_urls"] = [
-            images.cached_data_url(path, turn["detail"], job.cache_dir)
-            for path in turn.get("paths", [])
-        ]
+        pictures: list[Picture] = turn.get("pictures", [])
+        sent = {key: value for key, value in turn.items() if key != "pictures"}
+        urls = _data_urls(pictures, job.cache_dir)
+        sent["image_urls"] = [urls[picture] for picture in pictures]
+        sent["image_details"] = [picture.detail for picture in pictures]
         turns.append(sent)
     payload: dict[str, Any] = build_payload(job.spec, turns, job.options)
     return payload
 
 
+def _data_urls(pictures: list[Picture], cache_dir: str) -> dict[Picture, str]:
+    """Each picture's data URL: a photo's crops are cut from one decode of it."""
+    urls = {
+        p: images.cached_data_url(p.path, p.detail, cache_dir) for p in pictures if p.box is None
+    }
+    boxes: dict[str, list[tuple[int, ...]]] = {}
+    for p in pictures:
+        if p.box is not None:
+            boxes.setdefault(p.path, []).append(p.box)
+    for path, cut in boxes.items():
+        for box, url in zip(cut, regions.crop_data_urls(path, cut, cache_dir), strict=True):
+            urls[Picture(path, regions.CROP_DETAIL, box)] = url
+    return urls
+
+
 async def payload(job: Job) -> dict[str, Any]:
     """The request body, or Unprepared."""
     try:
-        if any(turn.get("paths") for turn in job.turns):
+        if any(turn.get("pictures") for turn in job.turns):
             # Encoding photos is CPU work: off the event loop.
             return await asyncio.to_thread(_build_payload, job)
         return _build_payload(job)  # no photos: nothing to encode

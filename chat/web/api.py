@@ -100,7 +100,9 @@ def image_thumbnail(request: AuthenticatedRequest, image_id: str) -> HttpRespons
         return not_found()
     # Never kept, even by the browser: asked again each time (so losing access
     # takes effect at once), and no copy left on a shared computer's disk.
-    response = files.photo_response(image, full=False, cache_control=PRIVATE)
+    # `?size=full`: the stored photo, for the full-screen viewer.
+    full = request.GET.get("size") == "full"
+    response = files.photo_response(image, full=full, cache_control=PRIVATE)
     return response or not_found()
 
 

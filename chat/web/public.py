@@ -26,7 +26,11 @@ def _gone(request: HttpRequest) -> HttpResponseBase:
 
 
 def _shared_message(link: ShareLink, message: Message) -> dict[str, object]:
-    """What the public sees: the words and photos, not who asked or the settings."""
+    """What the public sees: the words and photos, not who asked or the settings.
+
+    A photo's id is already in its URL; it is given so that the regions (and
+    the answer's boxes) can say which photo they are on."""
+    photos = selectors.message_images(message)
     return {
         "id": str(message.id),
         "role": message.role,
@@ -37,11 +41,16 @@ def _shared_message(link: ShareLink, message: Message) -> dict[str, object]:
         "superseded": message.superseded,
         "images": [
             {
+                "id": str(image.id),
+                "width": image.width,
+                "height": image.height,
                 "thumbnail_url": reverse("shared-image", args=[link.token, image.id]),
                 "url": reverse("shared-image", args=[link.token, image.id]) + "?size=full",
             }
-            for image in selectors.message_images(message)
+            for image in photos
         ],
+        "regions": selectors.regions_serialize(message, photos),
+        "find": message.find or None,
     }
 
 

@@ -44,6 +44,7 @@ def _page(
                     "patch": images.PATCH,
                     "highTokens": images.TOKEN_BUDGET["high"],
                     "maxSide": images.MAX_SIDE,
+                    "minSide": images.MIN_SIDE,
                     "maxAspect": image_decode.MAX_ASPECT,
                 },
                 "preference": selectors.preference_get(request.user),

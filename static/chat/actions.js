@@ -61,7 +61,7 @@ function editQuestion(m) {
   els.question.value = m.text;
   state.photos = [];
   els.previews.replaceChildren();
-  for (const image of m.images) addSavedPhoto(image);
+  for (const image of m.images) addSavedPhoto(image, m.regions.filter((r) => r.image === image.id));
   checkVision();
   updateEstimate();
   els.question.focus();

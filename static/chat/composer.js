@@ -1,5 +1,7 @@
 // The model picker, the options and the composer: ask, stop, start a conversation.
+import { setFindHandler } from "./find.js";
 import { checkVision, updateEstimate } from "./photos.js";
+import { regionsToSend } from "./regions.js";
 import { showShareButton } from "./share.js";
 import { connect, send } from "./socket.js";
 import { $, boot, csrfToken, currentModel, els, hideError, setBusy, showError, state } from "./state.js";
@@ -27,9 +29,11 @@ function fillModels() {
 }
 
 function showKnobs() {
-  const knobs = (currentModel() || { knobs: [] }).knobs;
-  els.thinkingRow.hidden = !knobs.includes("enable_thinking");
-  els.budgetRow.hidden = !knobs.includes("thinking_budget");
+  const model = currentModel() || { knobs: [], vision: false };
+  els.thinkingRow.hidden = !model.knobs.includes("enable_thinking");
+  els.budgetRow.hidden = !model.knobs.includes("thinking_budget");
+  // "Find it" under photos asks the model picked: only one that sees photos can.
+  document.body.dataset.vision = String(Boolean(model.vision));
 }
 
 function collectOptions() {
@@ -86,10 +90,12 @@ async function onSubmit(e) {
     const created = await createConversation();
     if (!created) return;
   }
-  askQuestion(text, images);
+  const regions = regionsToSend(state.photos);
+  askQuestion(text, images, regions.length ? { regions } : {});
 }
 
-export function askQuestion(text, images) {
+/** `extra`: the ask's regions, or what to find. */
+export function askQuestion(text, images, extra = {}) {
   setBusy(true);
   send({
     type: "ask",
@@ -98,7 +104,20 @@ export function askQuestion(text, images) {
     model: els.model.value,
     detail: els.detail.value,
     options: collectOptions(),
+    ...extra,
   });
+}
+
+/** "Find it" under a photo: where `what` is in `image`, asked of the model
+ *  picked (a vision one: the button shows only then). */
+async function askFind(image, what) {
+  hideError();
+  if (state.streamingId || els.send.disabled) {
+    showError("Wait for the answer to finish (or stop it), then try again.");
+    return;
+  }
+  if (!state.conversationId && !(await createConversation())) return;
+  askQuestion("", [image.id], { find: what });
 }
 
 async function createConversation() {
@@ -141,6 +160,7 @@ export function initComposer() {
   els.question.addEventListener("keydown", onQuestionKey);
   els.composer.addEventListener("submit", onSubmit);
   els.stop.addEventListener("click", stopReply);
+  setFindHandler(askFind);
   fillModels();
   showKnobs();
 }

@@ -1,6 +1,14 @@
-// Photos: pick, take, drop or paste them; upload with progress; what they will cost.
+// Photos: pick, take, drop or paste them; upload with progress; the regions
+// marked on them (a tap on a preview opens the viewer to draw); what they cost.
+import { findIt } from "./find.js";
+import { drawMarks, layerOf, photoFrame, shapeFrame } from "./overlay.js";
+import { MAX_PER_QUESTION, firstNumber, regionEditor, regionMarks, regionTokens } from "./regions.js";
 import { shrinkForUpload } from "./shrink.js";
 import { $, boot, csrfToken, currentModel, els, hideError, shortName, showError, state } from "./state.js";
+import { openViewer } from "./viewer.js";
+
+// The stored photo, as large as the server keeps it: the viewer's picture.
+export const fullUrl = (image) => `${image.thumbnail_url}?size=full`;
 
 export function checkVision() {
   const model = currentModel();
@@ -24,12 +32,20 @@ export function checkVision() {
 }
 
 function preview(name, src) {
-  const item = { key: crypto.randomUUID(), id: null, uploading: true };
+  const item = { key: crypto.randomUUID(), id: null, uploading: true, name, regions: [] };
   const li = document.createElement("li");
   li.className = "preview uploading";
   const img = document.createElement("img");
-  img.alt = name;
+  img.alt = "";
   img.src = src;
+  // Marking regions needs the photo on the server: its size, its full picture.
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "photo-open";
+  open.disabled = true;
+  open.setAttribute("aria-label", name);
+  open.append(img);
+  open.addEventListener("click", () => markRegions(item));
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "remove";
@@ -39,23 +55,81 @@ function preview(name, src) {
     state.photos = state.photos.filter((p) => p !== item);
     li.remove();
     checkVision();
-    updateEstimate();
+    showRegions(); // the others' numbers change
   });
-  li.append(img, remove);
+  // The region numbers lie over the button, not in it: its name says them.
+  // The × sits on the photo's corner, wherever Find it's form widens the item.
+  const corner = document.createElement("span");
+  corner.className = "preview-photo";
+  corner.append(photoFrame(open), remove);
+  li.append(corner);
   item.el = li;
   state.photos.push(item);
   els.previews.append(li);
   return { item, li, img };
 }
 
-// A photo already on the server (Edit & resend): no upload, just the preview.
-export function addSavedPhoto(image) {
-  const { item, li } = preview("Your photo", image.thumbnail_url);
+/** The photo is on the server: it can be marked, found in, and counted. */
+function ready(item, image) {
   item.id = image.id;
+  item.image = image;
   item.tokens = image.visual_tokens;
   item.uploading = false;
-  li.classList.remove("uploading");
-  li.dataset.imageId = image.id;
+  item.el.classList.remove("uploading");
+  item.el.dataset.imageId = image.id;
+  item.el.querySelector(".photo-open").disabled = false;
+  shapeFrame(item.el.querySelector(".photo-frame"), image);
+  item.el.append(findIt(image, item.name));
+  showRegions();
+}
+
+function editor(item) {
+  const others = state.photos.reduce((n, p) => n + (p === item ? 0 : p.regions.length), 0);
+  return regionEditor(item, {
+    first: firstNumber(state.photos, item),
+    room: MAX_PER_QUESTION - others,
+    onChange: showRegions,
+  });
+}
+
+function markRegions(item) {
+  openViewer({ src: fullUrl(item.image), alt: item.name, draw: editor(item) });
+}
+
+/** Every preview's regions, numbered across the question; and the estimate. */
+function showRegions() {
+  for (const item of state.photos) {
+    const first = firstNumber(state.photos, item);
+    drawMarks(layerOf(item.el), regionMarks(item.regions, first));
+    const numbers = item.regions.map((_, i) => first + i).join(", ");
+    const marked = numbers ? `, ${item.regions.length === 1 ? "region" : "regions"} ${numbers} marked` : "";
+    item.el.querySelector(".photo-open").setAttribute("aria-label", `${item.name}${marked}: mark a part of it`);
+  }
+  updateEstimate();
+}
+
+/** A photo from the conversation, put (back) in the composer: by Edit &
+ *  resend with its regions ([{box}]), or by "Ask about a part" in the viewer. */
+export function addSavedPhoto(image, regions = []) {
+  const { item } = preview("Your photo", image.thumbnail_url);
+  item.regions = regions.map((r) => [...r.box]);
+  ready(item, image);
+  return item;
+}
+
+/** "Ask about a part" of a photo in the conversation: the photo joins the
+ *  composer (once), and the viewer draws its regions there. */
+export function drawOnSaved(image) {
+  let item = state.photos.find((p) => p.id === image.id);
+  if (!item) {
+    if (state.photos.length >= boot.maxImages) {
+      showError(`At most ${boot.maxImages} photos per question.`);
+      return null;
+    }
+    item = addSavedPhoto(image);
+    checkVision();
+  }
+  return editor(item);
 }
 
 async function addPhoto(file) {
@@ -97,16 +171,11 @@ async function addPhoto(file) {
       rejected(data.error ? data.error.message : "Upload failed. Try again.");
       return;
     }
-    item.id = data.id;
-    item.tokens = data.visual_tokens;
     // The server's thumbnail: upright, and shown even for HEIC, which browsers can't.
     URL.revokeObjectURL(img.src);
     img.src = data.thumbnail_url;
-    item.uploading = false;
     progress.remove();
-    li.classList.remove("uploading");
-    li.dataset.imageId = data.id;
-    updateEstimate();
+    ready(item, data);
   });
   xhr.addEventListener("error", () => rejected("Upload failed. Check your connection."));
   xhr.send(body);
@@ -114,14 +183,17 @@ async function addPhoto(file) {
 
 export function updateEstimate() {
   const detail = els.detail.value;
-  const ready = state.photos.filter((p) => p.tokens);
-  if (!ready.length) {
+  const uploaded = state.photos.filter((p) => p.tokens);
+  if (!uploaded.length) {
     els.estimate.hidden = true;
     return;
   }
-  const tokens = ready.reduce((sum, p) => sum + p.tokens[detail], 0);
+  // Each region is sent as well, as a close-up at the "high" detail.
+  const tokens = uploaded.reduce((sum, p) => sum + p.tokens[detail], 0) + regionTokens(uploaded);
+  const regions = uploaded.reduce((n, p) => n + p.regions.length, 0);
   const model = currentModel();
-  let text = `Photos: about ${tokens.toLocaleString()} tokens`;
+  const what = regions ? `Photos and ${regions === 1 ? "1 region" : `${regions} regions`}` : "Photos";
+  let text = `${what}: about ${tokens.toLocaleString()} tokens`;
   if (model && model.price_input_per_m != null) {
     const cost = (tokens * model.price_input_per_m) / 1e6;
     text += cost === 0 ? " · free" : ` · about $${cost.toFixed(cost < 0.01 ? 4 : 2)}`;

@@ -3,8 +3,11 @@
 // questions only ever reach the page as text.
 import { questionActions, replyActions } from "./actions.js";
 import { announce } from "./announce.js";
+import { renderAnswer } from "./answer.js";
 import { clearComposer } from "./composer.js";
-import { renderMarkdown } from "./markdown.js";
+import { findIt } from "./find.js";
+import { findGrounding } from "./grounding.js";
+import { drawOnSaved, fullUrl } from "./photos.js";
 import { photoRow } from "./photorow.js";
 import { refreshList } from "./sidebar.js";
 import { send } from "./socket.js";
@@ -82,7 +85,14 @@ function userView(m) {
     who.textContent = m.author.name;
     el.append(who);
   }
-  if (m.images.length) el.append(photoRow(m.images, someoneElse ? `${m.author.name}'s photo` : "Your photo"));
+  if (m.images.length) {
+    el.append(photoRow(m.images, someoneElse ? `${m.author.name}'s photo` : "Your photo", {
+      regions: m.regions,
+      full: fullUrl,
+      below: findIt,
+      onAsk: drawOnSaved,
+    }));
+  }
   if (m.text) {
     const p = document.createElement("p");
     p.className = "bubble";
@@ -97,7 +107,7 @@ function userView(m) {
     el.append(p);
   }
   el.append(questionActions(m));
-  return { el, role: "user" };
+  return { el, role: "user", images: m.images };
 }
 
 function replyView(m) {
@@ -176,7 +186,24 @@ function render(view, kind) {
   }
   clearTimeout(view.renderTimer);
   view.renderTimer = null;
-  view.answer.innerHTML = renderMarkdown(view.text.answer);
+  renderAnswer(view.answer, view.text.answer, {
+    streaming: view.el.dataset.status === "streaming",
+    ...groundingPhoto(view),
+    id: `m-${view.el.dataset.id}`,
+  });
+}
+
+/** The photo an answer's boxes are on: the first photo of the latest question
+ *  with photos at or before it (a "find" question has just its one). */
+function groundingPhoto(view) {
+  for (let el = view.el.previousElementSibling; el; el = el.previousElementSibling) {
+    const question = state.messages.get(el.dataset.id);
+    if (question && question.role === "user" && question.images.length) {
+      const image = question.images[0];
+      return { image, full: fullUrl(image) };
+    }
+  }
+  return {};
 }
 
 function renderSoon(view) {
@@ -240,7 +267,8 @@ function stopClock(view) {
 // Screen readers hear the answer a sentence at a time, not a re-read of the
 // whole reply on every render.
 function announceSentences(view, all) {
-  const text = view.text.answer;
+  // The words only: the coordinates the model points with are drawn, not read.
+  const text = findGrounding(view.text.answer, !all).prose;
   const end = all ? text.length : Math.max(text.lastIndexOf(". "), text.lastIndexOf("\n")) + 1;
   if (end <= view.announced) return;
   announce(text.slice(view.announced, end));

@@ -1,6 +1,6 @@
 // The public shared page: the conversation, read-only, through the same
 // Markdown renderer as live replies (model output stays untrusted).
-import { renderMarkdown } from "./markdown.js";
+import { renderAnswer } from "./answer.js";
 import { photoRow } from "./photorow.js";
 import { shortName } from "./state.js";
 
@@ -11,12 +11,15 @@ const modelName = (id) => {
   return model ? shortName(model) : "";
 };
 
+// The photo an answer's boxes are on: the first of the latest question with photos.
+let lastPhoto = null;
 for (const m of shared.messages) {
   const el = document.createElement("article");
   el.className = `message ${m.role === "user" ? "user" : "assistant"}`;
   el.setAttribute("aria-label", m.role === "user" ? "Question" : "Answer");
-  if (m.images.length) el.append(photoRow(m.images, "Photo", (image) => image.url));
+  if (m.images.length) el.append(photoRow(m.images, "Photo", { regions: m.regions, full: (image) => image.url }));
   if (m.role === "user") {
+    if (m.images.length) lastPhoto = m.images[0];
     if (m.text) {
       const p = document.createElement("p");
       p.className = "bubble";
@@ -37,11 +40,11 @@ for (const m of shared.messages) {
     }
     const answer = document.createElement("div");
     answer.className = "answer markdown";
-    answer.innerHTML = renderMarkdown(m.text);
     const meta = document.createElement("p");
     meta.className = "meta";
     meta.textContent = modelName(m.model);
     el.append(answer, meta);
+    renderAnswer(answer, m.text, { image: lastPhoto, full: lastPhoto?.url, id: `m-${m.id}` });
   }
   list.append(el);
 }

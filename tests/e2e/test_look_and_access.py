@@ -7,13 +7,12 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import expect
 
-from tests.helpers.browser import ROOT, log_in, screenshot
+from tests.helpers.browser import log_in, screenshot, serious_violations
 from tests.helpers.factories import user_factory
 from tests.helpers.fakeupstream import Scripted, chunk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DONE = "data: [DONE]\n\n"
 WEIGHT_LIMIT = 150 * 1024
 
@@ -31,17 +30,6 @@ async def answered(page, fake_upstream_server):
     await page.get_by_label("Your question").fill("What plant is this?")
     await page.get_by_label("Your question").press("Enter")
     await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
-
-
-async def serious_violations(page):
-    # Evaluated by the browser's debugger, so the page's CSP does not apply to it.
-    await page.evaluate(AXE.read_text())
-    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def test_conversation_page_has_no_serious_accessibility_violations(
@@ -105,4 +93,3 @@ async def test_first_load_weighs_under_150_kb_of_compressed_js_and_css(
         print(f"\nfirst load: {len(loaded)} JS/CSS files, {total / 1024:.1f} KB gzip-compressed")
     assert any(url.endswith("markdown.js") for url in loaded)
     assert total <= WEIGHT_LIMIT
-

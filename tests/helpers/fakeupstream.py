@@ -19,6 +19,32 @@ def load_sse(name):
     return [block.strip() + "\n\n" for block in text.split("\n\n") if block.strip()]
 
 
+# Answers with grounding output (issue 16), in the wire format of the seed
+# pages' streams. Written for these tests, not captured from the provider (no
+# key here): each is what Qwen3-VL answers a find or region question with, in
+# one of the shapes the page must draw. Name: what it holds.
+GROUNDING = {
+    "grounding-single.sse": "one bbox_2d object, bare, then a sentence",
+    "grounding-list-block.sse": "a list of three bbox_2d objects in a ```json block",
+    "grounding-points.sse": "a bare list of two point_2d objects",
+    "grounding-split.sse": "one bbox_2d object in a block, split mid-key, mid-number, mid-label",
+    "grounding-malformed.sse": "a box of three numbers, then JSON cut short",
+    "grounding-thinking.sse": "the thinking model: reasoning, then a bbox_2d and a point_2d",
+}
+
+
+def answer_of(name):
+    """The answer text a recorded stream spells out: its content deltas, joined."""
+    text = []
+    for event in load_sse(name):
+        data = event.removeprefix("data: ").strip()
+        if data == "[DONE]":
+            continue
+        for choice in json.loads(data)["choices"]:
+            text.append(choice["delta"].get("content") or "")
+    return "".join(text)
+
+
 def chunk(delta=None, finish=None, usage=None, model="alibaba/qwen3-vl-32b-thinking"):
     body = {
         "id": "chatcmpl-test",

@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.http import StreamingHttpResponse
 from django.test import AsyncClient
+from PIL import Image as PILImage
 
 from chat.models import Image, Message
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
@@ -291,3 +292,90 @@ def test_markdown_export_keeps_the_photos_the_zip_holds(api, hostile, marked):
     markdown, photos = exported_markdown(api, hostile)
     shown = [a["src"] for tag, a in elements(marked.render(markdown)) if tag == "img"]
     assert shown == list(photos) and len(shown) == 1
+
+
+# --- regions and find (issue 16) ------------------------------------------------
+
+
+@pytest.fixture
+def pointed(owner):
+    """A question marking two regions on its second photo and one on its
+    first, a find question, and a later question marking the first photo again."""
+    conversation = conversation_factory(owner=owner, title="Where?")
+    first, second = image_factory(owner=owner), image_factory(owner=owner, size=(300, 400))
+    message(
+        conversation,
+        text="What are these?",
+        images=[first, second],
+        regions=[
+            {"image": str(second.id), "box": [120, 80, 560, 400]},
+            {"image": str(first.id), "box": [0, 0, 500, 500]},
+            {"image": str(second.id), "box": [600, 600, 1000, 1000]},
+        ],
+    )
+    message(conversation, role="assistant", text="Leaves.", model=VL)
+    message(conversation, text="Find: snails", find="snails", images=[first])
+    message(conversation, role="assistant", text='{"bbox_2d": [1, 2, 30, 40]}', model=VL)
+    message(
+        conversation,
+        text="And this?",
+        images=[first],
+        regions=[{"image": str(first.id), "box": [500, 500, 1000, 1000]}],
+    )
+    return conversation, first, second
+
+
+def test_json_export_lists_each_questions_regions_and_find(api, pointed):
+    conversation, first, second = pointed
+    messages = api.get(url(conversation, "json")).json()["messages"]
+    assert [(r["n"], r["image"], r["box"], r["drawn"]) for r in messages[0]["regions"]] == [
+        (1, str(second.id), [120, 80, 560, 400], f"photos/2-{second.id}-regions.jpg"),
+        (2, str(first.id), [0, 0, 500, 500], f"photos/1-{first.id}-regions.jpg"),
+        (3, str(second.id), [600, 600, 1000, 1000], f"photos/2-{second.id}-regions.jpg"),
+    ]
+    assert [m["find"] for m in messages] == [None, None, "snails", None, None]
+    assert messages[2]["regions"] == [] and messages[1]["regions"] == []
+    assert messages[4]["regions"][0]["drawn"] == f"photos/1-{first.id}-regions-2.jpg"
+
+
+def test_markdown_lists_each_questions_regions_and_links_the_drawn_copies(api, pointed):
+    conversation, first, second = pointed
+    markdown = unzip(api.get(url(conversation, "zip"))).read("conversation.md").decode()
+    assert (
+        "- Region 1 on photo 2: 120,80–560,400\n"
+        "- Region 2 on photo 1: 0,0–500,500\n"
+        "- Region 3 on photo 2: 600,600–1000,1000\n"
+    ) in markdown
+    assert f"![Photo 2 with the regions marked](photos/2-{second.id}-regions.jpg)" in markdown
+    assert f"![Photo 1 with the regions marked](photos/1-{first.id}-regions-2.jpg)" in markdown
+    assert "- Region 1 on photo 1: 500,500–1000,1000\n" in markdown
+    assert "Find: snails" in markdown
+
+
+def test_zip_holds_a_copy_of_each_marked_photo_with_its_regions_drawn(api, pointed):
+    conversation, first, second = pointed
+    archive = unzip(api.get(url(conversation, "zip")))
+    copies = sorted(n for n in archive.namelist() if "-regions" in n)
+    assert copies == [
+        f"photos/1-{first.id}-regions-2.jpg",
+        f"photos/1-{first.id}-regions.jpg",
+        f"photos/2-{second.id}-regions.jpg",
+    ]
+    drawn = PILImage.open(io.BytesIO(archive.read(f"photos/2-{second.id}-regions.jpg")))
+    assert (drawn.format, drawn.size) == ("JPEG", (300, 400))
+    r, g, b = drawn.getpixel((100, 159))  # the bottom edge of region 1 (y 80–400 of 1000)
+    assert r > 200 and g < 120 and b < 120
+    # The stored photo itself is in the zip as it was.
+    with second.file.open("rb") as stored:
+        assert archive.read(f"photos/2-{second.id}.jpg") == stored.read()
+
+
+def test_a_missing_marked_photo_gets_no_drawn_copy(api, pointed):
+    conversation, _, second = pointed
+    second.file.storage.delete(second.file.name)
+    archive = unzip(api.get(url(conversation, "zip")))
+    assert not any(str(second.id) in name for name in archive.namelist())
+    regions = json.loads(archive.read("conversation.json"))["messages"][0]["regions"]
+    assert [r["drawn"] is None for r in regions] == [True, False, True]
+    assert "regions.jpg)" in archive.read("conversation.md").decode()  # photo 1's
+    assert f"{second.id}-regions" not in archive.read("conversation.md").decode()

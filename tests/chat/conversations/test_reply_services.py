@@ -66,9 +66,9 @@ def test_the_job_read_with_the_ask_sends_earlier_photos_and_answers(asker):
     Message.objects.filter(id=first.id).update(status="completed", text="A fern.")
     _, reply = ask(asker, conversation)
     job = replyjob.job_for(reply)
-    turns = [(t["role"], t["text"], t.get("paths")) for t in job.turns]
+    turns = [(t["role"], t["text"], t.get("pictures")) for t in job.turns]
     assert turns == [
-        ("user", "What is this?", [photo.file.path]),
+        ("user", "What is this?", [replyjob.Picture(photo.file.path, "auto")]),
         ("assistant", "A fern.", None),
         ("user", "What is this?", []),
     ]

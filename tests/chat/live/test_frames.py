@@ -124,9 +124,17 @@ def parsed(frame: object) -> frames.Command:
     model=json_values,
     detail=json_values,
     options=json_values,
+    regions=json_values,
+    find=json_values,
 )
 def test_an_ask_reaches_the_command_as_sent(
-    text: object, images: object, model: object, detail: object, options: object
+    text: object,
+    images: object,
+    model: object,
+    detail: object,
+    options: object,
+    regions: object,
+    find: object,
 ) -> None:
     frame = {
         "type": "ask",
@@ -135,16 +143,31 @@ def test_an_ask_reaches_the_command_as_sent(
         "model": model,
         "detail": detail,
         "options": options,
+        "regions": regions,
+        "find": find,
     }
     assert parsed(frame) == frames.Ask(
-        text=text, images=images, model=model, detail=detail, options=options
+        text=text,
+        images=images,
+        model=model,
+        detail=detail,
+        options=options,
+        regions=regions,
+        find=find,
     )
 
 
 def test_an_ask_without_its_fields_gets_the_defaults_the_services_expect() -> None:
     assert parsed({"type": "ask"}) == frames.Ask(
-        text="", images=[], model=None, detail="auto", options=None
+        text="", images=[], model=None, detail="auto", options=None, regions=None, find=None
     )
+
+
+def test_an_ask_with_regions_and_find_keeps_them_as_sent() -> None:
+    regions = [{"image": "p1", "box": [120, 80, 560, 400]}, {"image": "p1", "box": [0, 0, 10, 10]}]
+    ask = parsed({"type": "ask", "images": ["p1"], "regions": regions, "find": "cats"})
+    assert isinstance(ask, frames.Ask)
+    assert (ask.regions, ask.find) == (regions, "cats")
 
 
 @given(message_id=json_values, model=json_values)

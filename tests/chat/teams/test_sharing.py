@@ -623,9 +623,24 @@ def test_shared_page_points_its_photos_at_the_link(client, link, photo):
     question = shared_json(client.get(f"/s/{link.token}/"))["messages"][0]
     assert question["images"] == [
         {
+            "id": str(photo.id),
+            "width": photo.width,
+            "height": photo.height,
             "thumbnail_url": f"/s/{link.token}/images/{photo.id}/",
             "url": f"/s/{link.token}/images/{photo.id}/?size=full",
         }
+    ]
+
+
+def test_shared_page_shows_each_questions_regions_and_find(client, link, shared, photo):
+    box = [100, 200, 300, 400]
+    shared.messages.filter(role="user").update(
+        regions=[{"image": str(photo.id), "box": box}], find="fronds"
+    )
+    question = shared_json(client.get(f"/s/{link.token}/"))["messages"][0]
+    assert question["find"] == "fronds"
+    assert [(r["n"], r["image"], r["box"]) for r in question["regions"]] == [
+        (1, str(photo.id), box)
     ]
 
 

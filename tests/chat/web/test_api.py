@@ -38,6 +38,15 @@ def test_upload_returns_id_size_and_thumbnail(api):
     assert "private" in thumb["Cache-Control"]
 
 
+def test_the_full_photo_is_served_beside_its_thumbnail(api):
+    """The full-screen viewer's picture: the stored photo, kept as privately."""
+    body = upload(api, jpeg_bytes((800, 600))).json()
+    full = api.get(body["thumbnail_url"] + "?size=full")
+    assert full.status_code == 200 and full["Content-Type"] == "image/jpeg"
+    assert PILImage.open(io.BytesIO(b"".join(full.streaming_content))).size == (800, 600)
+    assert "no-store" in full["Cache-Control"]
+
+
 def test_upload_applies_exif_rotation_and_strips_metadata(api, settings):
     exif = PILImage.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise on display
@@ -178,6 +187,7 @@ def test_another_users_conversation_and_photo_are_404(api):
     image = image_factory(owner=other)
     assert api.get(f"/api/conversations/{conversation.id}/").status_code == 404
     assert api.get(f"/api/images/{image.id}/thumbnail/").status_code == 404
+    assert api.get(f"/api/images/{image.id}/thumbnail/?size=full").status_code == 404
     assert api.get("/api/conversations/not-a-uuid/").status_code == 404
 
 
@@ -293,3 +303,26 @@ def test_upload_reports_visual_tokens_per_detail(api):
     # Kept at the "high" size, 2336×1760: what each detail will send from it.
     assert (body["width"], body["height"]) == (2336, 1760)
     assert body["visual_tokens"] == {"low": 234, "auto": 1271, "high": 4015}
+
+
+def test_a_question_shows_its_regions_numbered_and_what_it_asked_to_find(api, user):
+    conversation = conversation_factory(owner=user)
+    image = image_factory(owner=user, size=(1000, 800))
+    boxes = [[120, 80, 560, 400], [0, 0, 1000, 1000]]
+    question = Message.objects.create(
+        conversation=conversation,
+        role="user",
+        text="Find: keys",
+        find="keys",
+        regions=[{"image": str(image.id), "box": box} for box in boxes],
+    )
+    question.messageimage_set.create(image=image, position=0)
+    Message.objects.create(conversation=conversation, role="assistant", text="None.")
+    first, second = api.get(f"/api/conversations/{conversation.id}/").json()["messages"]
+    assert first["find"] == "keys"
+    assert first["regions"] == [
+        # 440×256 stored pixels → 13×8 patches; the whole photo: 31×25 at "high".
+        {"n": 1, "image": str(image.id), "box": boxes[0], "tokens": 13 * 8},
+        {"n": 2, "image": str(image.id), "box": boxes[1], "tokens": 31 * 25},
+    ]
+    assert (second["regions"], second["find"]) == ([], None)
