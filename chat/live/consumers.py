@@ -106,22 +106,22 @@ def _ask(
 
 
 @db_call
-def _retry(
-    user: User, session_key: str | None, conversation: Conversation, retry: frames.Retry
+def _rerun(
+    user: User,
+    session_key: str | None,
+    conversation: Conversation,
+    command: frames.Retry | frames.Continue,
 ) -> Serialized:
+    """Try again or Continue: the latest reply streams again, as the same message."""
     session_check(user.id, session_key)
-    reply = reply_services.reply_retry(user, conversation, retry.message_id)
-    message: Serialized = selectors.message_serialize(reply)
-    return message
-
-
-@db_call
-def _continue(
-    user: User, session_key: str | None, conversation: Conversation, command: frames.Continue
-) -> Serialized:
-    session_check(user.id, session_key)
-    reply = reply_services.reply_continue(user, conversation, command.message_id)
-    message: Serialized = selectors.message_serialize(reply)
+    rerun = (
+        reply_services.reply_retry
+        if isinstance(command, frames.Retry)
+        else reply_services.reply_continue
+    )
+    message: Serialized = selectors.message_serialize(
+        rerun(user, conversation, command.message_id)
+    )
     return message
 
 
@@ -262,12 +262,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 channel = await worker.channel()
                 question, reply, job = await _ask(user, key, conversation, command, channel)
                 self.start_reply(question, reply, job=job)
-            case frames.Retry():
-                self.start_reply(await _retry(user, key, conversation, command))
+            case frames.Retry() | frames.Continue():
+                self.start_reply(await _rerun(user, key, conversation, command))
             case frames.Regenerate():
                 self.start_reply(*await _regenerate(user, key, conversation, command))
-            case frames.Continue():
-                self.start_reply(await _continue(user, key, conversation, command))
             case frames.Stop():
                 await self.stop(conversation)
             case frames.Sync():

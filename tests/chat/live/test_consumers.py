@@ -9,27 +9,12 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import Message, UsageRecord
-from tests.helpers.factories import conversation_factory, image_factory, user_factory
+from tests.helpers.factories import image_factory, user_factory
 from tests.helpers.fakeupstream import Scripted, chunk, load_sse
 from tests.helpers.sockets import VL, ask, frames_until_done, open_socket, session_cookie, settle
 from tests.helpers.writes import writes_counted
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def owner():
-    return user_factory()
-
-
-@pytest.fixture
-def conversation(owner):
-    return conversation_factory(owner=owner)
-
-
-@pytest.fixture
-def cookie(owner):
-    return session_cookie(owner)
 
 
 async def test_unauthenticated_socket_is_closed_with_4401(conversation):

@@ -12,26 +12,11 @@ from PIL import Image as PILImage
 from chat.llm import grounding
 from chat.models import Message
 from chat.photos import regions
-from tests.helpers.factories import conversation_factory, image_factory, user_factory
+from tests.helpers.factories import image_factory
 from tests.helpers.fakeupstream import GROUNDING, Scripted, answer_of, load_sse
-from tests.helpers.sockets import ask, frames_until_done, open_socket, session_cookie, settle
+from tests.helpers.sockets import ask, frames_until_done, open_socket, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def owner():
-    return user_factory()
-
-
-@pytest.fixture
-def conversation(owner):
-    return conversation_factory(owner=owner)
-
-
-@pytest.fixture
-def cookie(owner):
-    return session_cookie(owner)
 
 
 def picture_size(part):
