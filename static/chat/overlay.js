@@ -49,10 +49,12 @@ export function drawMarks(layer, marks) {
     }
     if (mark.label instanceof Element) {
       mark.label.classList.add("mark-label");
+      mark.label.dir = "auto"; // placed physically (app.css); its words in their own direction
       el.append(mark.label);
     } else if (mark.label) {
       const label = document.createElement("span");
       label.className = "mark-label";
+      label.dir = "auto";
       label.textContent = mark.label; // model output: text, never HTML
       el.append(label);
     }

@@ -96,6 +96,7 @@ function userView(m) {
   if (m.text) {
     const p = document.createElement("p");
     p.className = "bubble";
+    p.dir = "auto"; // the question's own direction, whatever the page's language
     p.textContent = m.text;
     el.append(p);
   }
@@ -123,9 +124,11 @@ function replyView(m) {
   summary.textContent = "Thinking…";
   const reasoning = document.createElement("div");
   reasoning.className = "reasoning";
+  reasoning.dir = "auto"; // the model's words in their own direction, whatever the page's
   thinking.append(summary, reasoning);
   const answer = document.createElement("div");
   answer.className = "answer markdown";
+  answer.dir = "auto";
   const meta = document.createElement("p");
   meta.className = "meta";
   el.append(thinking, answer, meta);

@@ -20,6 +20,7 @@ function linkRow(link) {
   const li = document.createElement("li");
   const input = document.createElement("input");
   input.className = "invite-url";
+  input.dir = "ltr"; // an address reads left to right, in Arabic too
   input.readOnly = true;
   input.value = link.url;
   input.setAttribute("aria-label", "Public link");

@@ -23,6 +23,7 @@ for (const m of shared.messages) {
     if (m.text) {
       const p = document.createElement("p");
       p.className = "bubble";
+      p.dir = "auto"; // as in replies.js: people's and the model's words in their own direction
       p.textContent = m.text;
       el.append(p);
     }
@@ -34,12 +35,14 @@ for (const m of shared.messages) {
       summary.textContent = "Show thinking";
       const reasoning = document.createElement("div");
       reasoning.className = "reasoning";
+      reasoning.dir = "auto";
       reasoning.textContent = m.reasoning;
       thinking.append(summary, reasoning);
       el.append(thinking);
     }
     const answer = document.createElement("div");
     answer.className = "answer markdown";
+    answer.dir = "auto";
     const meta = document.createElement("p");
     meta.className = "meta";
     meta.textContent = modelName(m.model);
