@@ -41,7 +41,8 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-# The page's Markdown renderer and sanitizer, axe-core for the browser tests, madge for the import-cycle check.
+# The page's Markdown renderer and sanitizer, axe-core for the browser tests, madge for the import-cycle check,
+# acorn for the check that the scripts' words are translated (tests/static).
 node_modules/.installed: package-lock.json package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@

@@ -2,6 +2,7 @@
 // Try again and Continue under a reply.
 import { announce } from "./announce.js";
 import { askQuestion } from "./composer.js";
+import { gettext, interpolate } from "./i18n.js";
 import { addSavedPhoto, checkVision, updateEstimate } from "./photos.js";
 import { send } from "./socket.js";
 import { boot, els, hideError, setBusy, shortName, state } from "./state.js";
@@ -9,7 +10,7 @@ import { boot, els, hideError, setBusy, shortName, state } from "./state.js";
 export function questionActions(m) {
   const bar = document.createElement("div");
   bar.className = "message-actions";
-  bar.append(button("Edit & resend", () => editQuestion(m), "Edit this question and send it again"));
+  bar.append(button(gettext("Edit & resend"), () => editQuestion(m), gettext("Edit this question and send it again")));
   return bar;
 }
 
@@ -20,24 +21,27 @@ export function replyActions(view, m, latest) {
   if (!latest) return bar;
   if (m.status === "interrupted" && view.text.answer) {
     // Goes on from the saved text, in the same reply.
-    bar.append(latestOnly(button("Continue", () => {
+    // Translators: a button that goes on writing an answer that stopped short.
+    bar.append(latestOnly(button(gettext("Continue"), () => {
       setBusy(true);
       send({ type: "continue", message_id: m.id });
-    }, "Continue this answer from where it stopped")));
+    }, gettext("Continue this answer from where it stopped"))));
   }
   const retryable =
     ["stopped", "interrupted"].includes(m.status) || (m.status === "failed" && m.error && m.error.retryable !== false);
   if (retryable) {
-    bar.append(latestOnly(button("Try again", () => {
+    bar.append(latestOnly(button(gettext("Try again"), () => {
       setBusy(true);
       send({ type: "retry", message_id: m.id });
     })));
   }
   if (m.status === "completed" && m.finish_reason === "length") {
-    bar.append(latestOnly(button("Continue", () => askQuestion("Please continue where you left off.", []))));
+    // Translators: sent to the model as the person's own question, and shown as it.
+    const goOn = gettext("Please continue where you left off.");
+    bar.append(latestOnly(button(gettext("Continue"), () => askQuestion(goOn, []))));
   }
   if (m.status === "completed") {
-    const regenerate = latestOnly(button("Regenerate", () => {
+    const regenerate = latestOnly(button(gettext("Regenerate"), () => {
       setBusy(true);
       send({ type: "regenerate", message_id: m.id, model: els.model.value });
     }));
@@ -53,7 +57,7 @@ export function replyActions(view, m, latest) {
 function labelRegenerate(el) {
   const picked = boot.models.find((x) => x.id === els.model.value);
   const other = picked && picked.id !== el.dataset.replyModel;
-  el.textContent = other ? `Regenerate with ${shortName(picked)}` : "Regenerate";
+  el.textContent = other ? interpolate(gettext("Regenerate with %(model)s"), { model: shortName(picked) }) : gettext("Regenerate");
 }
 
 function editQuestion(m) {
@@ -66,15 +70,17 @@ function editQuestion(m) {
   updateEstimate();
   els.question.focus();
   els.question.setSelectionRange(m.text.length, m.text.length);
-  announce("The question is in the box below: change it and press Send.");
+  // Translators: "Send" is the composer's button.
+  announce(gettext("The question is in the box below: change it and press Send."));
 }
 
 function copyButton(view) {
-  const el = button("Copy", async () => {
+  // Translators: a button that copies the answer to the clipboard.
+  const el = button(gettext("Copy"), async () => {
     const ok = await copyText(view.text.answer);
-    el.textContent = ok ? "Copied" : "Copy failed";
-    setTimeout(() => { el.textContent = "Copy"; }, 2000);
-  }, "Copy this answer");
+    el.textContent = ok ? gettext("Copied") : gettext("Copy failed");
+    setTimeout(() => { el.textContent = gettext("Copy"); }, 2000);
+  }, gettext("Copy this answer"));
   return el;
 }
 

@@ -3,12 +3,13 @@
 // and points labelled, each label linked to where the words mention it, both
 // lit together; the JSON itself folded under "Show coordinates".
 import { findGrounding } from "./grounding.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
 import { drawMarks, layerOf, photoFrame } from "./overlay.js";
 import { openViewer } from "./viewer.js";
 
 const shown = new WeakMap(); // answer element -> its figure and folded coordinates
-const ALT = "The photo, with the places the answer means marked";
+const ALT = gettext("The photo, with the places the answer means marked");
 const THUMB_SIDE = 320; // the server's thumbnails' longest side (chat/photos/images.py)
 const MAX_HEIGHT = 320; // px: app.css, figure.grounding's --max-h
 
@@ -51,7 +52,7 @@ export function renderAnswer(answer, text, { streaming = false, image = null, fu
   }
   for (const group of groups.values()) wireGroup(group);
   figure.querySelector("figcaption span").textContent =
-    marks.length === 1 ? "1 place marked" : `${marks.length} places marked`;
+    interpolate(ngettext("%(count)s place marked", "%(count)s places marked", marks.length), { count: formatNumber(marks.length) });
   parts.marks = marks;
 }
 
@@ -65,7 +66,7 @@ function showCoordinates(answer, parts, raw) {
     parts.details = document.createElement("details");
     parts.details.className = "coordinates";
     const summary = document.createElement("summary");
-    summary.textContent = "Show coordinates";
+    summary.textContent = gettext("Show coordinates");
     parts.details.append(summary, document.createElement("pre"));
     answer.after(parts.details);
   }
@@ -93,8 +94,8 @@ function photoFigure(answer, parts, image, full) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "link";
-  button.textContent = "Full screen";
-  button.setAttribute("aria-label", "Show the photo full screen, with the places marked");
+  button.textContent = gettext("Full screen");
+  button.setAttribute("aria-label", gettext("Show the photo full screen, with the places marked"));
   button.addEventListener("click", open);
   caption.append(count, " · ", button);
   figure.append(photoFrame(img, image), caption);

@@ -1,5 +1,6 @@
 // The model picker, the options and the composer: ask, stop, start a conversation.
 import { setFindHandler } from "./find.js";
+import { gettext, interpolate } from "./i18n.js";
 import { checkVision, updateEstimate } from "./photos.js";
 import { regionsToSend } from "./regions.js";
 import { showShareButton } from "./share.js";
@@ -18,7 +19,7 @@ function fillModels() {
   for (const m of boot.models) {
     const opt = document.createElement("option");
     opt.value = m.id;
-    opt.textContent = m.available ? m.label : `${m.label} (needs an API key)`;
+    opt.textContent = m.available ? m.label : interpolate(gettext("%(model)s (needs an API key)"), { model: m.label });
     opt.disabled = !m.available;
     els.model.append(opt);
     if (m.available && !firstAvailable && m.vision) firstAvailable = m.id;
@@ -58,9 +59,9 @@ function saveSystemPrompt() {
   }).then(async (res) => {
     if (!res.ok) {
       const data = await res.json().catch(() => ({}));
-      showError(data.error ? data.error.message : "Could not save the instructions.");
+      showError(data.error ? data.error.message : gettext("Could not save the instructions."));
     }
-  }, () => showError("Could not save the instructions. Check your connection."));
+  }, () => showError(gettext("Could not save the instructions. Check your connection.")));
 }
 
 function onQuestionKey(e) {
@@ -76,13 +77,13 @@ async function onSubmit(e) {
   e.preventDefault();
   hideError();
   if (state.photos.some((p) => p.uploading)) {
-    showError("Wait a moment: a photo is still uploading.");
+    showError(gettext("Wait a moment: a photo is still uploading."));
     return;
   }
   const text = els.question.value.trim();
   const images = state.photos.map((p) => p.id);
   if (!text && !images.length) {
-    showError("Type a question or add a photo.");
+    showError(gettext("Type a question or add a photo."));
     return;
   }
   if (!checkVision()) return;
@@ -113,7 +114,7 @@ export function askQuestion(text, images, extra = {}) {
 async function askFind(image, what) {
   hideError();
   if (state.streamingId || els.send.disabled) {
-    showError("Wait for the answer to finish (or stop it), then try again.");
+    showError(gettext("Wait for the answer to finish (or stop it), then try again."));
     return;
   }
   if (!state.conversationId && !(await createConversation())) return;
@@ -128,7 +129,7 @@ async function createConversation() {
   }).catch(() => null);
   const data = res ? await res.json().catch(() => ({})) : {};
   if (!res || !res.ok) {
-    showError(data.error ? data.error.message : "Could not start a conversation. Check your connection.");
+    showError(data.error ? data.error.message : gettext("Could not start a conversation. Check your connection."));
     return false;
   }
   state.conversationId = data.id;

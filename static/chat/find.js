@@ -2,6 +2,7 @@
 // form opens in place for what to find; the ask names that one photo and
 // "find", and the server writes the prompt. Shown only while the model picked
 // sees photos (app.css hides it on <body data-vision="false">).
+import { gettext, interpolate } from "./i18n.js";
 
 // Given by composer.js, which sends asks: it imports the photos module, which
 // builds these, so importing it here would make a cycle.
@@ -21,8 +22,9 @@ export function findIt(image, name) {
   const open = document.createElement("button");
   open.type = "button";
   open.className = "link";
-  open.textContent = "Find it";
-  open.setAttribute("aria-label", `Find it in ${name}`);
+  // Translators: a button under a photo: ask the model where something is in it.
+  open.textContent = gettext("Find it");
+  open.setAttribute("aria-label", interpolate(gettext("Find it in %(photo)s"), { photo: name }));
   open.addEventListener("click", () => {
     open.hidden = true;
     box.append(findForm(image, name, () => {
@@ -39,20 +41,21 @@ function findForm(image, name, closed) {
   const form = document.createElement("div");
   form.className = "find-form";
   form.setAttribute("role", "group");
-  form.setAttribute("aria-label", `Find something in ${name}`);
+  form.setAttribute("aria-label", interpolate(gettext("Find something in %(photo)s"), { photo: name }));
   const input = document.createElement("input");
   input.type = "text";
   input.maxLength = MAX_LENGTH;
-  input.placeholder = "What to find, e.g. the keys";
-  input.setAttribute("aria-label", "What to find");
+  input.placeholder = gettext("What to find, e.g. the keys");
+  input.setAttribute("aria-label", gettext("What to find"));
   input.enterKeyHint = "search";
   const go = document.createElement("button");
   go.type = "button";
-  go.textContent = "Find";
+  // Translators: the button that asks the model where the thing typed is.
+  go.textContent = gettext("Find");
   const cancel = document.createElement("button");
   cancel.type = "button";
   cancel.textContent = "×";
-  cancel.setAttribute("aria-label", "Cancel finding");
+  cancel.setAttribute("aria-label", gettext("Cancel finding"));
   const close = () => {
     form.remove();
     closed();

@@ -22,3 +22,15 @@ export const locale = () => document.documentElement.lang || "en";
 /** A whole number with the page's digit grouping. */
 export const formatNumber = (value, options = {}) =>
   new Intl.NumberFormat(locale(), options).format(value);
+
+/** Numbers in a list ("regions 1, 2, 3"), each in the page's digits. Not
+ *  Intl.ListFormat: its lists say "and", or (Chinese units) nothing at all. */
+export const formatNumbers = (values) =>
+  // Translators: what goes between numbers in a list, as in "regions 1, 2, 3".
+  values.map((value) => formatNumber(value)).join(gettext(", "));
+
+/** A date and time in the page's language, with the fields toLocaleString() shows. */
+export const formatDateTime = (value) =>
+  new Intl.DateTimeFormat(locale(), {
+    year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "2-digit", second: "2-digit",
+  }).format(new Date(value));

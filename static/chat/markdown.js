@@ -2,6 +2,7 @@
 // replies, saved history, shared pages) is renderMarkdown() below.
 import { Marked } from "../vendor/marked/marked.esm.js";
 import DOMPurify from "../vendor/dompurify/purify.es.mjs";
+import { gettext, interpolate } from "./i18n.js";
 
 const marked = new Marked({
   gfm: true,
@@ -14,7 +15,7 @@ const marked = new Marked({
     // A remote image would be fetched the moment it is shown, and its address
     // can carry anything a prompt injection put there: show its words instead.
     image({ text }) {
-      const label = text ? `Picture not shown: ${text}` : "Picture not shown";
+      const label = text ? interpolate(gettext("Picture not shown: %(description)s"), { description: text }) : gettext("Picture not shown");
       return `<span class="blocked-image">${escapeHtml(label)}</span>`;
     },
   },

@@ -1,6 +1,7 @@
 // A question's photos, as thumbnails, whole (not cropped: the regions marked
 // on them are drawn over them): the same in the app and on shared pages.
 // Each opens in the full-screen viewer.
+import { formatNumber, formatNumbers, gettext, interpolate, ngettext } from "./i18n.js";
 import { drawMarks, layerOf, photoFrame } from "./overlay.js";
 import { savedMarks } from "./regions.js";
 import { openViewer } from "./viewer.js";
@@ -12,7 +13,8 @@ export function photoRow(images, alt, { regions = [], full, below = null, onAsk 
   const row = document.createElement("div");
   row.className = "photos";
   images.forEach((image, i) => {
-    const name = images.length > 1 ? `${alt} ${i + 1}` : alt;
+    // Translators: one of a question's photos, when it has several: "Your photo 2".
+    const name = images.length > 1 ? interpolate(gettext("%(photo)s %(number)s"), { photo: alt, number: formatNumber(i + 1) }) : alt;
     const marks = savedMarks(regions, image.id);
     const img = document.createElement("img");
     img.src = image.thumbnail_url;
@@ -22,8 +24,13 @@ export function photoRow(images, alt, { regions = [], full, below = null, onAsk 
     const open = document.createElement("button");
     open.type = "button";
     open.className = "photo-open";
-    const marked = marks.length === 1 ? ", region 1 marked" : marks.length ? `, regions ${marks.map((m) => m.label).join(", ")} marked` : "";
-    open.setAttribute("aria-label", `${name}${marked}: show full screen`);
+    const label = marks.length
+      ? interpolate(
+        ngettext("%(photo)s, region %(regions)s marked: show full screen", "%(photo)s, regions %(regions)s marked: show full screen", marks.length),
+        { photo: name, regions: formatNumbers(marks.map((m) => m.n)) },
+      )
+      : interpolate(gettext("%(photo)s: show full screen"), { photo: name });
+    open.setAttribute("aria-label", label);
     open.append(img);
     const frame = photoFrame(open, image);
     drawMarks(layerOf(frame), marks);

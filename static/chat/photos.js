@@ -1,6 +1,7 @@
 // Photos: pick, take, drop or paste them; upload with progress; the regions
 // marked on them (a tap on a preview opens the viewer to draw); what they cost.
 import { findIt } from "./find.js";
+import { formatNumber, formatNumbers, gettext, interpolate, ngettext } from "./i18n.js";
 import { drawMarks, layerOf, photoFrame, shapeFrame } from "./overlay.js";
 import { MAX_PER_QUESTION, firstNumber, regionEditor, regionMarks, regionTokens } from "./regions.js";
 import { shrinkForUpload } from "./shrink.js";
@@ -13,12 +14,12 @@ export const fullUrl = (image) => `${image.thumbnail_url}?size=full`;
 export function checkVision() {
   const model = currentModel();
   if (model && !model.vision && state.photos.length) {
-    showError(`${shortName(model)} can't see photos. Remove the photos, or:`);
+    showError(interpolate(gettext("%(model)s can't see photos. Remove the photos, or:"), { model: shortName(model) }));
     const seeing = boot.models.find((m) => m.vision && m.available);
     if (seeing) {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = `Use ${shortName(seeing)}`;
+      button.textContent = interpolate(gettext("Use %(model)s"), { model: shortName(seeing) });
       button.addEventListener("click", () => {
         els.model.value = seeing.id;
         els.model.dispatchEvent(new Event("change"));
@@ -49,7 +50,7 @@ function preview(name, src) {
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "remove";
-  remove.setAttribute("aria-label", `Remove ${name}`);
+  remove.setAttribute("aria-label", interpolate(gettext("Remove %(photo)s"), { photo: name }));
   remove.textContent = "×";
   remove.addEventListener("click", () => {
     state.photos = state.photos.filter((p) => p !== item);
@@ -101,9 +102,14 @@ function showRegions() {
   for (const item of state.photos) {
     const first = firstNumber(state.photos, item);
     drawMarks(layerOf(item.el), regionMarks(item.regions, first));
-    const numbers = item.regions.map((_, i) => first + i).join(", ");
-    const marked = numbers ? `, ${item.regions.length === 1 ? "region" : "regions"} ${numbers} marked` : "";
-    item.el.querySelector(".photo-open").setAttribute("aria-label", `${item.name}${marked}: mark a part of it`);
+    const count = item.regions.length;
+    const label = count
+      ? interpolate(
+        ngettext("%(photo)s, region %(regions)s marked: mark a part of it", "%(photo)s, regions %(regions)s marked: mark a part of it", count),
+        { photo: item.name, regions: formatNumbers(item.regions.map((_, i) => first + i)) },
+      )
+      : interpolate(gettext("%(photo)s: mark a part of it"), { photo: item.name });
+    item.el.querySelector(".photo-open").setAttribute("aria-label", label);
   }
   updateEstimate();
 }
@@ -111,7 +117,7 @@ function showRegions() {
 /** A photo from the conversation, put (back) in the composer: by Edit &
  *  resend with its regions ([{box}]), or by "Ask about a part" in the viewer. */
 export function addSavedPhoto(image, regions = []) {
-  const { item } = preview("Your photo", image.thumbnail_url);
+  const { item } = preview(gettext("Your photo"), image.thumbnail_url);
   item.regions = regions.map((r) => [...r.box]);
   ready(item, image);
   return item;
@@ -123,7 +129,7 @@ export function drawOnSaved(image) {
   let item = state.photos.find((p) => p.id === image.id);
   if (!item) {
     if (state.photos.length >= boot.maxImages) {
-      showError(`At most ${boot.maxImages} photos per question.`);
+      showError(tooMany());
       return null;
     }
     item = addSavedPhoto(image);
@@ -132,9 +138,14 @@ export function drawOnSaved(image) {
   return editor(item);
 }
 
+const tooMany = () => interpolate(
+  ngettext("At most %(count)s photo per question.", "At most %(count)s photos per question.", boot.maxImages),
+  { count: formatNumber(boot.maxImages) },
+);
+
 async function addPhoto(file) {
   if (state.photos.length >= boot.maxImages) {
-    showError(`At most ${boot.maxImages} photos per question.`);
+    showError(tooMany());
     return;
   }
   const { item, li, img } = preview(file.name, URL.createObjectURL(file));
@@ -143,7 +154,7 @@ async function addPhoto(file) {
   const progress = document.createElement("progress");
   progress.max = 100;
   progress.value = 0;
-  progress.setAttribute("aria-label", `Uploading ${file.name}`);
+  progress.setAttribute("aria-label", interpolate(gettext("Uploading %(file)s"), { file: file.name }));
   li.append(progress);
 
   const upload = await shrinkForUpload(file);
@@ -161,14 +172,15 @@ async function addPhoto(file) {
     li.classList.remove("uploading");
     li.classList.add("rejected");
     li.title = message;
-    showError(`${file.name}: ${message}`);
+    // Translators: a photo's file name, and what is wrong with it.
+    showError(interpolate(gettext("%(file)s: %(problem)s"), { file: file.name, problem: message }));
     updateEstimate();
     setTimeout(() => li.remove(), 4000);
   };
   xhr.addEventListener("load", () => {
     const data = xhr.response || {};
     if (xhr.status !== 201) {
-      rejected(data.error ? data.error.message : "Upload failed. Try again.");
+      rejected(data.error ? data.error.message : gettext("Upload failed. Try again."));
       return;
     }
     // The server's thumbnail: upright, and shown even for HEIC, which browsers can't.
@@ -177,7 +189,7 @@ async function addPhoto(file) {
     progress.remove();
     ready(item, data);
   });
-  xhr.addEventListener("error", () => rejected("Upload failed. Check your connection."));
+  xhr.addEventListener("error", () => rejected(gettext("Upload failed. Check your connection.")));
   xhr.send(body);
 }
 
@@ -192,22 +204,30 @@ export function updateEstimate() {
   const tokens = uploaded.reduce((sum, p) => sum + p.tokens[detail], 0) + regionTokens(uploaded);
   const regions = uploaded.reduce((n, p) => n + p.regions.length, 0);
   const model = currentModel();
-  const what = regions ? `Photos and ${regions === 1 ? "1 region" : `${regions} regions`}` : "Photos";
-  let text = `${what}: about ${tokens.toLocaleString()} tokens`;
+  const what = regions
+    ? interpolate(ngettext("Photos and %(count)s region", "Photos and %(count)s regions", regions), { count: formatNumber(regions) })
+    : gettext("Photos");
+  const parts = [
+    // Translators: %(what)s is "Photos" or "Photos and 2 regions"; what sending them costs in tokens.
+    interpolate(ngettext("%(what)s: about %(tokens)s token", "%(what)s: about %(tokens)s tokens", tokens), { what, tokens: formatNumber(tokens) }),
+  ];
   if (model && model.price_input_per_m != null) {
     const cost = (tokens * model.price_input_per_m) / 1e6;
-    text += cost === 0 ? " · free" : ` · about $${cost.toFixed(cost < 0.01 ? 4 : 2)}`;
+    const digits = cost < 0.01 ? 4 : 2; // a fraction of a cent still shows
+    const price = formatNumber(cost, { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits });
+    // Translators: the photos cost nothing to send with this model.
+    parts.push(cost === 0 ? gettext("free") : interpolate(gettext("about %(cost)s"), { cost: price }));
   } else {
-    text += " · price not known for this model";
+    parts.push(gettext("price not known for this model"));
   }
-  els.estimate.textContent = text;
+  els.estimate.textContent = parts.join(" · ");
   els.estimate.hidden = false;
 }
 
 function addFiles(files) {
   for (const file of files) {
     if (file.type && !file.type.startsWith("image/") && !/\.(heic|heif|avif)$/i.test(file.name)) {
-      showError(`${file.name}: this file isn't a photo we can read.`);
+      showError(interpolate(gettext("%(file)s: this file isn't a photo we can read."), { file: file.name }));
       continue;
     }
     addPhoto(file);

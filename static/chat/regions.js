@@ -3,6 +3,7 @@
 // question in the order they are sent, shown on the previews and on the
 // question's photos in history. The server sends the model each region as a
 // crop at the "high" detail as well as the whole photo: the estimate counts it.
+import { formatNumber, gettext, interpolate } from "./i18n.js";
 import { boot } from "./state.js";
 
 export const MAX_PER_PHOTO = 4;
@@ -58,14 +59,14 @@ export function firstNumber(photos, photo) {
 
 /** Numbered rectangles, as overlay.js draws them. */
 export function regionMarks(boxes, first) {
-  return boxes.map((box, i) => ({ box, kind: "region", label: String(first + i) }));
+  return boxes.map((box, i) => ({ box, kind: "region", label: formatNumber(first + i) }));
 }
 
 /** The regions of one of a saved question's photos, as drawn: [{box, n}]. */
 export function savedMarks(regions, imageId) {
   return regions
     .filter((r) => r.image === imageId)
-    .map((r) => ({ box: r.box, kind: "region", label: String(r.n) }));
+    .map((r) => ({ box: r.box, kind: "region", n: r.n, label: formatNumber(r.n) }));
 }
 
 /** Drawing on `photo` (a composer photo: {regions, …}) in the viewer: what a
@@ -77,23 +78,29 @@ export function regionEditor(photo, { first, room, onChange }) {
   let draft = null; // the frame being dragged out, or moved by the keys
   let anchor = null; // where a drag started
   let refresh = () => {};
-  let say = () => {};
+  let announce = () => {}; // the viewer's status line: what a screen reader hears
 
   const full = () => {
     if (boxes.length < limit) return false;
-    say(`That's the most: ${MAX_PER_PHOTO} regions on a photo, ${MAX_PER_QUESTION} in a question.`);
+    announce(interpolate(
+      // Translators: %(photo)s and %(question)s are the limits, numbers (4 and 8).
+      gettext("That's the most: %(photo)s regions on a photo, %(question)s in a question."),
+      { photo: formatNumber(MAX_PER_PHOTO), question: formatNumber(MAX_PER_QUESTION) },
+    ));
     return true;
   };
   const add = (box) => {
     const [x1, y1, x2, y2] = box.map(Math.round);
     if (x2 - x1 < MIN_SIDE || y2 - y1 < MIN_SIDE) {
-      say("That region is too small: mark a larger part.");
+      announce(gettext("That region is too small: mark a larger part."));
       return false;
     }
     if (full()) return false;
     boxes.push([x1, y1, x2, y2]);
     onChange();
-    say(`Region ${first + boxes.length - 1} added. ${describe([x1, y1, x2, y2])}`);
+    const number = formatNumber(first + boxes.length - 1);
+    // Translators: %(where)s is where it is: "37% from the left, 35% from the top, …".
+    announce(interpolate(gettext("Region %(number)s added. %(where)s"), { number, where: describe([x1, y1, x2, y2]) }));
     return true;
   };
   const remove = (i) => {
@@ -101,22 +108,29 @@ export function regionEditor(photo, { first, room, onChange }) {
     onChange();
     refresh();
     // Those after it move up a number.
-    say(i < boxes.length ? `Region ${first + i} removed; the ones after it are renumbered.` : `Region ${first + i} removed.`);
+    const removed = i < boxes.length
+      ? gettext("Region %(number)s removed; the ones after it are renumbered.")
+      : gettext("Region %(number)s removed.");
+    announce(interpolate(removed, { number: formatNumber(first + i) }));
   };
 
   return {
-    title: "Point at a part of the photo",
-    help: "Drag over the part you mean; mark up to four. With the keyboard: arrow keys move the frame, "
-      + "Shift and the arrow keys resize it, Enter adds it, Delete removes the last region.",
-    attach(redraw, announce) {
+    title: gettext("Point at a part of the photo"),
+    // Translators: Shift, Enter and Delete are the keys' names, as printed on keyboards.
+    help: gettext("Drag over the part you mean; mark up to four. With the keyboard: arrow keys move the frame, Shift and the arrow keys resize it, Enter adds it, Delete removes the last region."),
+    attach(redraw, speak) {
       refresh = redraw;
-      say = announce;
+      announce = speak;
     },
     marks: () => [
       ...regionMarks(boxes, first),
       ...(draft ? [{ box: draft, kind: "draft" }] : []),
     ],
-    items: () => boxes.map((_, i) => ({ label: `Region ${first + i}`, remove: () => remove(i) })),
+    items: () => boxes.map((_, i) => ({
+      label: interpolate(gettext("Region %(number)s"), { number: formatNumber(first + i) }),
+      removeLabel: interpolate(gettext("Remove region %(number)s"), { number: formatNumber(first + i) }),
+      remove: () => remove(i),
+    })),
     start(point) {
       anchor = point;
       draft = null;
@@ -155,12 +169,12 @@ export function regionEditor(photo, { first, room, onChange }) {
       const arrow = ARROWS[e.key];
       if (arrow) {
         draft = e.shiftKey ? resized(draft || [350, 350, 650, 650], arrow) : moved(draft || [350, 350, 650, 650], arrow);
-        say(`Frame: ${describe(draft)}`);
+        announce(interpolate(gettext("Frame: %(where)s"), { where: describe(draft) }));
       } else if (e.key === "Enter") {
         if (draft && add(draft)) draft = null;
       } else if (e.key === "Delete" || e.key === "Backspace") {
         if (boxes.length) remove(boxes.length - 1);
-        else say("No region to remove.");
+        else announce(gettext("No region to remove."));
       } else {
         return false;
       }
@@ -191,8 +205,12 @@ function resized([x1, y1, x2, y2], [dx, dy]) {
   ];
 }
 
-const percent = (units) => `${Math.round(units / 10)} %`;
+// Whole percents of the photo's side: 1000 units are 100 %.
+const percent = (units) => formatNumber(Math.round(units / 10) / 100, { style: "percent" });
 
 function describe([x1, y1, x2, y2]) {
-  return `${percent(x1)} from the left, ${percent(y1)} from the top, ${percent(x2 - x1)} wide, ${percent(y2 - y1)} high.`;
+  return interpolate(
+    gettext("%(left)s from the left, %(top)s from the top, %(width)s wide, %(height)s high."),
+    { left: percent(x1), top: percent(y1), width: percent(x2 - x1), height: percent(y2 - y1) },
+  );
 }

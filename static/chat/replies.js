@@ -7,6 +7,7 @@ import { renderAnswer } from "./answer.js";
 import { clearComposer } from "./composer.js";
 import { findIt } from "./find.js";
 import { findGrounding } from "./grounding.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 import { drawOnSaved, fullUrl } from "./photos.js";
 import { photoRow } from "./photorow.js";
 import { refreshList } from "./sidebar.js";
@@ -77,7 +78,7 @@ function userView(m) {
   el.className = "message user";
   el.dataset.id = m.id;
   const someoneElse = m.author && m.author.id !== boot.userId;
-  el.setAttribute("aria-label", someoneElse ? `${m.author.name} asked` : "You asked");
+  el.setAttribute("aria-label", someoneElse ? interpolate(gettext("%(name)s asked"), { name: m.author.name }) : gettext("You asked"));
   if (someoneElse) {
     // In a team conversation: who asked.
     const who = document.createElement("p");
@@ -86,7 +87,8 @@ function userView(m) {
     el.append(who);
   }
   if (m.images.length) {
-    el.append(photoRow(m.images, someoneElse ? `${m.author.name}'s photo` : "Your photo", {
+    const alt = someoneElse ? interpolate(gettext("%(name)s's photo"), { name: m.author.name }) : gettext("Your photo");
+    el.append(photoRow(m.images, alt, {
       regions: m.regions,
       full: fullUrl,
       below: findIt,
@@ -116,12 +118,14 @@ function replyView(m) {
   el.className = "message assistant";
   el.dataset.id = m.id;
   el.dataset.model = m.model;
-  el.setAttribute("aria-label", "Answer");
+  // Translators: a reply on the page (a noun), named so for screen readers.
+  el.setAttribute("aria-label", gettext("Answer"));
   const thinking = document.createElement("details");
   thinking.className = "thinking";
   thinking.hidden = true;
   const summary = document.createElement("summary");
-  summary.textContent = "Thinking…";
+  // Translators: the model is reasoning before it answers.
+  summary.textContent = gettext("Thinking…");
   const reasoning = document.createElement("div");
   reasoning.className = "reasoning";
   reasoning.dir = "auto"; // the model's words in their own direction, whatever the page's
@@ -150,7 +154,7 @@ function resetReply(view) {
   view.thoughtFor = null;
   view.announced = 0;
   view.thinking.hidden = true;
-  view.summary.textContent = "Thinking…";
+  view.summary.textContent = gettext("Thinking…");
   view.el.querySelector(".reply-error")?.remove();
   view.el.querySelector(".reply-actions")?.remove();
   view.el.querySelector(".notice")?.remove();
@@ -164,12 +168,14 @@ function setSuperseded(view, m) {
   toggle.type = "button";
   toggle.className = "link earlier-toggle";
   const model = boot.models.find((x) => x.id === m.model);
-  const label = `Earlier answer${model ? ` from ${shortName(model)}` : ""}`;
-  toggle.textContent = `${label} — show`;
+  const label = model ? interpolate(gettext("Earlier answer from %(model)s"), { model: shortName(model) }) : gettext("Earlier answer");
+  // Translators: %(answer)s is "Earlier answer" or "Earlier answer from <model>"; the button unfolds it.
+  const toggleText = (open) => interpolate(open ? gettext("%(answer)s — hide") : gettext("%(answer)s — show"), { answer: label });
+  toggle.textContent = toggleText(false);
   toggle.setAttribute("aria-expanded", "false");
   toggle.addEventListener("click", () => {
     const open = view.el.classList.toggle("expanded");
-    toggle.textContent = `${label} — ${open ? "hide" : "show"}`;
+    toggle.textContent = toggleText(open);
     toggle.setAttribute("aria-expanded", String(open));
   });
   view.el.prepend(toggle);
@@ -244,7 +250,8 @@ function applyDelta(frame) {
     if (view.started !== null && view.thoughtFor === null) {
       stopClock(view);
       view.thoughtFor = Math.max(1, Math.round((Date.now() - view.started) / 1000));
-      view.summary.textContent = `Thought for ${view.thoughtFor} s`;
+      // Translators: how long the model reasoned before answering; "s" is short for seconds.
+      view.summary.textContent = interpolate(gettext("Thought for %(seconds)s s"), { seconds: formatNumber(view.thoughtFor) });
       view.thinking.open = false;
     }
   }
@@ -256,7 +263,8 @@ function startClock(view) {
   view.started = Date.now();
   const tick = () => {
     const seconds = Math.floor((Date.now() - view.started) / 1000);
-    view.summary.textContent = seconds ? `Thinking… ${seconds} s` : "Thinking…";
+    // Translators: "s" is short for seconds.
+    view.summary.textContent = seconds ? interpolate(gettext("Thinking… %(seconds)s s"), { seconds: formatNumber(seconds) }) : gettext("Thinking…");
   };
   tick();
   view.clock = setInterval(tick, 1000);
@@ -290,8 +298,8 @@ function requestSync() {
 }
 
 const STATUS_TEXT = {
-  stopped: "Stopped — the answer so far is kept.",
-  interrupted: "Interrupted — the server restarted while answering. The text so far is kept.",
+  stopped: gettext("Stopped — the answer so far is kept."),
+  interrupted: gettext("Interrupted — the server restarted while answering. The text so far is kept."),
 };
 
 function setStatus(view, m) {
@@ -315,12 +323,15 @@ function setStatus(view, m) {
     setBusy(false);
   }
   if (view.thinking.open && view.text.answer) view.thinking.open = false;
-  if (view.thoughtFor === null && !view.thinking.hidden) view.summary.textContent = "Show thinking";
+  if (view.thoughtFor === null && !view.thinking.hidden) view.summary.textContent = gettext("Show thinking");
   const bits = [];
   const model = boot.models.find((x) => x.id === m.model);
   if (model) bits.push(shortName(model));
-  if (m.usage) bits.push(`${m.usage.prompt_tokens + m.usage.completion_tokens} tokens`);
-  if (m.finish_reason === "length") bits.push("Cut short: the answer hit its length limit.");
+  if (m.usage) {
+    const tokens = m.usage.prompt_tokens + m.usage.completion_tokens;
+    bits.push(interpolate(ngettext("%(count)s token", "%(count)s tokens", tokens), { count: formatNumber(tokens) }));
+  }
+  if (m.finish_reason === "length") bits.push(gettext("Cut short: the answer hit its length limit."));
   if (STATUS_TEXT[m.status]) bits.push(STATUS_TEXT[m.status]);
   view.meta.textContent = bits.join(" · ");
   view.el.querySelector(".reply-error")?.remove();

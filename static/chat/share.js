@@ -1,6 +1,7 @@
 // The Share dialog: move the conversation into a team (or back), public
 // read-only links (make, copy, revoke), a copy of one's own, downloads.
 // And the space picker in the sidebar.
+import { formatDateTime, gettext, interpolate } from "./i18n.js";
 import { $, api, boot, state } from "./state.js";
 
 // Looked up by initShare(), not at import: importing a module never touches the page.
@@ -23,25 +24,28 @@ function linkRow(link) {
   input.dir = "ltr"; // an address reads left to right, in Arabic too
   input.readOnly = true;
   input.value = link.url;
-  input.setAttribute("aria-label", "Public link");
+  input.setAttribute("aria-label", gettext("Public link"));
   const when = document.createElement("span");
   when.className = "muted";
   when.textContent = link.active
-    ? (link.expires_at ? `until ${new Date(link.expires_at).toLocaleString()}` : "until revoked")
-    : (link.revoked ? "revoked" : "expired");
+    // Translators: how long a public link works: "until <date and time>", or "until revoked".
+    ? (link.expires_at ? interpolate(gettext("until %(date)s"), { date: formatDateTime(link.expires_at) }) : gettext("until revoked"))
+    // Translators: a public link that no longer works: revoked by hand, or past its date.
+    : (link.revoked ? gettext("revoked") : gettext("expired"));
   li.append(input, when);
   if (link.active) {
     const copy = document.createElement("button");
     copy.type = "button";
-    copy.textContent = "Copy";
+    // Translators: a button that copies the link to the clipboard.
+    copy.textContent = gettext("Copy");
     copy.addEventListener("click", async () => {
       await navigator.clipboard.writeText(link.url).catch(() => input.select());
-      copy.textContent = "Copied";
+      copy.textContent = gettext("Copied");
     });
     const revoke = document.createElement("button");
     revoke.type = "button";
     revoke.className = "danger";
-    revoke.textContent = "Revoke";
+    revoke.textContent = gettext("Revoke");
     revoke.addEventListener("click", async () => {
       if (await call("DELETE", `/api/links/${link.id}/`)) loadLinks();
     });
@@ -63,8 +67,8 @@ async function move(team) {
 function fillDialog() {
   const inTeam = Boolean(boot.space);
   $("share-team-state").textContent = inTeam
-    ? `Shared with everyone in ${boot.spaceName}.`
-    : "Only you can see it.";
+    ? interpolate(gettext("Shared with everyone in %(team)s."), { team: boot.spaceName })
+    : gettext("Only you can see it.");
   if (inTeam) $("share-team-select").value = boot.space;
   $("share-team-personal").hidden = !inTeam;
   $("export-zip").href = `${base()}/export.zip`;
@@ -73,7 +77,7 @@ function fillDialog() {
   const manage = boot.canManage || !boot.conversationId;
   for (const id of ["share-team-move", "share-team-personal", "share-link-create"]) {
     $(id).disabled = !manage;
-    $(id).title = manage ? "" : "Only the person who started it, or the team's owners and admins";
+    $(id).title = manage ? "" : gettext("Only the person who started it, or the team's owners and admins");
   }
   if (!boot.teams.length) $("share-team-move").disabled = true;
 }

@@ -1,6 +1,7 @@
 // The public shared page: the conversation, read-only, through the same
 // Markdown renderer as live replies (model output stays untrusted).
 import { renderAnswer } from "./answer.js";
+import { gettext } from "./i18n.js";
 import { photoRow } from "./photorow.js";
 import { shortName } from "./state.js";
 
@@ -16,8 +17,9 @@ let lastPhoto = null;
 for (const m of shared.messages) {
   const el = document.createElement("article");
   el.className = `message ${m.role === "user" ? "user" : "assistant"}`;
-  el.setAttribute("aria-label", m.role === "user" ? "Question" : "Answer");
-  if (m.images.length) el.append(photoRow(m.images, "Photo", { regions: m.regions, full: (image) => image.url }));
+  // Translators: a question or a reply on the page (nouns), named so for screen readers.
+  el.setAttribute("aria-label", m.role === "user" ? gettext("Question") : gettext("Answer"));
+  if (m.images.length) el.append(photoRow(m.images, gettext("Photo"), { regions: m.regions, full: (image) => image.url }));
   if (m.role === "user") {
     if (m.images.length) lastPhoto = m.images[0];
     if (m.text) {
@@ -32,7 +34,7 @@ for (const m of shared.messages) {
       const thinking = document.createElement("details");
       thinking.className = "thinking";
       const summary = document.createElement("summary");
-      summary.textContent = "Show thinking";
+      summary.textContent = gettext("Show thinking");
       const reasoning = document.createElement("div");
       reasoning.className = "reasoning";
       reasoning.dir = "auto";

@@ -1,6 +1,7 @@
 // The conversation sidebar: the list (latest activity first), search, rename in
 // place, and delete with undo. Titles are untrusted: they reach the page through
 // textContent and attributes only, never as HTML.
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 import { $, api, boot, els, state } from "./state.js";
 
 const UNDO_MS = 8000;
@@ -55,8 +56,12 @@ function render(conversations, q) {
   const shown = conversations.filter((c) => !deleted.has(c.id));
   const focus = focusedControl();
   els.list.replaceChildren(...shown.map(rowFor));
-  if (!shown.length) els.list.append(emptyItem(q ? "No matches" : "No conversations yet."));
-  if (q) searchStatus.textContent = shown.length === 1 ? "1 match" : shown.length ? `${shown.length} matches` : "No matches";
+  if (!shown.length) els.list.append(emptyItem(q ? gettext("No matches") : gettext("No conversations yet.")));
+  if (q) {
+    searchStatus.textContent = shown.length
+      ? interpolate(ngettext("%(count)s match", "%(count)s matches", shown.length), { count: formatNumber(shown.length) })
+      : gettext("No matches");
+  }
   else searchStatus.textContent = "";
   const open = shown.find((c) => c.id === state.conversationId);
   if (open) showTitle(open.title);
@@ -76,8 +81,8 @@ function rowFor(c) {
 
 function setRowTitle(li, title) {
   li.querySelector("a").textContent = title;
-  li.querySelector(".rename").setAttribute("aria-label", `Rename “${title}”`);
-  li.querySelector(".delete").setAttribute("aria-label", `Delete “${title}”`);
+  li.querySelector(".rename").setAttribute("aria-label", interpolate(gettext("Rename “%(title)s”"), { title }));
+  li.querySelector(".delete").setAttribute("aria-label", interpolate(gettext("Delete “%(title)s”"), { title }));
 }
 
 function emptyItem(text) {
@@ -139,7 +144,8 @@ function startRename(li) {
   input.value = old;
   input.autocomplete = "off";
   input.enterKeyHint = "done";
-  input.setAttribute("aria-label", `New title for “${old}” (Enter saves, Esc cancels)`);
+  // Translators: Enter and Esc are the keys' names, as printed on keyboards.
+  input.setAttribute("aria-label", interpolate(gettext("New title for “%(title)s” (Enter saves, Esc cancels)"), { title: old }));
   const error = document.createElement("p");
   error.className = "row-error";
   error.id = `rename-error-${li.dataset.id}`;
@@ -178,9 +184,18 @@ function startRename(li) {
 const tidy = (text) => text.split(/\s+/).filter(Boolean).join(" ");
 
 function titleProblem(title) {
-  if (!title) return "A title can't be empty. Type a name for it.";
+  if (!title) return gettext("A title can't be empty. Type a name for it.");
   const length = Array.from(title).length;
-  if (length > TITLE_LIMIT) return `A title can be at most ${TITLE_LIMIT} characters; this one has ${length}.`;
+  if (length > TITLE_LIMIT) {
+    return interpolate(
+      ngettext(
+        "A title can be at most %(limit)s character; this one has %(length)s.",
+        "A title can be at most %(limit)s characters; this one has %(length)s.",
+        TITLE_LIMIT,
+      ),
+      { limit: formatNumber(TITLE_LIMIT), length: formatNumber(length) },
+    );
+  }
   return null;
 }
 
@@ -203,7 +218,7 @@ async function saveRename(edit) {
   edit.input.readOnly = false;
   if (editing !== edit) return;
   if (!res.ok) {
-    renameError(edit, res.status === 404 ? "This conversation no longer exists." : res.message);
+    renameError(edit, res.status === 404 ? gettext("This conversation no longer exists.") : res.message);
     return;
   }
   setRowTitle(edit.li, res.data.title);
@@ -242,16 +257,17 @@ async function deleteRow(li) {
   const next = li.nextElementSibling || li.previousElementSibling;
   deleted.add(id);
   li.remove(); // at once; the server catches up
-  if (!rows().length) els.list.append(emptyItem(search.value.trim() ? "No matches" : "No conversations yet."));
+  if (!rows().length) els.list.append(emptyItem(search.value.trim() ? gettext("No matches") : gettext("No conversations yet.")));
   if (hadFocus) (next && next.matches(".conversation-row") ? next.querySelector("a") : search).focus();
   const res = await api("DELETE", detailUrl(id));
   if (!res.ok && res.status !== 404) {
     deleted.delete(id);
-    showToast(`Could not delete the conversation. ${res.message}`);
+    // Translators: %(reason)s is the server's explanation, already translated.
+    showToast(interpolate(gettext("Could not delete the conversation. %(reason)s"), { reason: res.message }));
     refreshList();
     return;
   }
-  if (res.ok) showToast("Conversation deleted.", { id, wasCurrent });
+  if (res.ok) showToast(gettext("Conversation deleted."), { id, wasCurrent });
 }
 
 async function undoDelete(undo) {
@@ -262,11 +278,12 @@ async function undoDelete(undo) {
   const res = await api("PATCH", detailUrl(undo.id), { deleted: false });
   if (!res.ok) {
     if (undo.wasCurrent) goHome = true;
-    showToast(`Could not undo. ${res.message}`);
+    // Translators: %(reason)s is the server's explanation, already translated.
+    showToast(interpolate(gettext("Could not undo. %(reason)s"), { reason: res.message }));
     return;
   }
   deleted.delete(undo.id);
-  showToast("Conversation restored.", null, RESTORED_MS);
+  showToast(gettext("Conversation restored."), null, RESTORED_MS);
   await refreshList();
   const li = rowById(undo.id);
   if (li) li.querySelector("a").focus();
@@ -282,15 +299,15 @@ function showToast(text, undo = null, ms = UNDO_MS) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "toast-undo";
-    button.textContent = "Undo";
+    button.textContent = gettext("Undo");
     button.addEventListener("click", () => undoDelete(undo), { once: true });
     parts.push(button);
   }
   const close = document.createElement("button");
   close.type = "button";
   close.className = "icon-button toast-close";
-  close.setAttribute("aria-label", "Dismiss");
-  close.title = "Dismiss";
+  close.setAttribute("aria-label", gettext("Dismiss"));
+  close.title = gettext("Dismiss");
   close.textContent = "×";
   close.addEventListener("click", closeToast);
   parts.push(close);

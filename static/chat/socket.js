@@ -1,4 +1,5 @@
 // The conversation's websocket: connect, reconnect with backoff, send.
+import { formatNumber, gettext, interpolate } from "./i18n.js";
 import { els, setBusy, showError, state } from "./state.js";
 
 // Given by the entry point: what reads the frames imports send() from here,
@@ -19,10 +20,11 @@ export function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws/conversations/${state.conversationId}/`);
   state.socket = socket;
-  setConnection("connecting", "Connecting…");
+  setConnection("connecting", gettext("Connecting…"));
   socket.addEventListener("open", () => {
     state.retries = 0;
-    setConnection("live", "Connected");
+    // Translators: the page's live link to the server is up.
+    setConnection("live", gettext("Connected"));
     for (const frame of state.queue.splice(0)) socket.send(JSON.stringify(frame));
   });
   socket.addEventListener("message", (e) => {
@@ -40,7 +42,7 @@ export function connect() {
       // second later, carries that cookie, and is refused at once if not.
       if (!state.sessionRetried) {
         state.sessionRetried = true;
-        setConnection("connecting", "Reconnecting…");
+        setConnection("connecting", gettext("Reconnecting…"));
         setTimeout(connect, 1000);
         return;
       }
@@ -48,19 +50,20 @@ export function connect() {
       return;
     }
     if (e.code === 4403) {
-      setConnection("down", "No access");
-      showError("You don't have access to this conversation.");
+      setConnection("down", gettext("No access"));
+      showError(gettext("You don't have access to this conversation."));
       return;
     }
     if (e.code === 4012) {
       // The server is restarting: another process takes over at once. A
       // little jitter so every page of a busy process does not land together.
-      setConnection("connecting", "Reconnecting…");
+      setConnection("connecting", gettext("Reconnecting…"));
       setTimeout(connect, 100 + Math.random() * 400);
       return;
     }
     const delay = Math.min(30000, 500 * 2 ** state.retries++);
-    setConnection("down", `Reconnecting in ${Math.round(delay / 1000)} s…`);
+    // Translators: "s" is short for seconds.
+    setConnection("down", interpolate(gettext("Reconnecting in %(seconds)s s…"), { seconds: formatNumber(Math.round(delay / 1000)) }));
     setTimeout(connect, delay);
   });
 }

@@ -1,6 +1,7 @@
 // Shared by the page's modules: the boot data, the elements, the page's state,
-// and the small helpers every part uses. It imports none of the others, so any
-// module can import it without making a cycle.
+// and the small helpers every part uses. It imports none of the others (only
+// i18n.js, which imports nothing), so any module can import it without a cycle.
+import { gettext } from "./i18n.js";
 
 // Filled in by initState(), not at import: importing a module never touches the page.
 export const boot = {};
@@ -83,11 +84,11 @@ export async function api(method, url, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    return { ok: false, status: 0, message: "Could not reach the server. Check your connection." };
+    return { ok: false, status: 0, message: gettext("Could not reach the server. Check your connection.") };
   }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const message = data.error ? data.error.message : "Something went wrong. Try again.";
+    const message = data.error ? data.error.message : gettext("Something went wrong. Try again.");
     return { ok: false, status: res.status, message };
   }
   return { ok: true, data };

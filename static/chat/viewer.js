@@ -7,6 +7,7 @@
 // In drawing mode a one-finger or mouse drag draws a region instead of
 // panning (a pinch still zooms and pans): the drawing itself — what a drag or
 // a key does to the regions — is given by regions.js (regionEditor).
+import { gettext } from "./i18n.js";
 import { clamp, drawMarks, layerOf, photoFrame } from "./overlay.js";
 
 const MAX_ZOOM = 8;
@@ -15,7 +16,7 @@ const KEY_PAN = 60; // px
 
 let v = null; // the dialog and its parts, made on first use
 
-const VIEW_HELP = "Scroll, pinch or press + and − to zoom; drag or use the arrow keys to move around.";
+const VIEW_HELP = gettext("Scroll, pinch or press + and − to zoom; drag or use the arrow keys to move around.");
 
 function build() {
   const dialog = document.createElement("dialog");
@@ -24,13 +25,14 @@ function build() {
   const bar = el("div", "viewer-bar");
   const title = el("h2", "viewer-title");
   title.id = "viewer-title";
-  const zoomOut = button("−", "Zoom out");
-  const zoomIn = button("+", "Zoom in");
-  const ask = button("Ask about a part");
+  const zoomOut = button("−", gettext("Zoom out"));
+  const zoomIn = button("+", gettext("Zoom in"));
+  const ask = button(gettext("Ask about a part"));
   ask.classList.add("viewer-ask");
-  const done = button("Done");
+  // Translators: the button that ends marking regions and closes the viewer.
+  const done = button(gettext("Done"));
   done.classList.add("primary");
-  const close = button("×", "Close");
+  const close = button("×", gettext("Close"));
   close.classList.add("viewer-close");
   bar.append(title, zoomOut, zoomIn, ask, done, close);
   const stage = el("div", "viewer-stage");
@@ -43,7 +45,7 @@ function build() {
   const help = el("p", "viewer-help");
   help.id = "viewer-help";
   const list = el("ul", "viewer-regions");
-  list.setAttribute("aria-label", "Regions marked");
+  list.setAttribute("aria-label", gettext("Regions marked"));
   const status = el("p", "visually-hidden");
   status.setAttribute("role", "status");
   foot.append(help, list, status);
@@ -129,7 +131,7 @@ function redraw() {
   if (!v.draw) return;
   v.list.replaceChildren(...v.draw.items().map((item) => {
     const li = document.createElement("li");
-    const remove = button("×", `Remove ${item.label.toLowerCase()}`);
+    const remove = button("×", item.removeLabel);
     remove.addEventListener("click", () => {
       item.remove();
       v.stage.focus();

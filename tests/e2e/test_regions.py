@@ -74,7 +74,7 @@ async def test_regions_drawn_by_mouse_and_keyboard_are_sent_counted_and_kept(
     await stage.focus()
     await page.keyboard.press("ArrowRight")
     await expect(viewer.get_by_role("status")).to_have_text(
-        "Frame: 37 % from the left, 35 % from the top, 30 % wide, 30 % high."
+        "Frame: 37% from the left, 35% from the top, 30% wide, 30% high."
     )
     for _ in range(5):
         await page.keyboard.press("Shift+ArrowLeft")
