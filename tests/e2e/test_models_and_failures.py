@@ -137,10 +137,10 @@ async def test_instructions_are_saved_and_sent(signed_in, fake_upstream_server, 
     await page.get_by_label("Instructions for this conversation").fill("Answer like a gardener.")
     await ask(page, "Is it ripe?")
     await expect(page.locator(".message.assistant")).to_have_attribute("data-status", "completed")
-    assert fake_upstream_server.requests[-1]["json"]["messages"][0] == {
-        "role": "system",
-        "content": "Answer like a gardener.",
-    }
+    system = fake_upstream_server.requests[-1]["json"]["messages"][0]
+    assert system["role"] == "system"
+    # The instructions first, then the line saying which language to answer in.
+    assert system["content"].startswith("Answer like a gardener.\n\n")
     await page.reload()
     await page.locator("#options summary").click()
     instructions = page.get_by_label("Instructions for this conversation")
@@ -154,6 +154,6 @@ async def test_instructions_are_saved_and_sent(signed_in, fake_upstream_server, 
     await expect(page.locator(".message.assistant").last).to_have_attribute(
         "data-status", "completed"
     )
-    assert (
-        fake_upstream_server.requests[-1]["json"]["messages"][0]["content"] == "Answer in French."
+    assert fake_upstream_server.requests[-1]["json"]["messages"][0]["content"].startswith(
+        "Answer in French.\n\n"
     )
