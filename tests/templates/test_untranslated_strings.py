@@ -161,8 +161,8 @@ def test_an_untranslated_aria_label_is_found():
 
 
 def test_an_attribute_with_a_variable_and_words_is_found():
-    source = '<button aria-label="Remove {{ name }}"></button>'
-    assert untranslated(source) == [(1, 'aria-label="Remove {…}"')]
+    source = '<button aria-label="Remove {{ name }} from the team"></button>'
+    assert untranslated(source) == [(1, 'aria-label="Remove {…} from the team"')]
 
 
 def test_a_submit_inputs_value_is_found():
