@@ -170,6 +170,11 @@ def test_a_submit_inputs_value_is_found():
     assert untranslated(source) == [(1, 'value="Save"')]
 
 
+def test_a_page_description_is_found():
+    source = '<meta name="description" content="Ask about photos"><meta charset="utf-8">'
+    assert untranslated(source) == [(1, 'content="Ask about photos"')]
+
+
 def test_text_in_blocktranslate_is_fine():
     source = (
         "{% load i18n %}<p>{% blocktranslate trimmed with name=user %}\n"
