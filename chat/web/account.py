@@ -24,6 +24,7 @@ from django.utils import formats
 from django.views.decorators.http import require_http_methods
 
 from chat.accounts import throttle
+from chat.accounts.language import user_language
 from chat.errors import ServiceError
 from chat.teams.people import DISPLAY_NAME_MAX_LENGTH, user_update_display_name
 from chat.text import controls_strip
@@ -217,6 +218,10 @@ def account_page(request: AuthenticatedRequest) -> HttpResponse:
                 return redirect("account")
     else:
         form = DisplayNameForm(initial={"display_name": user.first_name})
-    return render(
-        request, "registration/account.html", {"form": form, "usage": usage_for_page(user)}
-    )
+    context = {
+        "form": form,
+        "usage": usage_for_page(user),
+        # The language picker shows the saved choice ("": the browser's).
+        "saved_language": user_language(user),
+    }
+    return render(request, "registration/account.html", context)
