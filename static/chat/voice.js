@@ -1,7 +1,7 @@
 // Voice: dictating the question (here) and reading answers aloud
-// (readaloud.js). Dictation is a microphone button beside Send, shown only
-// where the browser offers speech recognition; what is heard goes into the
-// question box at the cursor, next to what was typed and never over it.
+// (readaloud.js). Dictation is a microphone button beside the question box,
+// shown only where the browser offers speech recognition; what is heard goes
+// into the box at the cursor, next to what was typed and never over it.
 import { announce } from "./announce.js";
 import { gettext } from "./i18n.js";
 import { speechLang, stopReading } from "./readaloud.js";
@@ -125,8 +125,7 @@ function showListening(on) {
   } catch {
     // No storage (a private window's rules): the note is on the button still.
   }
-  if (on) ui.note.hidden = !first;
-  else ui.note.hidden = true;
+  ui.note.hidden = !first;
   announce(on ? gettext("Listening…") + (first ? ` ${whereNote()}` : "") : gettext("Stopped listening."));
 }
 
@@ -165,17 +164,24 @@ export function initVoice() {
   button.setAttribute("aria-pressed", "false");
   button.title = whereNote();
   button.addEventListener("click", () => (listening() ? stopDictation() : start()));
-  const status = document.createElement("span");
+  // Under the box, not beside the button: the bar would wrap when it shows.
+  const status = document.createElement("p");
   status.className = "dictate-status";
-  status.textContent = gettext("Listening…");
   status.hidden = true;
-  const note = document.createElement("p");
+  const label = document.createElement("strong");
+  label.textContent = gettext("Listening…");
+  const note = document.createElement("span");
   note.className = "dictate-note";
   note.textContent = whereNote();
-  note.hidden = true;
+  status.append(label, " ", note);
   Object.assign(ui, { button, status, note });
-  els.stop.before(status, button); // the button stays put when the status shows
-  els.question.after(note);
+  // Beside the box, as in a messenger (the bar below has no room left for it
+  // at common widths): the two in a row of their own.
+  const row = document.createElement("div");
+  row.className = "question-row";
+  els.question.replaceWith(row);
+  row.append(els.question, button);
+  row.after(status);
   // Typing takes over: what was heard so far stays, nothing more is added.
   els.question.addEventListener("input", () => {
     if (!current) return;

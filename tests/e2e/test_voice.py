@@ -379,6 +379,7 @@ async def test_voice_buttons_have_no_serious_accessibility_violations(
     await with_scripts(page, FAKE_RECOGNITION.replace("ON_DEVICE", ""), SPEAK_SPY)
     await page.evaluate("__spoken.autoEnd = false")
     reply = await ask(page, fake_upstream_server, FERN)
+    await screenshot(page, "voice-idle")
     await page.locator("#dictate").click()
     await reply.get_by_role("button", name="Read aloud").click()
     await expect(page.locator(".dictate-note")).to_be_visible()
