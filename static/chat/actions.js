@@ -4,6 +4,7 @@ import { announce } from "./announce.js";
 import { askQuestion } from "./composer.js";
 import { gettext, interpolate } from "./i18n.js";
 import { addSavedPhoto, checkVision, updateEstimate } from "./photos.js";
+import { readAloudButton } from "./readaloud.js";
 import { send } from "./socket.js";
 import { boot, els, hideError, setBusy, shortName, state } from "./state.js";
 
@@ -18,6 +19,8 @@ export function replyActions(view, m, latest) {
   const bar = document.createElement("div");
   bar.className = "reply-actions";
   if (view.text.answer) bar.append(copyButton(view));
+  const readAloud = view.text.answer && readAloudButton(view.answer);
+  if (readAloud) bar.append(readAloud);
   if (!latest) return bar;
   if (m.status === "interrupted" && view.text.answer) {
     // Goes on from the saved text, in the same reply.

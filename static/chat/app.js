@@ -11,6 +11,7 @@ import { initShare } from "./share.js";
 import { initSidebar } from "./sidebar.js";
 import { connect, initSocket } from "./socket.js";
 import { initState } from "./state.js";
+import { initVoice } from "./voice.js";
 
 initState();
 initPhotos();
@@ -18,6 +19,7 @@ initActions();
 initComposer();
 initSidebar();
 initShare();
+initVoice();
 initSocket(handle);
 connect();
 
