@@ -6,7 +6,10 @@ shell (public, the same for everyone) and the offline page (which says nothing
 of anyone). Pages, the JSON API, photos and thumbnails, the websocket and
 everything else go to the network every time and are never kept: a phone
 handed to someone else, or a person who logged out, leaves nothing of theirs
-in its cache. All three answers are public and read nothing of the session."""
+in its cache. All three answers are public and read nothing of the session;
+like every answer, the browser's HTTP cache keeps none of them
+(chat/web/caching.py): a new version reaches the phone at once, and the
+worker's own cache is the one place the offline page is kept."""
 
 import hashlib
 import json
@@ -26,8 +29,6 @@ from django.views.decorators.http import require_safe
 # the app opens, and the phone's bar above it.
 BACKGROUND = "#f6f7f9"
 BACKGROUND_DARK = "#14161a"
-# Public, but asked again each time: a new version must reach the phone.
-REVALIDATE = "no-cache"
 # What may come with a shared photo: anything a phone calls a picture, and the
 # extensions of the formats we take (chat.photos.image_decode.FORMATS), for apps
 # that send a file with no type.
@@ -122,9 +123,7 @@ def service_worker_config() -> dict[str, object]:
 
 @require_safe
 def manifest(request: HttpRequest) -> JsonResponse:
-    response = JsonResponse(manifest_data(), content_type="application/manifest+json")
-    response["Cache-Control"] = REVALIDATE
-    return response
+    return JsonResponse(manifest_data(), content_type="application/manifest+json")
 
 
 @require_safe
@@ -135,7 +134,6 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = "/"
-    response["Cache-Control"] = REVALIDATE
     return response
 
 
@@ -143,6 +141,4 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 def offline(request: HttpRequest) -> HttpResponse:
     # Rendered without the request: nothing of the session, the user or a
     # CSRF token can reach the page the service worker keeps.
-    response = HttpResponse(render_to_string("pwa/offline.html"))
-    response["Cache-Control"] = REVALIDATE
-    return response
+    return HttpResponse(render_to_string("pwa/offline.html"))

@@ -105,7 +105,8 @@ def test_the_service_worker_is_a_script_for_the_whole_site(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert response["Service-Worker-Allowed"] == "/"
-    assert response["Cache-Control"] == "no-cache"  # a new version reaches the phone
+    # Never kept by the browser's HTTP cache: a new version reaches the phone at once.
+    assert response["Cache-Control"] == "private, no-store"
     # Under the site's CSP like any script of ours (it only fetches our own origin).
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "Cookie" not in response.get("Vary", "") and not response.cookies
