@@ -22,6 +22,15 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --python /usr/local/bin/python3.11
 
+# The interface's translations, compiled (the .mo files are not committed).
+FROM python:3.11-slim AS translations
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends gettext >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY locale ./locale
+RUN for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "${po%.po}.mo" "$po"; done
+
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin visionqa \
     && mkdir -p /data/media \
@@ -30,6 +39,7 @@ WORKDIR /app
 COPY --from=python-dependencies /app/.venv /app/.venv
 COPY --from=browser-libraries /app/node_modules /app/node_modules
 COPY . .
+COPY --from=translations /app/locale ./locale
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -14,7 +14,24 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_SYSTEM_CERTS := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test lint bench clean
+.PHONY: run serve test lint bench clean messages
+
+# The interface's languages besides English (settings.LANGUAGES). Their
+# catalogs (locale/*/LC_MESSAGES/*.po) are compiled here, never committed.
+LOCALES := es fr de pt_BR zh_Hans ar
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+%.mo: %.po
+	msgfmt --check -o $@ $<
+
+# After changing a user-visible string: gather every message into the
+# catalogs, for translating (tests/test_translations.py says what is missing).
+MAKEMESSAGES := $(BIN)/python manage.py makemessages $(foreach l,$(LOCALES),-l $(l)) \
+	--no-obsolete --no-location --ignore=.venv --ignore=.tools --ignore=node_modules \
+	--ignore=staticfiles --ignore=tests --ignore=test-artifacts
+messages: $(VENV)/.synced
+	DJANGO_DEBUG=1 $(MAKEMESSAGES)
+	DJANGO_DEBUG=1 $(MAKEMESSAGES) -d djangojs
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -30,7 +47,7 @@ node_modules/.installed: package-lock.json package.json
 	@touch $@
 
 run: export DJANGO_DEBUG ?= 1
-run: $(VENV)/.synced node_modules/.installed
+run: $(VENV)/.synced node_modules/.installed $(CATALOGS)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@$(BIN)/python manage.py devaccount --port $(PORT)
@@ -39,12 +56,12 @@ run: $(VENV)/.synced node_modules/.installed
 # Production: DEBUG off whatever the shell says, so DJANGO_SECRET_KEY and the
 # rest of the production settings must be set (README, "Production").
 serve: export DJANGO_DEBUG :=
-serve: $(VENV)/.synced node_modules/.installed
+serve: $(VENV)/.synced node_modules/.installed $(CATALOGS)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	exec $(BIN)/python manage.py serve --processes $(PROCESSES) --host $(BIND) --port $(PORT)
 
-test: $(VENV)/.synced node_modules/.installed
+test: $(VENV)/.synced node_modules/.installed $(CATALOGS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	node_modules/.bin/madge --circular --extensions js static/chat

@@ -185,6 +185,9 @@ class Message(models.Model):
     # upright. Part of the question as asked, never edited and always read
     # with it: a list here, not a table every read would have to join.
     regions = models.JSONField(default=list, blank=True)
+    # A question's: the interface language of the person who asked (a code from
+    # settings.LANGUAGES), which the model is asked to answer in.
+    language = models.CharField(max_length=16, blank=True)
     # On a question: what the person asked the model to locate ("Find"),
     # from which the upstream prompt is built; "" when it is a plain question.
     find = models.CharField(max_length=200, blank=True)
@@ -360,14 +363,16 @@ class ReviewLog(models.Model):
 
 
 class Preference(models.Model):
-    """What a person last picked (model, photo detail), so every device they use
-    opens with it."""
+    """What a person last picked (model, photo detail, the interface's
+    language), so every device they use opens with it."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
     )
     model = models.CharField(max_length=200, blank=True)
     detail = models.CharField(max_length=8, blank=True)
+    # A code from settings.LANGUAGES; empty: follow the browser.
+    language = models.CharField(max_length=16, blank=True)
 
     def __str__(self) -> str:
         return f"preference of {self.user_id}"

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
-from chat.web import account
+from chat.web import account, language
 from visionqa import health
 
 urlpatterns = [
@@ -22,6 +23,9 @@ urlpatterns = [
     path("accounts/password_reset/", account.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", account.account_page, name="account"),
+    path("language/", language.language_set, name="language-set"),
+    # The pages' scripts' messages, in the page's language (static/chat/i18n.js).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("chat.urls")),
 ]
 

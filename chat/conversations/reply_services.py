@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from chat.accounts.language import language_supported
 from chat.conversations import checks, selectors
 from chat.conversations.services import preference_update
 from chat.errors import ServiceError
@@ -109,12 +110,14 @@ def question_ask(
     options: object,
     regions: object = None,
     find: object = None,
+    language: str = "",
     worker_channel: str = "",
 ) -> tuple[Message, Message]:
     """Save the question and an empty reply (streaming) together; the caller starts the reply.
 
     `regions`: the parts of its photos the person marked; `find`: what to
     locate in its one photo, which becomes its text ("Find: …").
+    `language`: the asker's interface language, which the answer is asked in.
     `worker_channel`: where the reply's generation will listen (for Stop), when
     the caller has made it already. One short transaction of a few statements:
     every reply's first words wait for it."""
@@ -139,6 +142,7 @@ def question_ask(
         options=clean_options,
         regions=clean_regions,
         find=clean_find,
+        language=language_supported(language) or "",
     )
     MessageImage.objects.bulk_create(
         MessageImage(message=question, image=image, position=n) for n, image in enumerate(photos)

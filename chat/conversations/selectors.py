@@ -171,6 +171,7 @@ class PastMessage:
     # A question's marked regions (Message.regions) and what it asked to find.
     regions: list[SavedRegion] = field(default_factory=list)
     find: str = ""
+    language: str = ""  # a question's: the asker's interface language
 
 
 def reply_history(reply: Message) -> list[PastMessage]:
@@ -190,6 +191,7 @@ def reply_history(reply: Message) -> list[PastMessage]:
             "superseded",
             "regions",
             "find",
+            "language",
             "messageimage__image_id",
             "messageimage__image__file",
             "messageimage__image__width",
@@ -199,11 +201,11 @@ def reply_history(reply: Message) -> list[PastMessage]:
     storage = Image._meta.get_field("file").storage
     history: list[PastMessage] = []
     seen: dict[object, PastMessage] = {}
-    for message_id, role, text, detail, superseded, marked, find, *photo in rows:
+    for message_id, role, text, detail, superseded, marked, find, language, *photo in rows:
         message = seen.get(message_id)
         if message is None:
             message = seen[message_id] = PastMessage(
-                role, text, detail, superseded, [], marked or [], find
+                role, text, detail, superseded, [], marked or [], find, language
             )
             history.append(message)
         image_id, name, width, height = photo

@@ -12,7 +12,9 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import translation
 
+from chat.accounts.language import language_pick, user_language
 from chat.accounts.sessions import SessionEnded, session_check, session_tag, session_valid
 from chat.conversations import reply_services, selectors
 from chat.dbasync import db_call
@@ -58,6 +60,12 @@ def _conversation_for(user: User, conversation_id: uuid.UUID) -> Conversation | 
 
 
 @db_call
+def _language_for(user: User, cookie: str | None, accept_language: str) -> str:
+    """The language this socket's person reads, as a page of theirs would be in."""
+    return language_pick(user_language(user), cookie, accept_language)
+
+
+@db_call
 def _state(conversation: Conversation) -> list[tuple[Serialized, str]]:
     # Reads only: a page may ask for this often (sync), and a reply whose
     # process died is shown as interrupted here and saved so by the sweep.
@@ -80,7 +88,12 @@ def _session_valid(user: User, session_key: str | None) -> bool:
 
 @db_call
 def _ask(
-    user: User, session_key: str | None, conversation: Conversation, ask: frames.Ask, channel: str
+    user: User,
+    session_key: str | None,
+    conversation: Conversation,
+    ask: frames.Ask,
+    channel: str,
+    language: str,
 ) -> tuple[Serialized, Serialized, Job | None]:
     """Save the question and its reply, and read what generating it needs, in one call."""
     session_check(user.id, session_key)
@@ -94,6 +107,7 @@ def _ask(
         options=ask.options,
         regions=ask.regions,
         find=ask.find,
+        language=language,
         worker_channel=channel,
     )
     try:
@@ -119,9 +133,7 @@ def _rerun(
         if isinstance(command, frames.Retry)
         else reply_services.reply_continue
     )
-    message: Serialized = selectors.message_serialize(
-        rerun(user, conversation, command.message_id)
-    )
+    message: Serialized = selectors.message_serialize(rerun(user, conversation, command.message_id))
     return message
 
 
@@ -168,6 +180,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     # refused, until one goes through: one error frame per flood, not one each.
     frames_allowed: ratelimit.TokenBucket
     flooding: bool = False
+    language: str = ""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' own, without its database clean-up before every message:
@@ -194,6 +207,15 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.session_key = self.scope["session"].session_key
+        # Error frames in the person's language: the handlers that follow run
+        # in this task's context, and so do the database calls they make.
+        headers = dict(self.scope.get("headers", []))
+        self.language = await _language_for(
+            user,
+            self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME),
+            headers.get(b"accept-language", b"").decode("latin1"),
+        )
+        translation.activate(self.language)
         self.frames_allowed = ratelimit.TokenBucket(
             settings.VISIONQA["SOCKET_FRAMES_PER_S"], settings.VISIONQA["SOCKET_FRAME_BURST"]
         )
@@ -260,7 +282,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         match command:
             case frames.Ask():
                 channel = await worker.channel()
-                question, reply, job = await _ask(user, key, conversation, command, channel)
+                question, reply, job = await _ask(
+                    user, key, conversation, command, channel, self.language
+                )
                 self.start_reply(question, reply, job=job)
             case frames.Retry() | frames.Continue():
                 self.start_reply(await _rerun(user, key, conversation, command))

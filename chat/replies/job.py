@@ -9,6 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from chat.accounts.language import language_name
 from chat.conversations import reply_services, selectors, services
 from chat.live import events, frames
 from chat.llm import context, grounding
@@ -142,6 +143,26 @@ def _context_budget(spec: ModelSpec, options: dict[str, Any], system_prompt: str
     return int(spec.context_window - reserve - context.text_tokens(system_prompt))
 
 
+def _asked_in(earlier: list[selectors.PastMessage]) -> str:
+    """The interface language of the latest question ("" for one saved before
+    questions kept theirs)."""
+    questions = [m for m in earlier if m.role == Message.Role.USER]
+    return questions[-1].language if questions else ""
+
+
+def _system_prompt(own: str, language: str) -> str:
+    """The conversation's own instructions, then which language to answer in:
+    the asker's interface language, unless they wrote in another."""
+    if not language:
+        return own
+    name = language_name(language)
+    line = (
+        f"The person reads {name}. Answer in {name}, unless their latest question "
+        "is written in another language: then answer in that language."
+    )
+    return f"{own}\n\n{line}" if own else line
+
+
 def job_for(reply: Message) -> Job:
     """What generating `reply` needs, read in one go: one query for the history."""
     conversation = reply.conversation
@@ -163,9 +184,8 @@ def job_for(reply: Message) -> Job:
                 "tokens": context.text_tokens(CONTINUE_PROMPT),
             },
         ]
-    turns, dropped = context.fit(
-        turns, _context_budget(spec, reply.options, conversation.system_prompt)
-    )
+    system_prompt = _system_prompt(conversation.system_prompt, _asked_in(earlier))
+    turns, dropped = context.fit(turns, _context_budget(spec, reply.options, system_prompt))
     notice = ""
     if dropped:
         notice = (
@@ -175,9 +195,8 @@ def job_for(reply: Message) -> Job:
     return Job(
         spec=spec,
         turns=turns,
-        prompt_estimate=sum(t["tokens"] for t in turns)
-        + context.text_tokens(conversation.system_prompt),
-        system_prompt=conversation.system_prompt,
+        prompt_estimate=sum(t["tokens"] for t in turns) + context.text_tokens(system_prompt),
+        system_prompt=system_prompt,
         options=reply.options,
         group=events.conversation_group(reply.conversation_id),
         message=selectors.message_serialize(reply),

@@ -17,8 +17,8 @@ def session_cookie(user):
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def open_socket(conversation_id, cookie=None):
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+async def open_socket(conversation_id, cookie=None, extra_headers=()):
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), *extra_headers]
     if cookie:
         headers.append((b"cookie", cookie))
     socket = WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers)
