@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -51,6 +52,9 @@ def manifest_data() -> dict[str, object]:
         "name": "VisionQA",
         "short_name": "VisionQA",
         "description": _("Ask questions about your photos."),
+        # The language it was asked in (the page's own, chat/web/language.py).
+        "lang": translation.get_language(),
+        "dir": "rtl" if translation.get_language_bidi() else "ltr",
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
