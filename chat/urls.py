@@ -1,11 +1,18 @@
 from django.urls import path, re_path
 
-from chat.web import api, api_errors, api_sharing, public, team_views, views
+from chat.web import api, api_errors, api_sharing, public, pwa, share_target, team_views, views
 from chat.web.api_usage import usage as api_usage
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/<uuid:conversation_id>/", views.conversation_page, name="conversation"),
+    # The installed app (chat/web/pwa.py): the service worker at the root, so
+    # that its scope is the whole site.
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
+    path("offline/", pwa.offline, name="offline"),
+    path("share-target/", share_target.share_target, name="share-target"),
+    path("share-target/claim/", share_target.share_claim, name="share-claim"),
     path("api/images/", api.image_upload, name="image-upload"),
     path("api/images/<str:image_id>/thumbnail/", api.image_thumbnail, name="image-thumbnail"),
     path("api/conversations/", api.conversations, name="conversations"),

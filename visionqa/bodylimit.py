@@ -8,10 +8,10 @@ refused without reading anything, and a body without one (or with one that
 lies) is refused as soon as the bytes read pass the limit. The app never sees
 part of a refused body.
 
-The limit is MAX_REQUEST_BYTES for any request, and one photo's worth for a
-photo upload. Under Daphne, visionqa/daphne_bodylimit.py applies the same
-limit while the bytes arrive, since Daphne too reads a whole body before it
-starts the app.
+The limit is MAX_REQUEST_BYTES for any request, one photo's worth for a
+photo upload, and SHARE_MAX_BYTES for photos shared from a phone. Under
+Daphne, visionqa/daphne_bodylimit.py applies the same limit while the bytes
+arrive, since Daphne too reads a whole body before it starts the app.
 """
 
 import json
@@ -23,7 +23,8 @@ from django.urls import reverse
 
 from chat.conversations.services import file_too_large
 from chat.errors import error_body
-from chat.web.uploads import upload_request_limit
+from chat.web import share_target
+from chat.web.uploads import share_request_limit, upload_request_limit
 from visionqa.scopes import App, Message, Receive, Scope, Send, header
 
 STATUS = 413
@@ -34,9 +35,12 @@ def body_limit(path: str | None) -> int:
     the path is not known yet."""
     general = int(settings.VISIONQA["MAX_REQUEST_BYTES"])
     upload = upload_request_limit()
+    share = share_request_limit()
     if path is None:
-        return max(general, upload)
-    return upload if path == reverse("image-upload") else general
+        return max(general, upload, share)
+    if path == reverse("image-upload"):
+        return upload
+    return share if path == reverse("share-target") else general
 
 
 def megabytes(size: int) -> str:
@@ -45,8 +49,8 @@ def megabytes(size: int) -> str:
 
 
 def too_large(path: str, limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """The 413's headers and body: the API's JSON error under /api/, a line of
-    text elsewhere (a form posted from a page)."""
+    """The 413's headers and body: the API's JSON error under /api/, a page
+    for a phone's share, a line of text elsewhere (a form posted from a page)."""
     if path == reverse("image-upload"):
         # The same answer the upload view gives for a photo over the limit.
         error = file_too_large()
@@ -54,7 +58,11 @@ def too_large(path: str, limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
     else:
         code = "request_too_large"
         message = f"This request is too large: the server takes at most {megabytes(limit)}."
-    if path.startswith("/api/"):
+    if path == reverse("share-target"):
+        # A phone's share opens as a page: the page that says so.
+        body = share_target.too_large_page(megabytes(settings.VISIONQA["SHARE_MAX_BYTES"]))
+        kind = b"text/html; charset=utf-8"
+    elif path.startswith("/api/"):
         body, kind = json.dumps(error_body(code, message)).encode(), b"application/json"
     else:
         body, kind = (message + "\n").encode(), b"text/plain; charset=utf-8"

@@ -263,6 +263,13 @@ VISIONQA: dict[str, Any] = {
     # send kilobytes.
     "MAX_REQUEST_BYTES": int(os.environ.get("VISIONQA_MAX_REQUEST_BYTES") or 1024 * 1024),
     "MAX_IMAGES_PER_QUESTION": 8,
+    # Photos shared from a phone's share sheet (chat/web/share_target.py): the
+    # most one share may send together (its request body, refused past this
+    # before it is read), and, for someone not yet logged in, how long they
+    # wait for the log-in and how much of everyone's may wait at once.
+    "SHARE_MAX_BYTES": int(os.environ.get("VISIONQA_SHARE_MAX_MB") or 50) * 1024 * 1024,
+    "SHARE_WAIT_MIN": 30,
+    "SHARE_WAITING_MAX_BYTES": 256 * 1024 * 1024,
     "MAX_QUESTION_CHARS": 20_000,
     "MAX_FRAME_BYTES": 64 * 1024,
     # How often a streaming reply's text is written to the database, and how

@@ -215,6 +215,25 @@ def decoded(
             fileobj.close()
 
 
+def declared_check(source: PhotoSource) -> None:
+    """ImageRejected unless `source` declares a photo we could take (format,
+    pixels, shape, a HEIC or AVIF not cut short), without decoding its pixels:
+    for photos kept before anyone is logged in to pay for the decode (a shared
+    photo waiting for its person, chat.conversations.shares). The full check
+    comes when it is stored."""
+    fileobj = _as_file(source)
+    try:
+        with _refusing():
+            img = Image.open(fileobj)
+        with img, _refusing():
+            _check_declared(img)
+            if img.format in CONTAINERS and not _container_complete(fileobj):
+                raise ImageRejected(TRUNCATED)
+    finally:
+        if fileobj is not source:
+            fileobj.close()
+
+
 def _weight(img: Image.Image) -> int:
     """What decoding costs, counted in pixels held: a picture that must be
     converted or turned holds two copies at the moment one becomes the other."""

@@ -16,6 +16,12 @@ def upload_request_limit() -> int:
     return int(settings.VISIONQA["MAX_UPLOAD_BYTES"]) + MULTIPART_ROOM
 
 
+def share_request_limit() -> int:
+    """The largest body a share from a phone may have (POST /share-target/):
+    its photos together, and their framing."""
+    return int(settings.VISIONQA["SHARE_MAX_BYTES"]) + MULTIPART_ROOM
+
+
 class SizeLimitHandler(FileUploadHandler):
     """First in the chain: counts file bytes as they arrive and stops the
     upload past `limit`. The rest of the body is drained, never kept, so the

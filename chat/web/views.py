@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from chat.conversations import selectors
+from chat.conversations import selectors, shares
 from chat.errors import ServiceError
 from chat.models import Conversation, Team
 from chat.photos import image_decode, images
@@ -17,7 +17,10 @@ from chat.web.http import AuthenticatedRequest
 
 
 def _page(
-    request: AuthenticatedRequest, conversation: Conversation | None, team: Team | None
+    request: AuthenticatedRequest,
+    conversation: Conversation | None,
+    team: Team | None,
+    shared: shares.Attachments | None = None,
 ) -> HttpResponse:
     teams = list(access.teams_of(request.user))
     return render(
@@ -48,6 +51,10 @@ def _page(
                     "maxAspect": image_decode.MAX_ASPECT,
                 },
                 "preference": selectors.preference_get(request.user),
+                # Shared from the phone (chat/web/share_target.py): already
+                # uploaded, waiting in the question box with the text shared along.
+                "attached": shared.photos if shared else [],
+                "prefill": shared.text if shared else "",
             },
         },
     )
@@ -55,9 +62,12 @@ def _page(
 
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    """A new conversation, in the space asked for (?space=<team id>) or the personal one."""
+    """A new conversation, in the space asked for (?space=<team id>) or the
+    personal one; with photos shared from the phone in its question box
+    (?photos=<ids>&text=…, chat.conversations.shares.continue_url)."""
     member = access.membership(request.user, request.GET.get("space") or None)
-    return _page(request, None, member.team if member else None)
+    shared = shares.attachments(request.user, request.GET)
+    return _page(request, None, member.team if member else None, shared)
 
 
 @login_required

@@ -5,7 +5,7 @@
 
 import { initActions } from "./actions.js";
 import { initComposer } from "./composer.js";
-import { initPhotos } from "./photos.js";
+import { attachShared, initPhotos } from "./photos.js";
 import { handle } from "./replies.js";
 import { initShare } from "./share.js";
 import { initSidebar } from "./sidebar.js";
@@ -17,6 +17,7 @@ initState();
 initPhotos();
 initActions();
 initComposer();
+attachShared(); // once the model is picked: the estimate and the vision check need it
 initSidebar();
 initShare();
 initVoice();

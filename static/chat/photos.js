@@ -143,6 +143,14 @@ const tooMany = () => interpolate(
   { count: formatNumber(boot.maxImages) },
 );
 
+/** Photos shared from the phone's share sheet, already uploaded: in the box,
+ *  as if just added, with the text that came along (chat/web/share_target.py). */
+export function attachShared() {
+  for (const image of boot.attached.slice(0, boot.maxImages)) addSavedPhoto(image);
+  if (boot.prefill && !els.question.value) els.question.value = boot.prefill;
+  if (state.photos.length) checkVision();
+}
+
 async function addPhoto(file) {
   if (state.photos.length >= boot.maxImages) {
     showError(tooMany());

@@ -114,6 +114,18 @@ def test_the_upload_cap_is_the_apps_photo_limit_plus_its_framing():
     assert f"larger than {photo // (1024 * 1024)} MB" in site
 
 
+def test_the_share_cap_is_the_apps_share_limit_plus_its_framing():
+    from django.conf import settings
+
+    site = (DEPLOY / "visionqa.conf").read_text()
+    share = re.search(r"location = /share-target/ \{\s*client_max_body_size (\d+)m;", site)
+    assert share, "the share target sets its own cap"
+    cap = int(share.group(1)) * 1024 * 1024
+    photos = settings.VISIONQA["SHARE_MAX_BYTES"]
+    assert photos + 64 * 1024 < cap <= photos + 64 * 1024 + 1024 * 1024
+    assert f"more than {photos // (1024 * 1024)} MB together" in site
+
+
 def complete(response):
     head, separator, body = response.partition(b"\r\n\r\n")
     length = re.search(rb"(?i)content-length: (\d+)", head)

@@ -175,10 +175,18 @@ def test_the_refusal_closes_the_connection():
 
 
 def test_a_photo_upload_has_room_for_one_photo_and_its_framing(settings):
-    settings.VISIONQA = {**settings.VISIONQA, "MAX_UPLOAD_BYTES": 1000}
+    settings.VISIONQA = {**settings.VISIONQA, "MAX_UPLOAD_BYTES": 1000, "SHARE_MAX_BYTES": 500}
     assert body_limit("/api/images/") == 1000 + MULTIPART_ROOM
     assert body_limit("/api/conversations/") == LIMIT
     assert body_limit(None) == 1000 + MULTIPART_ROOM
+
+
+def test_a_share_from_a_phone_has_room_for_its_photos_together(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "MAX_UPLOAD_BYTES": 1000, "SHARE_MAX_BYTES": 5000}
+    assert body_limit("/share-target/") == 5000 + MULTIPART_ROOM
+    assert body_limit("/share-target/claim/") == LIMIT
+    # Where the path is not known yet, the largest of them.
+    assert body_limit(None) == 5000 + MULTIPART_ROOM
 
 
 def test_a_photo_upload_over_its_limit_gets_the_upload_views_answer(settings):
@@ -189,6 +197,16 @@ def test_a_photo_upload_over_its_limit_gets_the_upload_views_answer(settings):
     assert server.status == error.status == 413
     assert json.loads(server.body) == {"error": {"code": error.code, "message": error.message}}
     assert "20 MB" in error.message
+
+
+def test_a_share_over_its_limit_gets_a_page_that_says_so(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "SHARE_MAX_BYTES": 50 * 1024 * 1024}
+    server = FakeServer([], content_length=80 * 1024 * 1024, path="/share-target/")
+    app = run(server)
+    assert server.status == 413 and not app.called
+    assert (b"content-type", b"text/html; charset=utf-8") in server.sent[0]["headers"]
+    page = server.body.decode()
+    assert "<html" in page and "more than 50 MB together" in page
 
 
 def test_a_client_that_leaves_mid_body_never_reaches_the_app():

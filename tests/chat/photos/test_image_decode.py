@@ -187,3 +187,28 @@ def test_one_colour_named_transparent_stays_transparent_outside_a_palette(mode, 
     assert stored.content_type == "image/png"
     with PILImage.open(io.BytesIO(stored.thumbnail)) as thumb:
         assert thumb.convert("RGB").getpixel((5, 5)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("Landscape_3.jpg", None),
+        ("xiaomi.heic", None),
+        ("200MP.heic", "megapixels"),
+        ("truncated.heic", "cut short"),
+        ("corrupted.heic", "isn't a photo"),
+    ],
+)
+def test_what_a_file_declares_is_checked_without_decoding_it(name, refused, decode_holds):
+    data = real_photo(name).read_bytes()
+    if refused is None:
+        image_decode.declared_check(io.BytesIO(data))
+    else:
+        with pytest.raises(ImageRejected, match=refused):
+            image_decode.declared_check(io.BytesIO(data))
+    assert decode_holds == []  # no pixels were decoded
+
+
+def test_a_file_that_declares_no_photo_is_refused_without_decoding():
+    with pytest.raises(ImageRejected, match="isn't a photo"):
+        image_decode.declared_check(io.BytesIO(b"%PDF-1.4 hello"))

@@ -1,0 +1,8 @@
+// The installed app: registers the service worker (/sw.js, served at the
+// root so that it covers the whole site). Loaded by every page (base.html) as
+// an entry point of its own; imports nothing. Where service workers don't
+// exist, or registering fails (a private window, an insecure origin), the
+// site simply works without one, so nothing is said.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}
