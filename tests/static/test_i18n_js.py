@@ -224,3 +224,22 @@ def test_the_checker_lets_form_data_through(tmp_path):
 
 def test_the_checker_lets_data_attributes_through(tmp_path):
     assert check(tmp_path, 'el.dataset.title = "draft";\nel.setAttribute("role", "status");') == []
+
+
+def test_markup_without_words_is_not_text(tmp_path):
+    source = (
+        'el.innerHTML = \'<svg aria-hidden="true" viewBox="0 0 24 24" stroke="currentColor">\' +\n'
+        "  '<path d=\"M5 11a7 7 0 0 0 14 0\"/></svg>';"
+    )
+    assert check(tmp_path, source) == []
+
+
+def test_markup_with_words_is_found(tmp_path):
+    assert check(tmp_path, "el.innerHTML = '<strong>Saved</strong>';") == [
+        "'<strong>Saved</strong>'"
+    ]
+
+
+def test_markup_with_a_spoken_attribute_is_found(tmp_path):
+    source = "el.innerHTML = '<svg aria-label=\"Microphone\"></svg>';"
+    assert check(tmp_path, source) == ["'<svg aria-label=\"Microphone\"></svg>'"]

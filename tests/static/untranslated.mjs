@@ -48,6 +48,18 @@ const MESSAGE_ARGUMENTS = { gettext: 1, ngettext: 2, pgettext: 2 };
 const BRAND = /VisionQA/g; // a name, the same in every language
 
 const hasLetter = (text) => /\p{L}/u.test(text.replace(BRAND, ""));
+
+// Markup (an icon's SVG) has letters in its tag and attribute names and values
+// that no one reads; only its text and its spoken attributes are shown. A piece
+// of markup may be a fragment of a tag (a string split over lines).
+const MARKUP = new Set([".innerHTML", ".outerHTML"]);
+const markupShown = (text) =>
+  text
+    .replace(/\s(?:aria-label|aria-description|title|alt|placeholder)="([^"]*)"/g, " $1 ")
+    .replace(/[\w:-]+="[^"]*"/g, "")
+    .replace(/<\/?[\w:-]+/g, "")
+    .replace(/\/?>/g, "");
+const shows = (text, why) => hasLetter(MARKUP.has(why) ? markupShown(text) : text);
 const isFunction = (node) =>
   node && ["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"].includes(node.type);
 const nameOf = (node) =>
@@ -228,10 +240,10 @@ class Checker {
     const follow = (next) => this.value(module, next, why, seen);
     switch (node.type) {
       case "Literal":
-        if (typeof node.value === "string" && hasLetter(node.value)) this.report(module, node, why);
+        if (typeof node.value === "string" && shows(node.value, why)) this.report(module, node, why);
         return;
       case "TemplateLiteral":
-        if (node.quasis.some((q) => hasLetter(q.value.cooked ?? q.value.raw))) this.report(module, node, why);
+        if (node.quasis.some((q) => shows(q.value.cooked ?? q.value.raw, why))) this.report(module, node, why);
         node.expressions.forEach(follow);
         return;
       case "BinaryExpression":
