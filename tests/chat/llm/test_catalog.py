@@ -114,7 +114,7 @@ async def test_overflowing_history_drops_oldest_turns_and_says_so(fake_upstream,
     assert messages[-1]["content"] == "And now?"
     assert messages[0]["role"] == "user"
     assert len(messages) < 9
-    assert "oldest message(s) were left out" in frames[-1]["notice"]
+    assert "oldest messages were left out" in frames[-1]["notice"]
     assert reply.notice == frames[-1]["notice"]
 
 
