@@ -139,7 +139,7 @@ class Image(models.Model):
     def __str__(self) -> str:
         # Not its file name, which can say what the photo shows: the admin puts
         # this in page titles and its action log, where looking isn't logged.
-        return f"photo {self.id}"
+        return _("photo %(id)s") % {"id": self.id}
 
 
 class Message(models.Model):
@@ -310,7 +310,7 @@ class UserLimit(models.Model):
     )
 
     def __str__(self) -> str:
-        return f"limits for {self.user}"
+        return _("limits for %(user)s") % {"user": self.user}
 
 
 class TeamLimit(models.Model):
@@ -324,7 +324,7 @@ class TeamLimit(models.Model):
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"limits for {self.team}"
+        return _("limits for %(team)s") % {"team": self.team}
 
 
 class Attempt(models.Model):
@@ -364,7 +364,10 @@ class ReviewLog(models.Model):
         ordering = ["-viewed_at"]
 
     def __str__(self) -> str:
-        return f"{self.staff} viewed {self.conversation_id}"
+        return _("%(staff)s viewed %(conversation)s") % {
+            "staff": self.staff,
+            "conversation": self.conversation_id,
+        }
 
 
 class Preference(models.Model):
