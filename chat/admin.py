@@ -22,6 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat.usage import admin_usage  # noqa: F401 (registers the usage admin)
 from chat.web.account import AdminLoginForm
@@ -122,11 +124,12 @@ class ConversationAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     search_fields = ("title", "owner__username")
     inlines = [MessageInline]
 
-    @admin.display(description="Review")
+    @admin.display(description=gettext_lazy("Review"))
     def review_link(self, obj: Conversation) -> SafeString:
         return format_html(
-            '<a class="viewlink" href="{}">Review</a>',
+            '<a class="viewlink" href="{}">{}</a>',
             reverse("admin:chat_conversation_review", args=[obj.pk]),
+            _("Review"),
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -174,7 +177,8 @@ class ConversationAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
         reviews = ReviewLog.objects.filter(conversation=conversation)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Review: {conversation.title or 'Untitled conversation'}",
+            "title": _("Review: %(title)s")
+            % {"title": conversation.title or _("Untitled conversation")},
             "opts": self.opts,
             "conversation": conversation,
             "conversation_messages": messages,
@@ -251,33 +255,39 @@ class ImageAdmin(_PrivateTextNotSearched, _ChangePageIsAReview):
     def _conversations(self, image: Image) -> list[Conversation]:
         return list(Conversation.objects.filter(messages__images=image).distinct())
 
-    @admin.display(description="photo")
+    @admin.display(description=gettext_lazy("photo"))
     def picture(self, image: Image) -> SafeString | str:
         conversations = self._conversations(image)
         if not conversations:
-            return "Not shown: this photo is in no conversation, so seeing it couldn't be logged."
+            return _(
+                "Not shown: this photo is in no conversation, so seeing it couldn't be logged."
+            )
         args = [conversations[0].pk, image.pk]
         return format_html(
-            '<a href="{}"><img src="{}" alt="The photo (its thumbnail)"></a>',
+            '<a href="{}"><img src="{}" alt="{}"></a>',
             reverse("admin:chat_conversation_review_photo_full", args=args),
             reverse("admin:chat_conversation_review_photo", args=args),
+            _("The photo (its thumbnail)"),
         )
 
-    @admin.display(description="name it was uploaded under")
+    @admin.display(description=gettext_lazy("name it was uploaded under"))
     def file_name(self, image: Image) -> str:
-        return image.original_name if self._conversations(image) else "(not shown)"
+        return image.original_name if self._conversations(image) else _("(not shown)")
 
-    @admin.display(description="stored as")
+    @admin.display(description=gettext_lazy("stored as"))
     def stored_as(self, image: Image) -> str:
-        return f"{image.file.name} (thumbnail {image.thumbnail.name})"
+        return _("%(file)s (thumbnail %(thumbnail)s)") % {
+            "file": image.file.name,
+            "thumbnail": image.thumbnail.name,
+        }
 
-    @admin.display(description="asked about in")
+    @admin.display(description=gettext_lazy("asked about in"))
     def asked_about_in(self, image: Image) -> SafeString | str:
         links = [
             format_html(
                 '<a href="{}">{}</a>',
                 reverse("admin:chat_conversation_review", args=[c.pk]),
-                c.title or "Untitled conversation",
+                c.title or _("Untitled conversation"),
             )
             for c in self._conversations(image)
         ]

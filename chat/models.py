@@ -4,6 +4,7 @@ from concurrent.futures import Future
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def new_token() -> str:
@@ -27,10 +28,11 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
+    # The labels are what people read (the team page, the admin), translated.
     class Role(models.TextChoices):
-        OWNER = "owner"
-        ADMIN = "admin"
-        MEMBER = "member"
+        OWNER = "owner", _("Owner")
+        ADMIN = "admin", _("Admin")
+        MEMBER = "member", _("Member")
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -137,25 +139,26 @@ class Image(models.Model):
     def __str__(self) -> str:
         # Not its file name, which can say what the photo shows: the admin puts
         # this in page titles and its action log, where looking isn't logged.
-        return f"photo {self.id}"
+        return _("photo %(id)s") % {"id": self.id}
 
 
 class Message(models.Model):
+    # The labels are the admin's filters and columns, translated.
     class Role(models.TextChoices):
-        USER = "user"
-        ASSISTANT = "assistant"
+        USER = "user", _("User")
+        ASSISTANT = "assistant", _("Assistant")
 
     class Status(models.TextChoices):
-        COMPLETED = "completed"
-        STREAMING = "streaming"
-        STOPPED = "stopped"
-        FAILED = "failed"
-        INTERRUPTED = "interrupted"
+        COMPLETED = "completed", _("Completed")
+        STREAMING = "streaming", _("Streaming")
+        STOPPED = "stopped", _("Stopped")
+        FAILED = "failed", _("Failed")
+        INTERRUPTED = "interrupted", _("Interrupted")
 
     class Detail(models.TextChoices):
-        LOW = "low"
-        HIGH = "high"
-        AUTO = "auto"
+        LOW = "low", _("Low")
+        HIGH = "high", _("High")
+        AUTO = "auto", _("Auto")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(
@@ -278,10 +281,10 @@ class ModelPrice(models.Model):
 
     model = models.CharField(max_length=120, unique=True)
     input_per_m = models.DecimalField(
-        "input, $ per million tokens", max_digits=10, decimal_places=4
+        _("input, $ per million tokens"), max_digits=10, decimal_places=4
     )
     output_per_m = models.DecimalField(
-        "output, $ per million tokens", max_digits=10, decimal_places=4
+        _("output, $ per million tokens"), max_digits=10, decimal_places=4
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -302,10 +305,12 @@ class UserLimit(models.Model):
     monthly_tokens = models.PositiveIntegerField(null=True, blank=True)
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
     photos_per_hour = models.PositiveIntegerField(null=True, blank=True)
-    photo_storage_mb = models.PositiveIntegerField("photo storage (MB)", null=True, blank=True)
+    photo_storage_mb = models.PositiveIntegerField(
+        _("photo storage (MB)"), null=True, blank=True
+    )
 
     def __str__(self) -> str:
-        return f"limits for {self.user}"
+        return _("limits for %(user)s") % {"user": self.user}
 
 
 class TeamLimit(models.Model):
@@ -319,7 +324,7 @@ class TeamLimit(models.Model):
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"limits for {self.team}"
+        return _("limits for %(team)s") % {"team": self.team}
 
 
 class Attempt(models.Model):
@@ -359,7 +364,10 @@ class ReviewLog(models.Model):
         ordering = ["-viewed_at"]
 
     def __str__(self) -> str:
-        return f"{self.staff} viewed {self.conversation_id}"
+        return _("%(staff)s viewed %(conversation)s") % {
+            "staff": self.staff,
+            "conversation": self.conversation_id,
+        }
 
 
 class Preference(models.Model):

@@ -100,3 +100,22 @@ def marked():
     renderer = Marked()
     yield renderer
     renderer.close()
+
+
+@pytest.fixture
+def catalog(monkeypatch):
+    """Translations for this test only, on top of the language's own catalog:
+    catalog("es", {"Not found.": "No encontrado."}); a plural's forms as
+    {(singular msgid, index): text}, the index as the language's plural rule
+    gives it (German: 0 for one, 1 for more).
+    Our catalogs are translated in a later step (and compiled by make, not
+    committed), so a test that checks a message is translated, and when,
+    says the translation it expects."""
+    from django.utils.translation import trans_real
+
+    def install(language, entries):
+        messages = trans_real.translation(language)._catalog._catalogs[0]
+        for msgid, text in entries.items():
+            monkeypatch.setitem(messages, msgid, text)
+
+    return install

@@ -19,8 +19,12 @@ import re
 from collections import deque
 
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.urls import reverse
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
 
+from chat.accounts.language import language_pick
 from chat.conversations.services import file_too_large
 from chat.errors import error_body
 from chat.web import share_target
@@ -44,8 +48,23 @@ def body_limit(path: str | None) -> int:
 
 
 def megabytes(size: int) -> str:
-    """A limit as people read it: "20 MB", "1.5 MB"."""
-    return f"{size / (1024 * 1024):.2f}".rstrip("0").rstrip(".") + " MB"
+    """A limit as people read it: "20 MB", "1.5 MB" ("1,5 MB" in German)."""
+    figure = f"{size / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
+    return _("%(size)s MB") % {
+        "size": figure.replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
+    }
+
+
+def language(scope: Scope) -> str:
+    """The language to refuse in. Django's LocaleMiddleware has not run (nor
+    any other: the body is refused before Django starts on the request), so
+    the person's choice is read as it does: the picker's cookie, else the
+    browser's Accept-Language. A saved account language would need the
+    session and the database, for a refusal: not here."""
+    cookies = parse_cookie(header(scope, b"cookie") or "")
+    return language_pick(
+        "", cookies.get(settings.LANGUAGE_COOKIE_NAME), header(scope, b"accept-language") or ""
+    )
 
 
 def too_large(path: str, limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -57,7 +76,9 @@ def too_large(path: str, limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
         code, message = error.code, error.message
     else:
         code = "request_too_large"
-        message = f"This request is too large: the server takes at most {megabytes(limit)}."
+        message = _("This request is too large: the server takes at most %(limit)s.") % {
+            "limit": megabytes(limit)
+        }
     if path == reverse("share-target"):
         # A phone's share opens as a page: the page that says so.
         body = share_target.too_large_page(megabytes(settings.VISIONQA["SHARE_MAX_BYTES"]))
@@ -86,7 +107,8 @@ def declared_length(scope: Scope) -> int | None:
 
 
 async def refuse(scope: Scope, send: Send, limit: int) -> None:
-    headers, body = too_large(scope["path"], limit)
+    with translation.override(language(scope)):
+        headers, body = too_large(scope["path"], limit)
     await send({"type": "http.response.start", "status": STATUS, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

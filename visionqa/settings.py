@@ -182,6 +182,9 @@ LANGUAGES = [
     ("ar", "العربية"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers follow the language (Django's locale formats), but for the
+# few of English's we write our way (visionqa/formats/en/).
+FORMAT_MODULE_PATH = ["visionqa.formats"]
 LANGUAGE_COOKIE_NAME = "visionqa_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600

@@ -3,6 +3,8 @@ person's saved choice, and which one a websocket's person reads — their
 saved choice, else the one they picked on the log-in page (a cookie), else
 their browser's (Accept-Language), as Django's LocaleMiddleware does for pages."""
 
+from contextlib import AbstractContextManager, nullcontext
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -58,3 +60,11 @@ def language_pick(saved: str, cookie: str | None, accept_language: str) -> str:
         except LookupError:
             continue
     return settings.LANGUAGE_CODE
+
+
+def speaking(code: str) -> AbstractContextManager[object]:
+    """Within it, translations are in `code`, a language saved with a question
+    (work done later for its asker, without their request: a reply's notice
+    or failure); "" (a question saved before questions kept theirs) leaves the
+    active one."""
+    return translation.override(code) if language_supported(code) else nullcontext()

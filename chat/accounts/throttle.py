@@ -27,10 +27,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.errors import ServiceError
 from chat.models import Attempt
-from chat.usage.limits import wait_in_words
+from chat.usage.limits import try_again_in, wait_rounded
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +120,7 @@ def _lifts_in(counted: _Count) -> int:
     limit-th newest try counted in it leaves."""
     rule = counted.rule
     newest = list(
-        Attempt.objects.filter(
-            kind=rule.kind, key=counted.digest, at__gt=counted.now - rule.window
-        )
+        Attempt.objects.filter(kind=rule.kind, key=counted.digest, at__gt=counted.now - rule.window)
         .order_by("-at")
         .values_list("at", flat=True)[: max(rule.limit, 1)]
     )
@@ -151,12 +151,13 @@ def _login_refusal(locked: list[_Count]) -> ServiceError:
     """The refusal for the locks in `locked` (account first): when the last of them lifts."""
     wait = max(_lifts_in(c) for c in locked)
     if locked[0].rule.kind == Attempt.Kind.LOGIN_ACCOUNT:
-        said = "Too many wrong passwords were tried for this account, so it is locked for now."
+        said = _("Too many wrong passwords were tried for this account, so it is locked for now.")
     else:
-        said = "Too many wrong passwords were tried from your network, so logging in is paused."
+        said = _("Too many wrong passwords were tried from your network, so logging in is paused.")
     return ServiceError(
         "login_locked",
-        f"{said} Try again {wait_in_words(wait)}.",
+        # Two sentences, each whole: why, then when it lifts.
+        f"{said} {try_again_in(wait)}",
         429,
         retry_after_s=wait,
     )
@@ -186,9 +187,7 @@ def login_attempt_fail(attempt: LoginAttempt) -> None:
     says so at once (ServiceError 429) rather than at the next try, and logs
     the lock-out."""
     counts = [
-        Attempt.objects.filter(
-            kind=c.rule.kind, key=c.digest, at__gt=c.now - c.rule.window
-        ).count()
+        Attempt.objects.filter(kind=c.rule.kind, key=c.digest, at__gt=c.now - c.rule.window).count()
         for c in (attempt.account, attempt.from_address)
     ]
     locked = [
@@ -234,17 +233,39 @@ def password_reset_count(email: str, address: str, now: datetime | None = None) 
     _uncount(to_email, from_address)
     wait = max(_lifts_in(c) for c in locked)
     if locked[0] is to_email:
-        said = (
-            "Too many reset links have been asked for this email address in the last hour. "
-            "Look in your inbox and spam folder for one we may have sent already, or try again"
-        )
+        message = _reset_email_refusal(wait)
     else:
-        said = "Too many reset links have been asked for from your network. Try again"
+        said = _("Too many reset links have been asked for from your network.")
+        message = f"{said} {try_again_in(wait)}"
     log.warning(
         "password reset refused: too many requests (%s), address %s",
         locked[0].rule.kind,
         address or "unknown",
     )
-    raise ServiceError(
-        "reset_throttled", f"{said} {wait_in_words(wait)}.", 429, retry_after_s=wait
-    )
+    raise ServiceError("reset_throttled", message, 429, retry_after_s=wait)
+
+
+def _reset_email_refusal(wait: int) -> str:
+    """Too many reset links for one address: look for the one sent, or wait."""
+    count, in_minutes = wait_rounded(wait)
+    if in_minutes:
+        text = ngettext(
+            "Too many reset links have been asked for this email address in the last hour. "
+            "Look in your inbox and spam folder for one we may have sent already, "
+            "or try again in %(count)d minute.",
+            "Too many reset links have been asked for this email address in the last hour. "
+            "Look in your inbox and spam folder for one we may have sent already, "
+            "or try again in %(count)d minutes.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "Too many reset links have been asked for this email address in the last hour. "
+            "Look in your inbox and spam folder for one we may have sent already, "
+            "or try again in %(count)d second.",
+            "Too many reset links have been asked for this email address in the last hour. "
+            "Look in your inbox and spam folder for one we may have sent already, "
+            "or try again in %(count)d seconds.",
+            count,
+        )
+    return text % {"count": count}

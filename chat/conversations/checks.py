@@ -7,12 +7,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from chat.conversations.selectors import SavedRegion
 from chat.errors import ServiceError
-from chat.llm.catalog import ModelSpec, get_model, short_name
+from chat.llm.catalog import ModelSpec, get_model, label_shown, short_name
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message
+from chat.numbers import grouped
 from chat.photos.regions import MIN_BOX_SIDE, SCALE
 from chat.teams import access
 from chat.text import controls_strip
@@ -23,31 +27,60 @@ FIND_LIMIT = 200  # Message.find's max_length
 MAX_REGIONS_PER_PHOTO = 4
 MAX_REGIONS_PER_QUESTION = 8
 
+# What text_clean says of each kind of text, whole sentences: a field's name
+# can't be slotted into one sentence in every language. (not text, too long,
+# characters we can't store)
+_TEXT_REFUSALS: dict[str, tuple[Promise, Promise, Promise]] = {
+    "question": (
+        gettext_lazy("The question must be text."),
+        gettext_lazy("This question is too long. Shorten it and try again."),
+        gettext_lazy("The question contains characters we can't store."),
+    ),
+    "title": (
+        gettext_lazy("The title must be text."),
+        gettext_lazy("This title is too long. Shorten it and try again."),
+        gettext_lazy("The title contains characters we can't store."),
+    ),
+    "instructions": (
+        gettext_lazy("The instructions must be text."),
+        gettext_lazy("These instructions are too long. Shorten them and try again."),
+        gettext_lazy("The instructions contain characters we can't store."),
+    ),
+    "find": (
+        gettext_lazy("What to find must be text."),
+        gettext_lazy("What to find is too long. Shorten it and try again."),
+        gettext_lazy("What to find contains characters we can't store."),
+    ),
+}
+
 
 def title_clean(title: object) -> str:
     """A title someone typed: one line, not empty, at most TITLE_LIMIT characters."""
     # The body's size is bounded by Django; the real limit is checked once spaces are tidied.
     title = " ".join(text_clean(title, limit=TITLE_LIMIT * 10, field="title").split())
     if not title:
-        raise ServiceError("empty_title", "A title can't be empty. Type a name for it.")
+        raise ServiceError("empty_title", _("A title can't be empty. Type a name for it."))
     if len(title) > TITLE_LIMIT:
         raise ServiceError(
             "title_too_long",
-            f"A title can be at most {TITLE_LIMIT} characters; this one has {len(title)}.",
+            _("A title can be at most %(limit)s characters; this one has %(length)s.")
+            % {"limit": grouped(TITLE_LIMIT), "length": grouped(len(title))},
         )
     return title
 
 
 def text_clean(text: object, *, limit: int, field: str = "question") -> str:
     """`text` as it came, without the invisible controls and bidi overrides
-    (taken out, not refused: chat.text says why), at most `limit` long."""
+    (taken out, not refused: chat.text says why), at most `limit` long.
+    `field`: which text it is, one of _TEXT_REFUSALS, for what a refusal says."""
+    not_text, too_long, unstorable = _TEXT_REFUSALS[field]
     if not isinstance(text, str):
-        raise ServiceError("invalid_text", f"The {field} must be text.")
+        raise ServiceError("invalid_text", not_text)
     text = controls_strip(text)
     if len(text) > limit:
-        raise ServiceError("text_too_long", f"This {field} is too long. Shorten it and try again.")
+        raise ServiceError("text_too_long", too_long)
     if not _encodable(text):
-        raise ServiceError("invalid_text", f"The {field} contains characters we can't store.")
+        raise ServiceError("invalid_text", unstorable)
     return text
 
 
@@ -63,12 +96,15 @@ def model_available(model_id: object) -> ModelSpec:
     """The listed model `model_id`, if this server can reach it."""
     spec = get_model(model_id) if isinstance(model_id, str) else None
     if spec is None:
-        raise ServiceError("unknown_model", "Choose one of the listed models.")
+        raise ServiceError("unknown_model", _("Choose one of the listed models."))
     if not spec.available(bool(settings.AIMLAPI_KEY)):
         raise ServiceError(
             "model_unavailable",
-            f"{spec.label} needs an AI/ML API key, which this server does not have. "
-            "Use the offline demo instead.",
+            _(
+                "%(model)s needs an AI/ML API key, which this server does not have. "
+                "Use the offline demo instead."
+            )
+            % {"model": label_shown(spec)},
         )
     return spec
 
@@ -76,7 +112,7 @@ def model_available(model_id: object) -> ModelSpec:
 def detail_clean(detail: object) -> str:
     """One of the detail levels a photo is sent at."""
     if not isinstance(detail, str) or detail not in Message.Detail.values:
-        raise ServiceError("invalid_detail", "Detail must be low, high or auto.")
+        raise ServiceError("invalid_detail", _("Detail must be low, high or auto."))
     return detail
 
 
@@ -87,27 +123,36 @@ def question_photos(
     one `spec` can answer and its detail and text are clean (detail_clean,
     text_clean)."""
     if not isinstance(image_ids, list) or not all(isinstance(i, str) for i in image_ids):
-        raise ServiceError("invalid_images", "Photos must be a list of photo ids.")
+        raise ServiceError("invalid_images", _("Photos must be a list of photo ids."))
     if not text.strip() and not image_ids:
-        raise ServiceError("empty_question", "Type a question or add a photo.")
-    if len(image_ids) > settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]:
+        raise ServiceError("empty_question", _("Type a question or add a photo."))
+    most = settings.VISIONQA["MAX_IMAGES_PER_QUESTION"]
+    if len(image_ids) > most:
         raise ServiceError(
             "too_many_images",
-            f"At most {settings.VISIONQA['MAX_IMAGES_PER_QUESTION']} photos per question.",
+            ngettext(
+                "At most %(count)s photo per question.",
+                "At most %(count)s photos per question.",
+                most,
+            )
+            % {"count": grouped(most)},
         )
     if image_ids and not spec.vision:
         raise ServiceError(
             "model_not_vision",
-            f"{spec.label} can't see photos. Choose a model that looks at photos, "
-            "or remove the photos.",
+            _(
+                "%(model)s can't see photos. Choose a model that looks at photos, "
+                "or remove the photos."
+            )
+            % {"model": label_shown(spec)},
         )
-    usable = (
-        access.images_usable(user, _valid_uuids(image_ids), conversation) if image_ids else []
-    )
+    usable = access.images_usable(user, _valid_uuids(image_ids), conversation) if image_ids else []
     found = {str(i.id): i for i in usable}
     missing = [i for i in image_ids if i not in found]
     if missing:
-        raise ServiceError("unknown_image", "One of the photos could not be found. Add it again.")
+        raise ServiceError(
+            "unknown_image", _("One of the photos could not be found. Add it again.")
+        )
     return [found[i] for i in image_ids]
 
 
@@ -118,22 +163,27 @@ def find_clean(spec: ModelSpec, find: object, text: str, image_ids: object) -> s
     server writes the prompt: chat.replies.job)."""
     if find is None:
         return ""
-    what = " ".join(text_clean(find, limit=FIND_LIMIT * 10, field="thing to find").split())
+    what = " ".join(text_clean(find, limit=FIND_LIMIT * 10, field="find").split())
     if not what or len(what) > FIND_LIMIT:
         raise ServiceError(
-            "invalid_find", f"Say what to find in 1 to {FIND_LIMIT} characters."
+            "invalid_find",
+            _("Say what to find in %(low)s to %(high)s characters.")
+            % {"low": grouped(1), "high": grouped(FIND_LIMIT)},
         )
     if not spec.vision:
         raise ServiceError(
             "model_not_vision",
-            f"{spec.label} can't see photos, so it can't find things in one. "
-            "Choose a model that looks at photos.",
+            _(
+                "%(model)s can't see photos, so it can't find things in one. "
+                "Choose a model that looks at photos."
+            )
+            % {"model": label_shown(spec)},
         )
     if not isinstance(image_ids, list) or len(image_ids) != 1:
-        raise ServiceError("invalid_find", "Find looks in exactly one photo: add one photo.")
+        raise ServiceError("invalid_find", _("Find looks in exactly one photo: add one photo."))
     if text.strip():
         raise ServiceError(
-            "invalid_find", "Find takes only what to find: ask your question separately."
+            "invalid_find", _("Find takes only what to find: ask your question separately.")
         )
     return what
 
@@ -151,35 +201,50 @@ def regions_clean(
     if not spec.vision:
         raise ServiceError(
             "model_not_vision",
-            f"{spec.label} can't see photos, so it can't look at the parts you marked. "
-            "Choose a model that looks at photos.",
+            _(
+                "%(model)s can't see photos, so it can't look at the parts you marked. "
+                "Choose a model that looks at photos."
+            )
+            % {"model": label_shown(spec)},
         )
     if find:
         raise ServiceError(
-            "invalid_find", "Find looks at the whole photo: remove the marked regions."
+            "invalid_find", _("Find looks at the whole photo: remove the marked regions.")
         )
     if not isinstance(regions, list) or not all(_region_shaped(r) for r in regions):
-        raise ServiceError("invalid_regions", "The marked regions could not be read.")
+        raise ServiceError("invalid_regions", _("The marked regions could not be read."))
     ids = image_ids if isinstance(image_ids, list) else []
     if any(r["image"] not in ids for r in regions):
         raise ServiceError(
-            "invalid_regions", "A marked region is on a photo that isn't in this question."
+            "invalid_regions", _("A marked region is on a photo that isn't in this question.")
         )
     if len(regions) > MAX_REGIONS_PER_QUESTION:
         raise ServiceError(
-            "invalid_regions", f"Mark at most {MAX_REGIONS_PER_QUESTION} regions per question."
+            "invalid_regions",
+            ngettext(
+                "Mark at most %(count)s region per question.",
+                "Mark at most %(count)s regions per question.",
+                MAX_REGIONS_PER_QUESTION,
+            )
+            % {"count": grouped(MAX_REGIONS_PER_QUESTION)},
         )
     if any(sum(r["image"] == i for r in regions) > MAX_REGIONS_PER_PHOTO for i in ids):
         raise ServiceError(
-            "invalid_regions", f"Mark at most {MAX_REGIONS_PER_PHOTO} regions on one photo."
+            "invalid_regions",
+            ngettext(
+                "Mark at most %(count)s region on one photo.",
+                "Mark at most %(count)s regions on one photo.",
+                MAX_REGIONS_PER_PHOTO,
+            )
+            % {"count": grouped(MAX_REGIONS_PER_PHOTO)},
         )
     for region in regions:
         x1, y1, x2, y2 = region["box"]
         if not (0 <= x1 < x2 <= SCALE and 0 <= y1 < y2 <= SCALE):
-            raise ServiceError("invalid_regions", "A marked region lies outside its photo.")
+            raise ServiceError("invalid_regions", _("A marked region lies outside its photo."))
         if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
             raise ServiceError(
-                "invalid_regions", "A marked region is too small to look at. Draw it larger."
+                "invalid_regions", _("A marked region is too small to look at. Draw it larger.")
             )
     return [{"image": r["image"], "box": list(r["box"])} for r in regions]
 
@@ -208,8 +273,16 @@ def options_clean(spec: ModelSpec, options: object) -> dict[str, Any]:
         if clean_options.get(name, 0) >= spec.context_window // 2:
             raise ServiceError(
                 "invalid_options",
-                f"{name} must be below {spec.context_window // 2:,}: {short_name(spec)} "
-                f"reads {spec.context_window:,} tokens at once, question included.",
+                _(
+                    "%(option)s must be below %(below)s: %(model)s reads %(window)s tokens "
+                    "at once, question included."
+                )
+                % {
+                    "option": name,
+                    "below": grouped(spec.context_window // 2),
+                    "model": short_name(spec),
+                    "window": grouped(spec.context_window),
+                },
             )
     return clean_options
 

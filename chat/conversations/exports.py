@@ -14,8 +14,10 @@ from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import prefetch_related_objects
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat.conversations import selectors
 from chat.conversations.untrusted_markdown import markdown_defuse, markdown_plain
@@ -27,10 +29,10 @@ from chat.teams.people import display_name
 CHUNK_BYTES = 64 * 1024
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 STATUS_NOTES = {
-    Message.Status.STOPPED: "Stopped — the answer so far is kept.",
-    Message.Status.FAILED: "This answer failed.",
-    Message.Status.INTERRUPTED: "Interrupted — the server restarted while answering.",
-    Message.Status.STREAMING: "Still being written when this was exported.",
+    Message.Status.STOPPED: gettext_lazy("Stopped — the answer so far is kept."),
+    Message.Status.FAILED: gettext_lazy("This answer failed."),
+    Message.Status.INTERRUPTED: gettext_lazy("Interrupted — the server restarted while answering."),
+    Message.Status.STREAMING: gettext_lazy("Still being written when this was exported."),
 }
 
 # {image id: (the image, its path in the zip)}
@@ -59,8 +61,8 @@ def filename(conversation: Conversation, extension: str) -> str:
 
 def conversation_export_json(conversation: Conversation) -> dict[str, Any]:
     """The conversation as data; a photo whose stored file is gone is marked "missing"."""
-    data, photos, _ = _export(conversation)
-    _mark_missing(data, {str(i.id) for i, _ in photos.values() if not _stored(i)}, set())
+    data, photos, _copies = _export(conversation)
+    _mark_missing(data, {str(i.id) for i, _path in photos.values() if not _stored(i)}, set())
     return data
 
 
@@ -77,12 +79,14 @@ def conversation_markdown(conversation: Conversation, data: dict[str, Any]) -> s
     Markdown viewers that trust it: the title and names are plain text, the
     rest is defused (chat.conversations.untrusted_markdown) as the page's
     renderer treats answers: no raw HTML, no remote pictures, no links but
-    http, https and mailto."""
-    title = markdown_plain(conversation.title or "") or "Untitled conversation"
+    http, https and mailto. Our own lines are in the active language."""
+    title = markdown_plain(conversation.title or "") or _("Untitled conversation")
     lines = [f"# {title}", ""]
-    lines += [f"*Exported from VisionQA on {_when(data['exported_at'])}.*", ""]
+    exported = _("Exported from VisionQA on %(when)s.") % {"when": _when(data["exported_at"])}
+    lines += [f"*{exported}*", ""]
     if conversation.system_prompt.strip():
-        lines += ["**Instructions for this conversation**", "", _quote(conversation.system_prompt)]
+        instructions = _("Instructions for this conversation")
+        lines += [f"**{instructions}**", "", _quote(conversation.system_prompt)]
         lines.append("")
     for message in data["messages"]:
         lines += ["---", ""]
@@ -94,9 +98,10 @@ def conversation_zip_stream(conversation: Conversation) -> Generator[bytes, None
     """The zip (conversation.md, conversation.json, photos/…) as an iterator of bytes.
 
     The database is read now; the iterator only reads photo files, so it can run
-    in any thread. A photo whose file is gone is left out and noted in both texts."""
+    in any thread. A photo whose file is gone is left out and noted in both texts.
+    The transcript is in the language active now, whichever thread writes it."""
     data, photos, drawn = _export(conversation)
-    return _zip_chunks(conversation, data, photos, drawn)
+    return _zip_chunks(conversation, data, photos, drawn, translation.get_language())
 
 
 def _export(conversation: Conversation) -> tuple[dict[str, Any], Photos, DrawnPhotos]:
@@ -136,7 +141,9 @@ def _drawn(messages: list[Message], photos: Photos) -> DrawnPhotos:
         for n, region in enumerate(message.regions or [], start=1):
             key = (message.id, region["image"])
             if key not in drawn:
-                image = next((i for i, _ in photos.values() if str(i.id) == region["image"]), None)
+                image = next(
+                    (i for i, _path in photos.values() if str(i.id) == region["image"]), None
+                )
                 if image is None:
                     continue  # not among the question's photos: nothing to draw it on
                 copies[region["image"]] = copies.get(region["image"], 0) + 1
@@ -224,41 +231,49 @@ def _mark_missing(data: dict[str, Any], missing_ids: set[str], undrawn: set[str]
 
 
 def _question(message: dict[str, Any]) -> list[str]:
-    author = markdown_plain(message["author"] or "Unknown")
+    author = markdown_plain(message["author"] or _("Unknown"))
     lines = [f"**{author}** · {_when(message['created_at'])}", ""]
     if message["text"].strip():
         lines += [markdown_defuse(message["text"].strip()), ""]
     for image in message["images"]:
-        label = f"Photo {PurePosixPath(image['file']).name.split('-', 1)[0]}"
+        number = {"number": PurePosixPath(image["file"]).name.split("-", 1)[0]}
         if image.get("missing"):
-            lines += [f"*{label} (photo missing)*", ""]
+            lines += [f"*{_('Photo %(number)s (photo missing)') % number}*", ""]
         else:
-            lines += [f"![{label}]({image['file']})", ""]
+            lines += [f"![{_('Photo %(number)s') % number}]({image['file']})", ""]
     numbers = {image["id"]: _number(image["file"]) for image in message["images"]}
     if message["regions"]:
         lines += [
             *(
-                f"- Region {r['n']} on photo {numbers.get(r['image'], '?')}: "
-                f"{regions.box_text(r['box'])}"
+                "- "
+                + _("Region %(n)s on photo %(photo)s: %(box)s")
+                % {
+                    "n": r["n"],
+                    "photo": numbers.get(r["image"], "?"),
+                    "box": regions.box_text(r["box"]),
+                }
                 for r in message["regions"]
             ),
             "",
         ]
         shown = dict.fromkeys(r["drawn"] for r in message["regions"] if r["drawn"])
         for path in shown:
-            label = f"Photo {_number(path)} with the regions marked"
+            label = _("Photo %(number)s with the regions marked") % {"number": _number(path)}
             lines += [f"![{label}]({path})", ""]
     return lines
 
 
 def _answer(message: dict[str, Any]) -> list[str]:
     name = markdown_plain(_model_name(message["model"]))
-    heading = f"**Earlier answer from {name}**" if message["superseded"] else f"**{name}**"
-    lines = [f"{heading} · {_when(message['created_at'])}", ""]
     if message["superseded"]:
-        lines += ["*Replaced by a newer answer.*", ""]
+        heading = _("Earlier answer from %(model)s") % {"model": name}
+    else:
+        heading = name
+    lines = [f"**{heading}** · {_when(message['created_at'])}", ""]
+    if message["superseded"]:
+        lines += [f"*{_('Replaced by a newer answer.')}*", ""]
     if message["reasoning"].strip():
-        lines += ["> **Thinking**", ">", _quote(message["reasoning"]), ""]
+        lines += [f"> **{_('Thinking')}**", ">", _quote(message["reasoning"]), ""]
     if message["text"].strip():
         lines += [markdown_defuse(message["text"].strip()), ""]
     if message["status"] in STATUS_NOTES:
@@ -269,7 +284,7 @@ def _answer(message: dict[str, Any]) -> list[str]:
 def _model_name(model_id: str) -> str:
     spec = get_model(model_id) if model_id else None
     if spec is None:
-        return model_id or "Answer"
+        return model_id or _("Answer")
     return short_name(spec)
 
 
@@ -310,7 +325,11 @@ def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
 
 
 def _zip_chunks(
-    conversation: Conversation, data: dict[str, Any], photos: Photos, drawn: DrawnPhotos
+    conversation: Conversation,
+    data: dict[str, Any],
+    photos: Photos,
+    drawn: DrawnPhotos,
+    language: str | None,
 ) -> Generator[bytes, None, None]:
     sink = _Sink()
     missing = set()
@@ -344,8 +363,12 @@ def _zip_chunks(
             yield sink.drain()
         _mark_missing(data, missing, undrawn)
         now = _zip_time(timezone.now())
+        # Each chunk may be made on another thread, none of them in the
+        # request's language: the transcript is written in it, all at once.
+        with translation.override(language):
+            markdown = conversation_markdown(conversation, data)
         for name, content in (
-            ("conversation.md", conversation_markdown(conversation, data).encode()),
+            ("conversation.md", markdown.encode()),
             ("conversation.json", json_bytes(data)),
         ):
             info = zipfile.ZipInfo(name, now)

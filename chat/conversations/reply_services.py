@@ -8,12 +8,15 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.accounts.language import language_supported
 from chat.conversations import checks, selectors
 from chat.conversations.services import preference_update
 from chat.errors import ServiceError
 from chat.live.frames import Lengths, ReplyError
+from chat.llm.catalog import label_shown
 from chat.llm.payload import InvalidOptions, validate_options
 from chat.models import Conversation, Image, Message, MessageImage, UsageRecord
 from chat.photos import images as photo
@@ -78,10 +81,10 @@ def _still_allowed(user: User, conversation: Conversation) -> None:
     its user left the team, still has its socket."""
     if conversation.deleted_at is not None:
         raise ServiceError(
-            "conversation_deleted", "This conversation was deleted. Start a new one.", 404
+            "conversation_deleted", _("This conversation was deleted. Start a new one."), 404
         )
     if not access.conversation_readable(user, conversation):
-        raise ServiceError("forbidden", "You no longer have access to this conversation.", 403)
+        raise ServiceError("forbidden", _("You no longer have access to this conversation."), 403)
 
 
 def _no_reply_in_progress(conversation: Conversation) -> None:
@@ -93,7 +96,7 @@ def _no_reply_in_progress(conversation: Conversation) -> None:
     cutoff = selectors.stale_cutoff()
     if any(reply.updated_at >= cutoff for reply in streaming):
         raise ServiceError(
-            "reply_in_progress", "An answer is still coming. Wait for it or press Stop.", 409
+            "reply_in_progress", _("An answer is still coming. Wait for it or press Stop."), 409
         )
     replies_mark_interrupted(conversation)
 
@@ -187,10 +190,13 @@ def reply_regenerate(
     replies_mark_interrupted(conversation)
     _no_reply_in_progress(conversation)
     latest = _latest_reply(
-        conversation, reply_id, "cannot_regenerate", "Only the latest answer can be regenerated."
+        conversation,
+        reply_id,
+        "cannot_regenerate",
+        _("Only the latest answer can be regenerated."),
     )
     if latest.status != Message.Status.COMPLETED:
-        raise ServiceError("cannot_regenerate", "This answer did not finish: use Try again.")
+        raise ServiceError("cannot_regenerate", _("This answer did not finish: use Try again."))
     spec = checks.model_available(model_id or latest.model)
     question = (
         conversation.messages.filter(role=Message.Role.USER, created_at__lte=latest.created_at)
@@ -200,8 +206,11 @@ def reply_regenerate(
     if question is not None and question.images.exists() and not spec.vision:
         raise ServiceError(
             "model_not_vision",
-            f"{spec.label} can't see photos, and this question has some. "
-            "Choose a model that looks at photos.",
+            _(
+                "%(model)s can't see photos, and this question has some. "
+                "Choose a model that looks at photos."
+            )
+            % {"model": label_shown(spec)},
         )
     try:
         options = validate_options(spec, question.options if question else {})
@@ -229,10 +238,10 @@ def reply_retry(user: User, conversation: Conversation, reply_id: object) -> Mes
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     latest = _latest_reply(
-        conversation, reply_id, "cannot_retry", "Only the latest answer can be tried again."
+        conversation, reply_id, "cannot_retry", _("Only the latest answer can be tried again.")
     )
     if latest.status not in RETRYABLE_STATUSES:
-        raise ServiceError("cannot_retry", "This answer is complete. Ask again instead.")
+        raise ServiceError("cannot_retry", _("This answer is complete. Ask again instead."))
     checks.model_available(latest.model)
     latest.text = latest.reasoning = latest.finish_reason = latest.notice = ""
     latest.usage = latest.error = None
@@ -250,14 +259,14 @@ def reply_continue(user: User, conversation: Conversation, reply_id: object) -> 
     conversation = _lock_for_a_reply(user, conversation)
     replies_mark_interrupted(conversation)
     latest = _latest_reply(
-        conversation, reply_id, "cannot_continue", "Only the latest answer can be continued."
+        conversation, reply_id, "cannot_continue", _("Only the latest answer can be continued.")
     )
     if latest.status != Message.Status.INTERRUPTED:
-        raise ServiceError("cannot_continue", "Only an interrupted answer can be continued.")
+        raise ServiceError("cannot_continue", _("Only an interrupted answer can be continued."))
     if not latest.text:
         raise ServiceError(
             "cannot_continue",
-            "This answer had not begun, so there is nothing to continue: use Try again.",
+            _("This answer had not begun, so there is nothing to continue: use Try again."),
         )
     checks.model_available(latest.model)
     latest.finish_reason = latest.notice = ""
@@ -271,7 +280,10 @@ def reply_continue(user: User, conversation: Conversation, reply_id: object) -> 
 def _title_from(text: str, photos: Sequence[Image]) -> str:
     line = " ".join(text.split())
     if not line:
-        return "Photo question" if len(photos) == 1 else f"{len(photos)} photos"
+        # Saved, in the asker's language: the title is theirs to rename.
+        if len(photos) == 1:
+            return _("Photo question")
+        return ngettext("%(count)d photo", "%(count)d photos", len(photos)) % {"count": len(photos)}
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 

@@ -9,10 +9,12 @@ from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.errors import ServiceError
 from chat.llm.catalog import all_models
 from chat.models import Conversation, Image, Message, MessageImage, Preference, Team
+from chat.numbers import grouped
 from chat.photos import images, regions
 from chat.teams import access
 from chat.teams.people import display_name
@@ -35,7 +37,9 @@ def conversation_list(
     q = (q or "").strip()
     if len(q) > SEARCH_LIMIT or "\x00" in q:
         raise ServiceError(
-            "bad_search", f"Search for at most {SEARCH_LIMIT} characters of plain text."
+            "bad_search",
+            _("Search for at most %(limit)s characters of plain text.")
+            % {"limit": grouped(SEARCH_LIMIT)},
         )
     if q:
         # A subquery, not a join: each conversation once, however many messages match.

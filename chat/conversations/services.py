@@ -10,11 +10,13 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.conversations import checks
 from chat.errors import ServiceError
 from chat.live import events
 from chat.models import Conversation, Image, Preference
+from chat.numbers import grouped
 from chat.photos import images as photo
 from chat.teams import access, sharing
 from chat.usage import photo_limits
@@ -93,7 +95,8 @@ def file_too_large() -> ServiceError:
     limit = settings.VISIONQA["MAX_UPLOAD_BYTES"]
     return ServiceError(
         "file_too_large",
-        f"This photo is larger than {limit // (1024 * 1024)} MB. Try a smaller one.",
+        _("This photo is larger than %(limit)s MB. Try a smaller one.")
+        % {"limit": grouped(limit // (1024 * 1024))},
         status=413,
     )
 
@@ -104,7 +107,7 @@ def image_create(user: User, upload: UploadedFile) -> Image:
     if upload.size > settings.VISIONQA["MAX_UPLOAD_BYTES"]:
         raise file_too_large()
     if upload.size == 0:
-        raise ServiceError("empty_file", "This file is empty.")
+        raise ServiceError("empty_file", _("This file is empty."))
     # Before the decode, its cost spared when the answer is no anyway.
     photo_limits.photo_upload_check(user)
     try:

@@ -34,6 +34,8 @@ paragraph looks the same): the `<` in them shows as "&lt;"."""
 import html
 import re
 
+from django.utils.translation import gettext as _
+
 _FENCE_OPEN = re.compile(
     r"^(?P<lead>[ \t]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$"
 )
@@ -281,8 +283,12 @@ def _image(line: str, start: int, partners: dict[int, int], labels: set[str]) ->
         else:
             end = alt_end if _label(alt) in labels else None
         if end is not None:
-            words = f"Picture not shown: {markdown_plain(alt)}" if alt.strip() else ""
-            return f"*{words or 'Picture not shown'}*", end + 1
+            # Our words in the export, in its reader's language.
+            if alt.strip():
+                words = _("Picture not shown: %(alt)s") % {"alt": markdown_plain(alt)}
+            else:
+                words = _("Picture not shown")
+            return f"*{words}*", end + 1
     return "!\\[", start + 2
 
 

@@ -13,6 +13,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat.accounts.language import language_pick, user_language
 from chat.accounts.sessions import SessionEnded, session_check, session_tag, session_valid
@@ -34,7 +37,8 @@ CLOSE_FORBIDDEN = 4403
 # (1012) is not a code Daphne's websocket library lets a server send.
 CLOSE_RESTARTING = 4012
 
-TOO_MANY_FRAMES = "That was too many messages at once. Wait a moment and try again."
+TOO_MANY_FRAMES = gettext_lazy("That was too many messages at once. Wait a moment and try again.")
+SOMETHING_WRONG = gettext_lazy("Something went wrong on our side. Try again.")
 
 Serialized = frames.SerializedMessage
 
@@ -157,7 +161,7 @@ def _stop_target(
     session_check(user.id, session_key)
     conversation = access.conversation_visible(user, conversation_id)
     if conversation is None:
-        raise ServiceError("forbidden", "You no longer have access to this conversation.")
+        raise ServiceError("forbidden", _("You no longer have access to this conversation."))
     reply = selectors.streaming_reply(conversation)
     return (str(reply.id), reply.worker_channel) if reply else (None, "")
 
@@ -273,7 +277,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(exc.code, exc.message)
         except Exception:
             log.exception("websocket command %r failed", command.type)
-            await self.send_error("internal", "Something went wrong on our side. Try again.")
+            await self.send_error("internal", SOMETHING_WRONG)
 
     # --- commands --------------------------------------------------------------
 
@@ -344,7 +348,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                     worker_channel, frames.snapshot_request(message["id"], self.channel_name)
                 )
 
-    async def send_error(self, code: str, message: str) -> None:
+    async def send_error(self, code: str, message: str | Promise) -> None:
         await self.send_json(frames.error(code, message))
 
     async def close_unauthenticated(self) -> None:

@@ -43,6 +43,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NotRequired, TypedDict, cast
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
 # A message as the JSON API serializes it (chat/conversations/selectors.py).
 SerializedMessage = dict[str, Any]
 Kind = Literal["reasoning", "answer"]
@@ -100,29 +103,31 @@ CLIENT_TYPES = frozenset(
 
 
 class BadFrame(Exception):
-    """A frame refused before any command runs; the page is sent an error frame."""
+    """A frame refused before any command runs; the page is sent an error frame
+    (`message` in the socket's language, as text)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str | Promise) -> None:
+        text = str(message)
+        super().__init__(text)
         self.code = code
-        self.message = message
+        self.message = text
 
 
 def parse(text_data: str | None, max_bytes: int) -> Command:
     """The command a client frame asks for, or BadFrame."""
     if text_data is None:
-        raise BadFrame("bad_frame", "Frames must be JSON text.")
+        raise BadFrame("bad_frame", _("Frames must be JSON text."))
     if len(text_data.encode()) > max_bytes:
-        raise BadFrame("frame_too_large", "That message is too large to send.")
+        raise BadFrame("frame_too_large", _("That message is too large to send."))
     try:
         frame = json.loads(text_data)
     except (ValueError, RecursionError):
-        raise BadFrame("bad_frame", "That message was not valid JSON.") from None
+        raise BadFrame("bad_frame", _("That message was not valid JSON.")) from None
     if not isinstance(frame, dict):
-        raise BadFrame("bad_frame", "A message must be a JSON object with a type.")
+        raise BadFrame("bad_frame", _("A message must be a JSON object with a type."))
     kind = frame.get("type")
     if not isinstance(kind, str):
-        raise BadFrame("bad_frame", "A message must have a type, as text.")
+        raise BadFrame("bad_frame", _("A message must have a type, as text."))
     if kind == Ask.type:
         return Ask(
             text=frame.get("text", ""),
@@ -143,7 +148,7 @@ def parse(text_data: str | None, max_bytes: int) -> Command:
         return Stop()
     if kind == Sync.type:
         return Sync()
-    raise BadFrame("unknown_type", "Unknown message type.")
+    raise BadFrame("unknown_type", _("Unknown message type."))
 
 
 # --- server → client -----------------------------------------------------------
@@ -218,7 +223,7 @@ def reply_done(
     usage: dict[str, Any] | None = None,
     error: ReplyError | None = None,
     lengths: Lengths | None = None,
-    notice: str = "",
+    notice: str | Promise = "",
 ) -> ReplyDoneFrame:
     frame: ReplyDoneFrame = {
         "type": "reply.done",
@@ -232,17 +237,21 @@ def reply_done(
     if lengths is not None:
         frame["lengths"] = lengths
     if notice:
-        frame["notice"] = notice
+        frame["notice"] = str(notice)
     return frame
 
 
-def reply_error(code: str, message: str, *, retryable: bool = True) -> ReplyError:
+# The texts below go into JSON (a frame, a saved reply): a lazy translation
+# is made text here, in the language active now.
+
+
+def reply_error(code: str, message: str | Promise, *, retryable: bool = True) -> ReplyError:
     """Why a reply failed: sent in reply.done and saved with the reply."""
-    return {"code": code, "message": message, "retryable": retryable}
+    return {"code": code, "message": str(message), "retryable": retryable}
 
 
-def error(code: str, message: str) -> ErrorFrame:
-    return {"type": "error", "code": code, "message": message}
+def error(code: str, message: str | Promise) -> ErrorFrame:
+    return {"type": "error", "code": code, "message": str(message)}
 
 
 # --- channel layer ---------------------------------------------------------------

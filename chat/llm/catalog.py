@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext, gettext_noop
 
 OFFLINE_MODEL_ID = "visionqa/offline-demo"
 REASONING_FORMATS = {"field", "inline", "none"}
@@ -49,32 +50,39 @@ class ModelSpec:
 
     def as_public_dict(self, has_api_key: bool) -> dict[str, Any]:
         data = asdict(self)
+        data["label"] = label_shown(self)
         data["knobs"] = sorted(self.knobs)
         data["reasoning"] = self.reasoning != "none"
         data["reasoning_format"] = self.reasoning
         data["available"] = self.available(has_api_key)
         if not data["available"]:
-            data["unavailable_reason"] = "Needs an AI/ML API key (AIMLAPI_KEY)."
+            data["unavailable_reason"] = gettext("Needs an AI/ML API key (AIMLAPI_KEY).")
         return data
 
+
+# A label is "<name> — <what it is good at>": a model's name is shown as it is
+# in every language, what follows it translated (label_shown); the built-in
+# models' words are marked here for the catalogs, and so is the offline
+# demo's name, which is no model's name but words.
+LABEL_SEPARATOR = " — "
 
 BUILTIN_MODELS = (
     ModelSpec(
         id="alibaba/qwen3-vl-32b-thinking",
-        label="Qwen3 VL Thinking — looks at photos, thinks first",
+        label="Qwen3 VL Thinking" + LABEL_SEPARATOR + gettext_noop("looks at photos, thinks first"),
         vision=True,
         reasoning="field",
         context_window=131_072,
     ),
     ModelSpec(
         id="alibaba/qwen3-vl-32b-instruct",
-        label="Qwen3 VL — looks at photos, answers fast",
+        label="Qwen3 VL" + LABEL_SEPARATOR + gettext_noop("looks at photos, answers fast"),
         vision=True,
         context_window=131_072,
     ),
     ModelSpec(
         id="alibaba/qwen3-32b",
-        label="Qwen3 32B — text only, optional thinking",
+        label="Qwen3 32B" + LABEL_SEPARATOR + gettext_noop("text only, optional thinking"),
         vision=False,
         reasoning="field",
         knobs=frozenset(KNOWN_KNOBS),
@@ -82,14 +90,16 @@ BUILTIN_MODELS = (
     ),
     ModelSpec(
         id="Qwen/QwQ-32B",
-        label="QwQ 32B — text only, deep reasoning",
+        label="QwQ 32B" + LABEL_SEPARATOR + gettext_noop("text only, deep reasoning"),
         vision=False,
         reasoning="inline",
         context_window=131_072,
     ),
     ModelSpec(
         id=OFFLINE_MODEL_ID,
-        label="Offline demo — runs on this computer, no API key",
+        label=gettext_noop("Offline demo")
+        + LABEL_SEPARATOR
+        + gettext_noop("runs on this computer, no API key"),
         vision=True,
         reasoning="field",
         context_window=1_000_000,
@@ -154,5 +164,22 @@ def get_model(model_id: str) -> ModelSpec | None:
 
 def short_name(spec: ModelSpec) -> str:
     """The model's name alone, where its whole label would read too long: a
-    label is "<name> — <what it is good at>" (the page cuts it the same way)."""
-    return spec.label.split(" —")[0]
+    label is "<name> — <what it is good at>" (the page cuts it the same way).
+    In the active language, should the name be words (the offline demo's)."""
+    return _words(spec.label.split(" —")[0])
+
+
+def label_shown(spec: ModelSpec) -> str:
+    """The label as a person reads it, in the active language: the name as it
+    is, what the model is good at translated (a deployment's own models, from
+    the catalog file, keep their words when the catalogs don't have them)."""
+    name, separator, description = spec.label.partition(LABEL_SEPARATOR)
+    if not separator:
+        return _words(spec.label)
+    return f"{_words(name)}{separator}{_words(description)}"
+
+
+def _words(text: str) -> str:
+    """`text` translated when the catalogs have it, else as it is. Never
+    gettext(""), which is a catalog's header."""
+    return gettext(text) if text.strip() else text

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from django.utils.translation import gettext as _
 
 from .errors import UpstreamError
 from .http1 import StreamingTransport
@@ -89,7 +90,7 @@ async def _whole_body(raw: bytes, reasoning_mode: str) -> AsyncIterator[Event]:
     except (ValueError, AttributeError, TypeError, IndexError, RecursionError):
         raise UpstreamError(
             "bad_response",
-            "The AI service sent a reply we could not read.",
+            _("The AI service sent a reply we could not read."),
             detail=raw[:300].decode("utf-8", "replace"),
         ) from None
     if done.reasoning:
@@ -105,8 +106,8 @@ async def _whole_body(raw: bytes, reasoning_mode: str) -> AsyncIterator[Event]:
 def _transport_failure(exc: httpx.RequestError) -> tuple[str, str]:
     """(code, plain message) for a call that broke below the HTTP status level."""
     if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-        return "connect_failed", "Could not reach the AI service."
-    return "connection", "The connection to the AI service broke off."
+        return "connect_failed", _("Could not reach the AI service.")
+    return "connection", _("The connection to the AI service broke off.")
 
 
 class ChatClient:
@@ -209,7 +210,7 @@ class ChatClient:
                 if not resp.headers.get("content-type", "").startswith("text/event-stream"):
                     raise UpstreamError(
                         "bad_response",
-                        "The AI service sent a reply we could not read.",
+                        _("The AI service sent a reply we could not read."),
                         retryable=True,
                         detail=f"content-type {resp.headers.get('content-type')!r}",
                     )
@@ -223,7 +224,7 @@ class ChatClient:
         if not (seen.finish or seen.done):
             raise UpstreamError(
                 "connection",
-                "The connection to the AI service broke off.",
+                _("The connection to the AI service broke off."),
                 retryable=True,
                 detail="stream ended without [DONE] or a finish_reason",
             )
@@ -239,7 +240,7 @@ class ChatClient:
         except TimeoutError:
             raise UpstreamError(
                 "stalled",
-                "The model stopped responding.",
+                _("The model stopped responding."),
                 retryable=True,
                 detail=f"body not complete within {self._reasoning_stall:.0f} s",
             ) from None
@@ -252,7 +253,7 @@ class ChatClient:
         except TimeoutError:
             raise UpstreamError(
                 "stalled",
-                "The model stopped responding.",
+                _("The model stopped responding."),
                 retryable=True,
                 detail=f"no response headers for {self._reasoning_stall:.0f} s",
             ) from None
@@ -361,7 +362,7 @@ class _Watchdog:
         except TimeoutError:
             raise UpstreamError(
                 "stalled",
-                "The model stopped responding.",
+                _("The model stopped responding."),
                 retryable=True,
                 detail=f"no data for {self._limit():.0f} s",
             ) from None

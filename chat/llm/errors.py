@@ -1,6 +1,11 @@
 import json
 from typing import Self
 
+# Shown to the person whose reply failed, in the language active where the
+# failure is raised: the reply's generation runs in its asker's
+# (chat.replies.generation).
+from django.utils.translation import gettext as _
+
 
 class UpstreamError(Exception):
     """A call that did not end in a normal stream. `message` is safe to show a user."""
@@ -34,14 +39,14 @@ class UpstreamError(Exception):
         if status in (401, 403):
             return cls(
                 "auth",
-                "The AI service rejected our API key. An administrator needs to check it.",
+                _("The AI service rejected our API key. An administrator needs to check it."),
                 status=status,
                 detail=detail,
             )
         if status == 429:
             return cls(
                 "rate_limited",
-                "The AI service is busy right now. Try again in a minute.",
+                _("The AI service is busy right now. Try again in a minute."),
                 retryable=True,
                 status=status,
                 detail=detail,
@@ -49,14 +54,16 @@ class UpstreamError(Exception):
         if status >= 500:
             return cls(
                 "upstream_unavailable",
-                "The AI service had a problem answering. Try again in a moment.",
+                _("The AI service had a problem answering. Try again in a moment."),
                 retryable=True,
                 status=status,
                 detail=detail,
             )
         return cls(
             "rejected",
-            f"The AI service could not take this question: {upstream_message}",
+            # The upstream's reason is its own words, in its language.
+            _("The AI service could not take this question: %(reason)s")
+            % {"reason": upstream_message},
             status=status,
             detail=detail,
         )
@@ -67,7 +74,7 @@ def _message_from_body(body: bytes) -> str:
         data = json.loads(body)
     except ValueError:
         text = body.decode("utf-8", "replace").strip()
-        return text[:300] or "no reason given"
+        return text[:300] or _("no reason given")
     error = data.get("error", data) if isinstance(data, dict) else data
     if isinstance(error, dict):
         message = error.get("message") or error.get("detail") or json.dumps(error)

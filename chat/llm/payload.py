@@ -4,6 +4,13 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+# The messages of InvalidOptions are shown to the person who set the options,
+# so they are translated here, where they are whole (the one Django import
+# besides settings in chat/llm/: translation).
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from chat.text import controls_strip
 
 from .catalog import ModelSpec
@@ -40,7 +47,7 @@ def validate_options(spec: ModelSpec, raw: object) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise InvalidOptions("Options must be an object.")
+        raise InvalidOptions(_("Options must be an object."))
     clean: dict[str, Any] = {}
     for name, value in raw.items():
         if value is None:
@@ -55,7 +62,7 @@ def validate_options(spec: ModelSpec, raw: object) -> dict[str, Any]:
         elif name in COMMON_OPTIONS:
             rule = COMMON_OPTIONS[name]
         else:
-            raise InvalidOptions(f"Unknown option “{name}”.")
+            raise InvalidOptions(_("Unknown option “%(option)s”.") % {"option": name})
         clean[name] = _check(name, value, *rule)
     return clean
 
@@ -63,39 +70,56 @@ def validate_options(spec: ModelSpec, raw: object) -> dict[str, Any]:
 def _check(
     name: str, value: object, kind: type, low: float | None, high: float | None
 ) -> bool | int | float:
+    named = {"option": name}
     if kind is bool:
         if not isinstance(value, bool):
-            raise InvalidOptions(f"{name} must be true or false.")
+            raise InvalidOptions(_("%(option)s must be true or false.") % named)
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidOptions(f"{name} must be a number.")
+        raise InvalidOptions(_("%(option)s must be a number.") % named)
     # An int is always finite, and isfinite() can't take one too large for a float.
     if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidOptions(f"{name} must be a number.")
+        raise InvalidOptions(_("%(option)s must be a number.") % named)
     if kind is int:
         if value != int(value):
-            raise InvalidOptions(f"{name} must be a whole number.")
+            raise InvalidOptions(_("%(option)s must be a whole number.") % named)
         value = int(value)
     if low is not None and value < low or high is not None and value > high:
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidOptions(f"{name} must be {bounds}.")
+        if high is None:
+            said = _("%(option)s must be at least %(low)s.")
+        else:
+            said = _("%(option)s must be between %(low)s and %(high)s.")
+        raise InvalidOptions(said % {**named, "low": _bound(low), "high": _bound(high)})
     return value
+
+
+def _bound(value: float | None) -> str:
+    """A bound as the schema gives it (2.0, 0.01, 2147483647), with the active
+    language's decimal mark; ungrouped, as one types it."""
+    return "" if value is None else number_format(value)
 
 
 def _stop(value: object) -> list[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
-        raise InvalidOptions("stop must be a text or a list of texts.")
+        raise InvalidOptions(_("stop must be a text or a list of texts."))
     # Typed text like any other: NUL (which PostgreSQL can't keep in the saved
     # options) and bidi overrides taken out, not refused (chat.text).
     items = [controls_strip(s) for s in items]
     if not all(items):
-        raise InvalidOptions("stop must be a text or a list of texts.")
+        raise InvalidOptions(_("stop must be a text or a list of texts."))
     if len(items) > MAX_STOP_SEQUENCES:
-        raise InvalidOptions(f"stop takes at most {MAX_STOP_SEQUENCES} sequences.")
+        raise InvalidOptions(
+            ngettext(
+                "stop takes at most %(count)d sequence.",
+                "stop takes at most %(count)d sequences.",
+                MAX_STOP_SEQUENCES,
+            )
+            % {"count": MAX_STOP_SEQUENCES}
+        )
     if not all(_sendable(s) for s in items):
         # Saved with the question, it would fail every Try again when sent.
-        raise InvalidOptions("stop contains characters that can't be sent.")
+        raise InvalidOptions(_("stop contains characters that can't be sent."))
     return items
 
 

@@ -17,8 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, cast
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageCms, ImageOps
 from pillow_heif import register_heif_opener
+
+from chat.numbers import grouped
 
 register_heif_opener()
 
@@ -40,8 +45,8 @@ REDUCIBLE = {"JPEG", "MPO"}
 # HEIF and AVIF are ISO base media files: a box that runs past the end of the
 # file means it was cut short, even where libheif decodes what is left.
 CONTAINERS = {"HEIF", "AVIF"}
-NOT_A_PHOTO = "This file isn't a photo we can read."
-TRUNCATED = "This photo is incomplete (the file was cut short). Try sending it again."
+NOT_A_PHOTO = gettext_lazy("This file isn't a photo we can read.")
+TRUNCATED = gettext_lazy("This photo is incomplete (the file was cut short). Try sending it again.")
 FORMAT_NAMES = {"HEIF": "HEIC", "MPO": "JPEG"}
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses bombs above twice this
@@ -65,11 +70,16 @@ _DECODER_ERRORS = (
 
 
 class ImageRejected(ValueError):
-    """The upload is not a photo we can use. The message is shown to the user."""
+    """The upload is not a photo we can use. The message is shown to the user,
+    in the language active when it was raised."""
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(str(message))
 
 
 class ImageBusy(RuntimeError):
-    """Too many large photos are being opened at once here; worth retrying."""
+    """Too many large photos are being opened at once here; worth retrying.
+    The message is shown to the user."""
 
 
 @dataclass
@@ -94,7 +104,7 @@ class _PixelBudget:
         want = min(pixels, self.total)
         with self._room:
             if not self._room.wait_for(lambda: self.used + want <= self.total, timeout):
-                raise ImageBusy("We're opening a lot of large photos right now. Try again.")
+                raise ImageBusy(_("We're opening a lot of large photos right now. Try again."))
             self.used += want
         try:
             yield
@@ -108,7 +118,7 @@ decode_budget = _PixelBudget(DECODE_BUDGET_PIXELS)
 
 
 def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1e6:.0f}" if pixels >= 10e6 else f"{pixels / 1e6:.1f}"
+    return grouped(pixels / 1e6, 0 if pixels >= 10e6 else 1)
 
 
 def _check_declared(img: Image.Image) -> None:
@@ -122,14 +132,25 @@ def _check_declared(img: Image.Image) -> None:
     if pixels > limit:
         name = FORMAT_NAMES.get(img.format, img.format)
         raise ImageRejected(
-            f"This photo is {_megapixels(pixels)} megapixels; the most we can take as "
-            f"{name} is {limit // 1_000_000}. Save a smaller copy (or set your camera to "
-            "12 MP) and try again."
+            _(
+                "This photo is %(size)s megapixels; the most we can take as "
+                "%(format)s is %(limit)s. Save a smaller copy (or set your camera to "
+                "%(camera)s MP) and try again."
+            )
+            % {
+                "size": _megapixels(pixels),
+                "format": name,
+                "limit": grouped(limit // 1_000_000),
+                "camera": grouped(12),
+            }
         )
     if max(width, height) > MAX_ASPECT * min(width, height):
         raise ImageRejected(
-            "This picture is too long and thin for the AI to read "
-            f"(more than {MAX_ASPECT}:1). Crop it and try again."
+            _(
+                "This picture is too long and thin for the AI to read "
+                "(more than %(ratio)s:1). Crop it and try again."
+            )
+            % {"ratio": grouped(MAX_ASPECT)}
         )
 
 
@@ -176,7 +197,7 @@ def _refusing() -> Iterator[None]:
     except ImageRejected:
         raise
     except Image.DecompressionBombError:
-        raise ImageRejected("This photo has too many pixels for us to handle.") from None
+        raise ImageRejected(_("This photo has too many pixels for us to handle.")) from None
     except _DECODER_ERRORS as exc:
         # The client's file, not our fault: one line, no traceback.
         logger.info("photo refused: %s: %s", type(exc).__name__, exc)

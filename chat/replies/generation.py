@@ -15,26 +15,47 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
+from chat.accounts.language import speaking
 from chat.conversations import reply_services, selectors
 from chat.dbasync import db_call
 from chat.live import events, frames
-from chat.llm import context
 from chat.llm.catalog import ModelSpec
 from chat.llm.client import ChatClient, Delta, Finish, Reclassified, RetryPolicy, Usage
 from chat.llm.errors import UpstreamError
 from chat.llm.offline import OfflineTransport
 from chat.models import Message
 from chat.replies import worker
-from chat.replies.job import Job, Unprepared, load_job, payload
+from chat.replies.job import Job, TooLarge, Unprepared, load_job, payload
 from chat.replies.replystream import ReplyStream
 
 log = logging.getLogger(__name__)
 
-INTERNAL_ERROR = frames.reply_error("internal", "Something went wrong on our side. Try again.")
-PREPARE_ERROR = frames.reply_error(
-    "internal", "Something went wrong preparing your question. Try again."
-)
+
+# Why a reply failed, saved with it: made when it fails, in the language then
+# active (its asker's, within generate).
+
+
+def _internal_error() -> frames.ReplyError:
+    return frames.reply_error("internal", _("Something went wrong on our side. Try again."))
+
+
+def _prepare_error() -> frames.ReplyError:
+    return frames.reply_error(
+        "internal", _("Something went wrong preparing your question. Try again.")
+    )
+
+
+def _too_large_error() -> frames.ReplyError:
+    return frames.reply_error(
+        "too_large",
+        _(
+            "This question and its photos are too large for the model. "
+            "Send fewer photos, a lower detail, or less text."
+        ),
+        retryable=False,
+    )
 
 
 @dataclass
@@ -141,24 +162,33 @@ async def _consume(
 async def generate(
     reply_id: str, job: Job | None = None, announced: "asyncio.Future[Any] | None" = None
 ) -> None:
-    run = worker.run_for(reply_id)
-    layer = events.channel_layer()
     timing = Timing()
     try:
         if job is None:
             job = await db_call(load_job)(reply_id, await worker.channel())
-    except context.ContextOverflow as exc:
-        too_large = frames.reply_error(
-            "too_large",
-            str(exc) + " Send fewer photos, a lower detail, or less text.",
-            retryable=False,
-        )
+    except TooLarge as exc:
+        with speaking(exc.language):
+            too_large = _too_large_error()
         await _finish_failed(reply_id, too_large, announced=announced)
         return
     except Exception:
         log.exception("could not prepare reply %s", reply_id)
-        await _finish_failed(reply_id, announced=announced)
+        # Its asker's language is in the job that could not be read: this is
+        # said in the one active (that of whoever started the reply).
+        await _finish_failed(reply_id, _prepare_error(), announced=announced)
         return
+    # What the reply says of itself (a failure, a notice) is saved and read
+    # later by everyone in the conversation: in its asker's language, whoever
+    # started this generation (a teammate's Try again, a Continue).
+    with speaking(job.language):
+        await _generate(reply_id, job, timing, announced)
+
+
+async def _generate(
+    reply_id: str, job: Job, timing: Timing, announced: "asyncio.Future[Any] | None"
+) -> None:
+    run = worker.run_for(reply_id)
+    layer = events.channel_layer()
     timing.prompt_estimate = job.prompt_estimate
     outcome = Outcome(notice=job.notice)
     stream = ReplyStream(
@@ -178,13 +208,13 @@ async def generate(
         outcome.status = Message.Status.INTERRUPTED if interrupted else Message.Status.STOPPED
     except Unprepared:
         log.exception("could not prepare reply %s", reply_id)
-        outcome.failed(PREPARE_ERROR)
+        outcome.failed(_prepare_error())
     except UpstreamError as exc:
         log.warning("reply %s failed: %s (%s)", reply_id, exc.code, exc.detail)
         outcome.failed(frames.reply_error(exc.code, exc.message, retryable=exc.retryable))
     except Exception:
         log.exception("reply %s failed unexpectedly", reply_id)
-        outcome.failed(INTERNAL_ERROR)
+        outcome.failed(_internal_error())
     finally:
         if run is not None:
             run.finishing()
@@ -235,7 +265,7 @@ async def _finish(stream: ReplyStream, outcome: Outcome, timing: Timing) -> None
     except Exception:
         log.exception("reply %s: final save failed", stream.reply_id)
         await stream.send(
-            frames.reply_done(stream.reply_id, Message.Status.FAILED, error=INTERNAL_ERROR)
+            frames.reply_done(stream.reply_id, Message.Status.FAILED, error=_internal_error())
         )
         return
     _log_reply(reply, outcome, timing)
@@ -272,7 +302,7 @@ def _log_reply(reply: Message, outcome: Outcome, timing: Timing) -> None:
 
 async def _finish_failed(
     reply_id: str,
-    error: frames.ReplyError = PREPARE_ERROR,
+    error: frames.ReplyError,
     announced: "asyncio.Future[Any] | None" = None,
 ) -> None:
     outcome = Outcome(status=Message.Status.FAILED, error=error)

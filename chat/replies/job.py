@@ -9,7 +9,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from chat.accounts.language import language_name
+from django.utils.translation import ngettext
+
+from chat.accounts.language import language_name, speaking
 from chat.conversations import reply_services, selectors, services
 from chat.live import events, frames
 from chat.llm import context, grounding
@@ -44,8 +46,12 @@ class Job:
     options: dict[str, Any]
     group: str  # the conversation's channel-layer group
     message: frames.SerializedMessage  # the reply as serialized when it started
-    notice: str  # said when history was left out
+    notice: str  # said when history was left out, in `language`
     cache_dir: str
+    # The asker's interface language (their latest question's; "" when it was
+    # saved before questions kept theirs): what the reply says of itself is
+    # in it, whoever started the generation.
+    language: str = ""
 
 
 # Said after an interrupted reply's saved text, for Continue: the model
@@ -58,6 +64,15 @@ CONTINUE_PROMPT = (
 
 class Unprepared(Exception):
     """The request could not be built (a photo could not be read or encoded)."""
+
+
+class TooLarge(Exception):
+    """The question alone is more than the model reads at once (the history
+    is dropped before it is). `language`: its asker's, for saying so."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__("question too large for the model")
+        self.language = language
 
 
 def _history_turns(spec: ModelSpec, earlier: list[selectors.PastMessage]) -> list[Turn]:
@@ -184,14 +199,12 @@ def job_for(reply: Message) -> Job:
                 "tokens": context.text_tokens(CONTINUE_PROMPT),
             },
         ]
-    system_prompt = _system_prompt(conversation.system_prompt, _asked_in(earlier))
-    turns, dropped = context.fit(turns, _context_budget(spec, reply.options, system_prompt))
-    notice = ""
-    if dropped:
-        notice = (
-            f"The {dropped} oldest message(s) were left out so the conversation fits "
-            "what the model can read at once."
-        )
+    language = _asked_in(earlier)
+    system_prompt = _system_prompt(conversation.system_prompt, language)
+    try:
+        turns, dropped = context.fit(turns, _context_budget(spec, reply.options, system_prompt))
+    except context.ContextOverflow:
+        raise TooLarge(language) from None
     return Job(
         spec=spec,
         turns=turns,
@@ -200,9 +213,23 @@ def job_for(reply: Message) -> Job:
         options=reply.options,
         group=events.conversation_group(reply.conversation_id),
         message=selectors.message_serialize(reply),
-        notice=notice,
+        notice=_left_out(dropped, language) if dropped else "",
         cache_dir=services.encoded_cache_dir(),
+        language=language,
     )
+
+
+def _left_out(dropped: int, language: str) -> str:
+    """The reply's notice that history was dropped: saved with it and shown
+    later, so in its asker's language, not that of whoever pressed Try again."""
+    with speaking(language):
+        return ngettext(
+            "The oldest message was left out so the conversation fits "
+            "what the model can read at once.",
+            "The %(count)d oldest messages were left out so the conversation fits "
+            "what the model can read at once.",
+            dropped,
+        ) % {"count": dropped}
 
 
 def load_job(reply_id: str, channel: str) -> Job:

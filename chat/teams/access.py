@@ -25,6 +25,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.errors import ServiceError
 from chat.models import Conversation, Image, Invite, Membership, ShareLink, Team
@@ -90,7 +91,7 @@ def space_team(user: Visitor, team_id: object) -> Team | None:
         return None
     member = membership(user, team_id)
     if member is None:
-        raise ServiceError("unknown_team", "Choose one of your teams.")
+        raise ServiceError("unknown_team", _("Choose one of your teams."))
     return member.team
 
 
@@ -123,11 +124,11 @@ def invite_for(token: str) -> Invite | None:
 def invite_usable(invite: Invite) -> str | None:
     """Why the invite can't be used, or None if it can."""
     if invite.revoked_at is not None:
-        return "This invite was withdrawn. Ask for a new one."
+        return _("This invite was withdrawn. Ask for a new one.")
     if invite.expires_at <= timezone.now():
-        return "This invite has expired. Ask for a new one."
+        return _("This invite has expired. Ask for a new one.")
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        return "This invite has already been used. Ask for a new one."
+        return _("This invite has already been used. Ask for a new one.")
     return None
 
 
@@ -142,9 +143,11 @@ def invite_refusal(invite: Invite, user: User) -> ServiceError | None:
     if invite.email and not _same_address(invite.email, user.email):
         return ServiceError(
             "wrong_account",
-            "This invite was sent by email, and works only for the account with that email "
-            "address. Log in with the invited address, or ask the team's owners or admins "
-            "for a new invite.",
+            _(
+                "This invite was sent by email, and works only for the account with that email "
+                "address. Log in with the invited address, or ask the team's owners or admins "
+                "for a new invite."
+            ),
             403,
         )
     return None

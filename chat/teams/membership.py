@@ -16,14 +16,17 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from chat.errors import ServiceError
 from chat.live import events
 from chat.models import Invite, Membership, Removal, Team
+from chat.numbers import grouped
 from chat.teams import access
 from chat.teams.people import display_name
 from chat.text import controls_strip
-from chat.usage.limits import seconds_until_room, wait_in_words
+from chat.usage.limits import seconds_until_room, wait_rounded
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,13 @@ INVITE_DAYS = (1, 7, 30)
 INVITE_EMAIL_WINDOW = timedelta(hours=1)
 
 
+NOT_FOUND = gettext_lazy("Not found.")
+
+
 def _role_check(user: User, team_id: TeamId, roles: tuple[str, ...], message: str) -> Membership:
     member = access.membership(user, team_id)
     if member is None:
-        raise ServiceError("not_found", "Not found.", 404)
+        raise ServiceError("not_found", NOT_FOUND, 404)
     if member.role not in roles:
         raise ServiceError("forbidden", message, 403)
     return member
@@ -51,10 +57,12 @@ def team_create(user: User, name: object) -> Team:
     # Invisible controls and bidi overrides taken out, not refused (chat.text).
     name = " ".join(controls_strip(str(name or "")).split())
     if not name:
-        raise ServiceError("empty_name", "Give the team a name.")
+        raise ServiceError("empty_name", _("Give the team a name."))
     if len(name) > TEAM_NAME_LIMIT:
         raise ServiceError(
-            "name_too_long", f"A team name has at most {TEAM_NAME_LIMIT} characters."
+            "name_too_long",
+            _("A team name has at most %(limit)s characters.")
+            % {"limit": grouped(TEAM_NAME_LIMIT)},
         )
     team = Team.objects.create(name=name)
     Membership.objects.create(team=team, user=user, role=Membership.Role.OWNER)
@@ -72,19 +80,23 @@ def invite_create(
 ) -> Invite:
     """An invite link; by email, it is single-use and sent to that address,
     within the team's invite emails per hour."""
-    _role_check(user, team_id, access.MANAGERS, "Only the team's owners and admins can invite.")
+    _role_check(user, team_id, access.MANAGERS, _("Only the team's owners and admins can invite."))
     if days not in INVITE_DAYS:
-        raise ServiceError("invalid_expiry", "An invite lasts 1, 7 or 30 days.")
+        raise ServiceError("invalid_expiry", _("An invite lasts 1, 7 or 30 days."))
     if max_uses is not None and (not isinstance(max_uses, int) or not 1 <= max_uses <= 1000):
         raise ServiceError(
-            "invalid_uses", "An invite can be used 1 to 1,000 times, or without limit."
+            "invalid_uses",
+            _("An invite can be used %(low)s to %(high)s times, or without limit.")
+            % {"low": grouped(1), "high": grouped(1000)},
         )
     email = controls_strip(email or "").strip()
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            raise ServiceError("invalid_email", "That email address doesn't look right.") from None
+            raise ServiceError(
+                "invalid_email", _("That email address doesn't look right.")
+            ) from None
         max_uses = 1
         _invite_emails_check(team_id)
     return Invite.objects.create(
@@ -106,7 +118,10 @@ def _invite_emails_check(team_id: TeamId) -> None:
     if per_hour == 0:
         raise ServiceError(
             "invite_emails_limited",
-            "This team can't send invite emails. Make an invite link instead and send it yourself.",
+            _(
+                "This team can't send invite emails. "
+                "Make an invite link instead and send it yourself."
+            ),
             429,
         )
     now = timezone.now()
@@ -119,28 +134,59 @@ def _invite_emails_check(team_id: TeamId) -> None:
     wait = seconds_until_room(sent, per_hour, INVITE_EMAIL_WINDOW, now)
     if wait is None:
         return
+    said = ngettext(
+        "This team has sent %(count)s invite email in the last hour, the most it can.",
+        "This team has sent %(count)s invite emails in the last hour, the most it can.",
+        per_hour,
+    ) % {"count": grouped(per_hour)}
     raise ServiceError(
         "invite_emails_limited",
-        f"This team has sent {per_hour:,} invite emails in the last hour, the most it can. "
-        f"Try again {wait_in_words(wait)}, or make an invite link instead and send it yourself.",
+        # Two sentences, each whole: which limit, then what to do.
+        f"{said} {_invite_emails_wait(wait)}",
         429,
         retry_after_s=wait,
     )
 
 
+def _invite_emails_wait(wait: int) -> str:
+    count, in_minutes = wait_rounded(wait)
+    if in_minutes:
+        text = ngettext(
+            "Try again in %(count)d minute, or make an invite link instead and send it yourself.",
+            "Try again in %(count)d minutes, or make an invite link instead and send it yourself.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "Try again in %(count)d second, or make an invite link instead and send it yourself.",
+            "Try again in %(count)d seconds, or make an invite link instead and send it yourself.",
+            count,
+        )
+    return text % {"count": count}
+
+
 def invite_send(invite: Invite, link: str) -> None:
     """Email the invite's link (the console in development). For an invite
-    invite_create just made, which checked its maker may invite."""
+    invite_create just made, which checked its maker may invite. In the
+    inviter's language (the one active): the invitee's is not known."""
     inviter = display_name(invite.created_by)
+    names = {"inviter": inviter, "team": invite.team.name}
+    days = _days_left(invite)
     try:
         send_mail(
-            subject=f"{inviter} invites you to {invite.team.name} on VisionQA",
-            message=(
-                f"{inviter} invites you to join the team “{invite.team.name}” on VisionQA,\n"
-                f"where you can read and continue the team's conversations about photos.\n\n"
-                f"Join here (the link works once, for {_days_left(invite)}, and only for the "
-                f"account with this email address ({invite.email})):\n{link}\n"
-            ),
+            subject=_("%(inviter)s invites you to %(team)s on VisionQA") % names,
+            message=ngettext(
+                "%(inviter)s invites you to join the team “%(team)s” on VisionQA,\n"
+                "where you can read and continue the team's conversations about photos.\n\n"
+                "Join here (the link works once, for %(days)d day, and only for the "
+                "account with this email address (%(email)s)):\n%(link)s\n",
+                "%(inviter)s invites you to join the team “%(team)s” on VisionQA,\n"
+                "where you can read and continue the team's conversations about photos.\n\n"
+                "Join here (the link works once, for %(days)d days, and only for the "
+                "account with this email address (%(email)s)):\n%(link)s\n",
+                days,
+            )
+            % {**names, "days": days, "email": invite.email, "link": link},
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[invite.email],
         )
@@ -148,14 +194,16 @@ def invite_send(invite: Invite, link: str) -> None:
         log.warning("invite email to team %s could not be sent", invite.team_id, exc_info=True)
         raise ServiceError(
             "email_failed",
-            "The invite email couldn't be sent. Copy the invite link below and send it yourself.",
+            _(
+                "The invite email couldn't be sent. "
+                "Copy the invite link below and send it yourself."
+            ),
             502,
         ) from None
 
 
-def _days_left(invite: Invite) -> str:
-    days = max(1, round((invite.expires_at - timezone.now()).total_seconds() / 86400))
-    return "1 day" if days == 1 else f"{days} days"
+def _days_left(invite: Invite) -> int:
+    return max(1, round((invite.expires_at - timezone.now()).total_seconds() / 86400))
 
 
 @transaction.atomic
@@ -170,7 +218,7 @@ def invite_accept(user: User, token: str) -> Team:
         .first()
     )
     if invite is None:
-        raise ServiceError("not_found", "This invite link isn't valid.", 404)
+        raise ServiceError("not_found", _("This invite link isn't valid."), 404)
     if access.membership(user, invite.team_id) is not None:
         return invite.team  # already in: a second click is not a second use
     refusal = access.invite_refusal(invite, user)
@@ -182,7 +230,7 @@ def invite_accept(user: User, token: str) -> Team:
         # A link for anyone, kept from before: it must not undo a removal.
         raise ServiceError(
             "removed",
-            "You were removed from this team. Ask its owners or admins for a new invite.",
+            _("You were removed from this team. Ask its owners or admins for a new invite."),
             403,
         )
     invite.uses += 1
@@ -194,9 +242,9 @@ def invite_accept(user: User, token: str) -> Team:
 def invite_revoke(user: User, invite_id: uuid.UUID | str) -> Invite:
     invite = Invite.objects.filter(id=invite_id).first()
     if invite is None:
-        raise ServiceError("not_found", "Not found.", 404)
+        raise ServiceError("not_found", NOT_FOUND, 404)
     _role_check(
-        user, invite.team_id, access.MANAGERS, "Only owners and admins can withdraw invites."
+        user, invite.team_id, access.MANAGERS, _("Only owners and admins can withdraw invites.")
     )
     invite.revoked_at = invite.revoked_at or timezone.now()
     invite.save(update_fields=["revoked_at"])
@@ -210,7 +258,7 @@ def _keep_an_owner(team_id: TeamId, leaving: Membership) -> None:
         .exists()
     ):
         raise ServiceError(
-            "last_owner", "A team needs an owner: make someone else an owner first.", 409
+            "last_owner", _("A team needs an owner: make someone else an owner first."), 409
         )
 
 
@@ -225,14 +273,16 @@ def membership_remove(user: User, team_id: TeamId, member_user_id: UserId) -> No
     )
     if str(member_user_id) != str(user.id):
         actor = _role_check(
-            user, team_id, access.MANAGERS, "Only owners and admins can remove people."
+            user, team_id, access.MANAGERS, _("Only owners and admins can remove people.")
         )
         if target is None:
-            raise ServiceError("not_found", "Not found.", 404)
+            raise ServiceError("not_found", NOT_FOUND, 404)
         if target.role != Membership.Role.MEMBER and actor.role != Membership.Role.OWNER:
-            raise ServiceError("forbidden", "Only an owner can remove an owner or an admin.", 403)
+            raise ServiceError(
+                "forbidden", _("Only an owner can remove an owner or an admin."), 403
+            )
     elif target is None:
-        raise ServiceError("not_found", "Not found.", 404)
+        raise ServiceError("not_found", NOT_FOUND, 404)
     _keep_an_owner(team_id, target)
     target.delete()
     if str(member_user_id) != str(user.id):
@@ -244,16 +294,16 @@ def membership_remove(user: User, team_id: TeamId, member_user_id: UserId) -> No
 def membership_set_role(
     user: User, team_id: TeamId, member_user_id: UserId, role: object
 ) -> Membership:
-    _role_check(user, team_id, (Membership.Role.OWNER,), "Only an owner can change roles.")
+    _role_check(user, team_id, (Membership.Role.OWNER,), _("Only an owner can change roles."))
     if role not in Membership.Role.values:
-        raise ServiceError("invalid_role", "A role is owner, admin or member.")
+        raise ServiceError("invalid_role", _("A role is owner, admin or member."))
     target = (
         Membership.objects.select_for_update()
         .filter(team_id=team_id, user_id=member_user_id)
         .first()
     )
     if target is None:
-        raise ServiceError("not_found", "Not found.", 404)
+        raise ServiceError("not_found", NOT_FOUND, 404)
     if role != Membership.Role.OWNER:
         _keep_an_owner(team_id, target)
     target.role = role

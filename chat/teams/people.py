@@ -3,6 +3,7 @@ built-in `User.first_name`; with none set, a person goes by their username."""
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from chat.text import controls_strip
 
@@ -29,7 +30,7 @@ def user_update_display_name(user: User, name: str | None) -> str:
     name = " ".join(controls_strip(name or "").split())
     if len(name) > DISPLAY_NAME_MAX_LENGTH:
         raise ValidationError(
-            "Keep your display name to %(limit)d characters or fewer (this one has %(length)d).",
+            _("Keep your display name to %(limit)d characters or fewer (this one has %(length)d)."),
             code="max_length",
             params={"limit": DISPLAY_NAME_MAX_LENGTH, "length": len(name)},
         )

@@ -8,6 +8,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.errors import ServiceError
 from chat.live import events
@@ -22,8 +24,10 @@ def manage_check(user: User, conversation: Conversation) -> None:
     if not access.can_manage_conversation(user, conversation):
         raise ServiceError(
             "forbidden",
-            "Only the person who started this conversation, or the team's owners and "
-            "admins, can do that.",
+            _(
+                "Only the person who started this conversation, or the team's owners and "
+                "admins, can do that."
+            ),
             403,
         )
 
@@ -36,19 +40,21 @@ def conversation_move(user: User, conversation: Conversation, team_id: object) -
     if team_id is None:
         if conversation.owner_id != user.id:
             raise ServiceError(
-                "forbidden", "Only the person who started it can take it out of the team.", 403
+                "forbidden", _("Only the person who started it can take it out of the team."), 403
             )
         team = None
     else:
         member = access.membership(user, team_id)
         if member is None:
-            raise ServiceError("unknown_team", "Choose one of your teams.")
+            raise ServiceError("unknown_team", _("Choose one of your teams."))
         if access.membership(conversation.owner, team_id) is None:
             # Else they would lose their own conversation, with no way back.
             raise ServiceError(
                 "starter_not_in_team",
-                "The person who started this conversation isn't in that team. "
-                "Choose a team they're in.",
+                _(
+                    "The person who started this conversation isn't in that team. "
+                    "Choose a team they're in."
+                ),
             )
         team = member.team
     before = conversation.team_id
@@ -69,16 +75,23 @@ def _others_photos_stay(conversation: Conversation) -> None:
     if access.others_photos_in(conversation, conversation.owner_id).exists():
         raise ServiceError(
             "others_photos",
-            "This conversation has photos others added, and those stay with the team. "
-            "Make your own copy instead: it keeps the photos you added.",
+            _(
+                "This conversation has photos others added, and those stay with the team. "
+                "Make your own copy instead: it keeps the photos you added."
+            ),
             409,
         )
 
 
 def _left_out_notice(count: int) -> str:
+    """Saved on the copy's question, in the language of whoever made the copy."""
     if count == 1:
-        return "A photo someone else added stays in the original conversation, not in this copy."
-    return f"{count} photos others added stay in the original conversation, not in this copy."
+        return _("A photo someone else added stays in the original conversation, not in this copy.")
+    return ngettext(
+        "%(count)d photo others added stays in the original conversation, not in this copy.",
+        "%(count)d photos others added stay in the original conversation, not in this copy.",
+        count,
+    ) % {"count": count}
 
 
 @transaction.atomic
@@ -88,10 +101,11 @@ def conversation_fork(user: User, conversation: Conversation) -> Conversation:
     stay where they were shared (chat/teams/access.py); a question that loses
     one says so."""
     if not access.conversation_readable(user, conversation):
-        raise ServiceError("not_found", "Not found.", 404)
+        raise ServiceError("not_found", _("Not found."), 404)
     copy = Conversation.objects.create(
         owner=user,
-        title=f"{conversation.title or 'Conversation'} (copy)"[:200],
+        # In the language of whoever made the copy: the title is theirs now.
+        title=(_("%(title)s (copy)") % {"title": conversation.title or _("Conversation")})[:200],
         system_prompt=conversation.system_prompt,
     )
     finished = conversation.messages.exclude(status=Message.Status.STREAMING).prefetch_related(
@@ -120,7 +134,7 @@ def conversation_fork(user: User, conversation: Conversation) -> Conversation:
 def share_link_create(user: User, conversation: Conversation, days: object = None) -> ShareLink:
     manage_check(user, conversation)
     if days not in LINK_DAYS:
-        raise ServiceError("invalid_expiry", "A link lasts 1, 7 or 30 days, or until revoked.")
+        raise ServiceError("invalid_expiry", _("A link lasts 1, 7 or 30 days, or until revoked."))
     expires = timezone.now() + timedelta(days=days) if days else None
     return ShareLink.objects.create(conversation=conversation, created_by=user, expires_at=expires)
 
@@ -133,7 +147,7 @@ def share_link_revoke(user: User, link_id: uuid.UUID | str) -> ShareLink:
     if link is None or not (
         link.created_by_id == user.id or access.can_manage_conversation(user, link.conversation)
     ):
-        raise ServiceError("not_found", "Not found.", 404)
+        raise ServiceError("not_found", _("Not found."), 404)
     link.revoked_at = link.revoked_at or timezone.now()
     link.save(update_fields=["revoked_at"])
     return link

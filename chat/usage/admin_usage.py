@@ -20,8 +20,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat.models import ModelPrice, ReviewLog, TeamLimit, UsageRecord, UserLimit
+from chat.numbers import grouped
 from chat.usage import dashboard, photo_limits, usage_stats
 from chat.web import files
 
@@ -30,6 +33,8 @@ CSV_CHUNK_ROWS = 2000
 NOT_FILTERS = {ORDER_VAR, IS_FACETS_VAR, IS_POPUP_VAR, TO_FIELD_VAR, PAGE_VAR, ERROR_FLAG}
 
 
+# The CSV is data for a spreadsheet or a script: its column names and cells
+# are the same in every language.
 CSV_COLUMNS = (
     ("created_at", "created_at"),
     ("user_id", "user_id"),
@@ -74,8 +79,8 @@ def usage_csv_chunks(queryset: QuerySet[UsageRecord]) -> Generator[str, None, No
     chunks too: memory stays flat however many records match."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([header for _, header in CSV_COLUMNS])
-    fields = [field for field, _ in CSV_COLUMNS]
+    writer.writerow([header for _field, header in CSV_COLUMNS])
+    fields = [field for field, _header in CSV_COLUMNS]
     rows = queryset.values_list(*fields).iterator(chunk_size=CSV_CHUNK_ROWS)
     for count, row in enumerate(rows, 1):
         writer.writerow([_cell(v) for v in row])
@@ -132,25 +137,25 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     )
     date_hierarchy = "created_at"
     search_fields = ("user__username", "user__first_name")
-    search_help_text = "Search by user name or first name."
+    search_help_text = gettext_lazy("Search by user name or first name.")
     list_per_page = 100
     # No second COUNT(*) over the whole table on every page.
     show_full_result_count = False
 
-    @admin.display(description="model", ordering="model")
+    @admin.display(description=gettext_lazy("model"), ordering="model")
     def model_name(self, obj: UsageRecord) -> SafeString:
         """Without the vendor, to keep the list narrow; the whole id on hover."""
         return format_html('<span title="{}">{}</span>', obj.model, obj.model.rsplit("/", 1)[-1])
 
-    @admin.display(description="cost (USD)", ordering="cost_usd")
+    @admin.display(description=gettext_lazy("cost (USD)"), ordering="cost_usd")
     def cost(self, obj: UsageRecord) -> str:
-        return "–" if obj.cost_usd is None else f"{obj.cost_usd:.6f}"
+        return "–" if obj.cost_usd is None else grouped(obj.cost_usd, 6)
 
-    @admin.display(description="TTFT (ms)", ordering="first_token_ms")
+    @admin.display(description=gettext_lazy("TTFT (ms)"), ordering="first_token_ms")
     def ttft(self, obj: UsageRecord) -> int | str:
         return "–" if obj.first_token_ms is None else obj.first_token_ms
 
-    @admin.display(description="duration (ms)", ordering="duration_ms")
+    @admin.display(description=gettext_lazy("duration (ms)"), ordering="duration_ms")
     def duration(self, obj: UsageRecord) -> int:
         return obj.duration_ms
 
@@ -204,10 +209,16 @@ class ModelPriceForm(forms.ModelForm):
         model = ModelPrice
         fields = ("model", "input_per_m", "output_per_m")
         help_texts = {
-            "model": "The model's id as it is sent to the AI service, "
-            "e.g. alibaba/qwen3-vl-32b-thinking.",
-            "input_per_m": "US dollars per million prompt tokens (question, history, photos).",
-            "output_per_m": "US dollars per million completion tokens (thinking included).",
+            "model": gettext_lazy(
+                "The model's id as it is sent to the AI service, "
+                "e.g. alibaba/qwen3-vl-32b-thinking."
+            ),
+            "input_per_m": gettext_lazy(
+                "US dollars per million prompt tokens (question, history, photos)."
+            ),
+            "output_per_m": gettext_lazy(
+                "US dollars per million completion tokens (thinking included)."
+            ),
         }
 
 
@@ -221,7 +232,7 @@ class ModelPriceAdmin(admin.ModelAdmin):
             None,
             {
                 "fields": ("model", "input_per_m", "output_per_m"),
-                "description": (
+                "description": gettext_lazy(
                     "A price here overrides the model catalog's price for that model. "
                     "It applies to calls made from now on; usage records already made "
                     "keep the cost they were given."
@@ -232,7 +243,7 @@ class ModelPriceAdmin(admin.ModelAdmin):
 
 
 def _questions_default() -> str:
-    return f"{settings.VISIONQA['QUESTIONS_PER_MINUTE']:,}"
+    return grouped(settings.VISIONQA["QUESTIONS_PER_MINUTE"])
 
 
 @admin.register(UserLimit)
@@ -260,25 +271,30 @@ class UserLimitAdmin(admin.ModelAdmin):
         # each says which, with the default as this server has it.
         defaults = photo_limits.photo_allowance_default()
         kwargs["help_texts"] = {
-            "monthly_tokens": "Empty: no limit.",
-            "requests_per_minute": (
-                f"Questions a minute (a team's figure for its conversations applies too: "
-                f"the lower counts). Empty: the default for everyone, {_questions_default()}."
-            ),
-            "photos_per_hour": f"Empty: the default for everyone, {defaults.per_hour:,}.",
-            "photo_storage_mb": (
-                f"The photos they may keep in all. Empty: the default for everyone, "
-                f"{defaults.storage_mb:,} MB."
-            ),
+            "monthly_tokens": _("Empty: no limit."),
+            "requests_per_minute": _(
+                "Questions a minute (a team's figure for its conversations applies too: "
+                "the lower counts). Empty: the default for everyone, %(default)s."
+            )
+            % {"default": _questions_default()},
+            "photos_per_hour": _("Empty: the default for everyone, %(default)s.")
+            % {"default": grouped(defaults.per_hour)},
+            "photo_storage_mb": _(
+                "The photos they may keep in all. Empty: the default for everyone, %(default)s MB."
+            )
+            % {"default": grouped(defaults.storage_mb)},
         }
         return super().get_form(request, obj, change, **kwargs)
 
-    @admin.display(description="photo storage used")
+    @admin.display(description=gettext_lazy("photo storage used"))
     def photo_storage_used(self, obj: UserLimit) -> str:
         if obj.pk is None:
             return "—"
         used = photo_limits.megabytes(photo_limits.photo_storage_used(obj.user))
-        return f"{used} of {photo_limits.photo_allowance(obj.user).storage_mb:,} MB"
+        return _("%(used)s of %(storage)s MB") % {
+            "used": used,
+            "storage": grouped(photo_limits.photo_allowance(obj.user).storage_mb),
+        }
 
 
 @admin.register(TeamLimit)
@@ -296,12 +312,13 @@ class TeamLimitAdmin(admin.ModelAdmin):
         **kwargs: Any,
     ) -> "type[forms.ModelForm[TeamLimit]]":  # quoted: ModelForm is generic only to mypy
         kwargs["help_texts"] = {
-            "monthly_tokens": "The team's, all its members together. Empty: no limit.",
-            "requests_per_minute": (
-                f"Questions a minute for each person, in this team's conversations (a "
-                f"person's own figure applies too: the lower counts). Empty: their own, "
-                f"or the default for everyone, {_questions_default()}."
-            ),
+            "monthly_tokens": _("The team's, all its members together. Empty: no limit."),
+            "requests_per_minute": _(
+                "Questions a minute for each person, in this team's conversations (a "
+                "person's own figure applies too: the lower counts). Empty: their own, "
+                "or the default for everyone, %(default)s."
+            )
+            % {"default": _questions_default()},
         }
         return super().get_form(request, obj, change, **kwargs)
 
@@ -320,10 +337,10 @@ class ReviewLogAdmin(ReadOnlyAdmin):
     search_fields = ("staff__username", "conversation__title", "conversation__owner__username")
     list_per_page = 100
 
-    @admin.display(description="conversation", ordering="conversation__title")
+    @admin.display(description=gettext_lazy("conversation"), ordering="conversation__title")
     def conversation_title(self, obj: ReviewLog) -> str:
-        return obj.conversation.title or "Untitled conversation"
+        return obj.conversation.title or _("Untitled conversation")
 
-    @admin.display(description="owner", ordering="conversation__owner__username")
+    @admin.display(description=gettext_lazy("owner"), ordering="conversation__owner__username")
     def owner(self, obj: ReviewLog) -> AbstractBaseUser:
         return obj.conversation.owner

@@ -9,6 +9,9 @@ table beside the chart for anyone who can't see it.
 Colours are SVG attributes (not inline styles, which the CSP forbids); text
 and rules use currentColor, so the charts follow the admin's light and dark
 themes.
+
+Figures are written in the active language's numbers ("1,234.5" in English,
+"1.234,5" in German); coordinates never are.
 """
 
 import math
@@ -16,8 +19,12 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.utils import formats
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from chat.numbers import grouped
 
 # Tableau 10: distinguishable, readable on white and on the admin's dark grey.
 PALETTE = (
@@ -50,15 +57,20 @@ def compact(value: Figure) -> str:
     for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
             text = f"{value / limit:.1f}".rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
+            return f"{_decimal_mark(text)}{suffix}"
     if value == int(value):
         return str(int(value))
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return _decimal_mark(f"{value:.2f}".rstrip("0").rstrip("."))
+
+
+def _decimal_mark(text: str) -> str:
+    """A short number's "." as the active language writes it ("1,2" in German)."""
+    return text.replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
 
 
 def whole(value: Figure) -> str:
     """12345 → "12,345"."""
-    return f"{int(value or 0):,}"
+    return grouped(int(value or 0))
 
 
 def dollars(value: Figure) -> str:
@@ -66,9 +78,7 @@ def dollars(value: Figure) -> str:
     value = Decimal(value or 0)
     if value == 0:
         return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:,.4f}"
+    return "$" + grouped(value, 2 if abs(value) >= 1 else 4)
 
 
 def dollars_alike(values: Iterable[Figure]) -> Format:
@@ -79,7 +89,7 @@ def dollars_alike(values: Iterable[Figure]) -> Format:
 
     def fmt(value: Figure) -> str:
         value = Decimal(value or 0)
-        return "$0" if value == 0 else f"${value:,.{places}f}"
+        return "$0" if value == 0 else "$" + grouped(value, places)
 
     return fmt
 
@@ -91,8 +101,8 @@ def dollars_axis(value: Figure) -> str:
     if abs(value) >= 1000:
         return "$" + compact(value)
     if abs(value) >= 1:
-        return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
-    return f"${value:.3f}".rstrip("0")
+        return "$" + grouped(value, 0 if value == int(value) else 2)
+    return "$" + _decimal_mark(f"{value:.3f}".rstrip("0"))
 
 
 def milliseconds(value: Figure) -> str:
@@ -101,7 +111,12 @@ def milliseconds(value: Figure) -> str:
         return "–"
     if value < 1000:
         return f"{int(value)} ms"
-    return f"{value / 1000:.1f} s"
+    return f"{grouped(value / 1000, 1)} s"
+
+
+def percent(rate: float, places: int = 1) -> str:
+    """0.5 → "50.0%"."""
+    return grouped(rate * 100, places) + "%"
 
 
 def nice_ticks(maximum: Figure, count: int = 4) -> tuple[float, float]:
@@ -187,11 +202,11 @@ def stacked_bars(
     `series` is [(name, [value per category])]. Each segment's tooltip reads
     "Mar 5 · model: value"; each bar's total is in its own <title> too."""
     left, right, top = 56, 22, 6  # room on the right for the last day's label
-    legend, legend_h = _legend([name for name, _ in series], left, top, width - left - right)
+    legend, legend_h = _legend([name for name, _values in series], left, top, width - left - right)
     top += legend_h + 10
     bottom = 26
     height = top + plot_height + bottom
-    totals = [sum((values[i] or 0) for _, values in series) for i in range(len(categories))]
+    totals = [sum((values[i] or 0) for _name, values in series) for i in range(len(categories))]
     step, ceiling = nice_ticks(max(totals, default=0))
     plot_w = width - left - right
     slot = plot_w / max(1, len(categories))
@@ -222,14 +237,15 @@ def stacked_bars(
         tick += step
 
     # The hot loop (days × models): f-strings, and escape() on every text.
-    names = [escape(name) for name, _ in series]
+    names = [escape(name) for name, _values in series]
+    in_all = _("%(day)s: %(total)s in all")
     bars = []
     for i, category in enumerate(categories):
         if not totals[i]:
             continue
         day = escape(category_format(category))
         x, base, segments = _n(left + i * slot + (slot - bar_w) / 2), 0.0, []
-        for index, (_, values) in enumerate(series):
+        for index, (_name, values) in enumerate(series):
             value = values[i] or 0
             if not value:
                 continue
@@ -240,10 +256,8 @@ def stacked_bars(
                 f"{escape(value_format(value))}</title></rect>"
             )
             base += float(value)
-        bars.append(
-            f"<g><title>{day}: {escape(value_format(totals[i]))} in all</title>"
-            f"{''.join(segments)}</g>"
-        )
+        whole_bar = in_all % {"day": category_format(category), "total": value_format(totals[i])}
+        bars.append(f"<g><title>{escape(whole_bar)}</title>{''.join(segments)}</g>")
 
     # About seven labels along the bottom, whatever the number of days.
     every = max(1, math.ceil(len(categories) / 7))
@@ -333,7 +347,7 @@ def grouped_hbars(
     group_h = len(series_names) * (bar_height + 2) + 10
     height = top + len(groups) * group_h
     plot_w = width - label_w - value_w
-    maximum = max((float(v or 0) for _, values in groups for v in values), default=0) or 1.0
+    maximum = max((float(v or 0) for _label, values in groups for v in values), default=0) or 1.0
     rows = []
     for g, (label, values) in enumerate(groups):
         y0 = top + g * group_h

@@ -14,7 +14,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import formats
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.models import UsageRecord
 from chat.usage import charts
@@ -22,7 +25,10 @@ from chat.usage.usage_stats import PERIODS, RANKINGS, usage_summary
 
 
 def _day_label(day: date) -> str:
-    return f"{day:%b} {day.day}"
+    """ "Dec 1": short, in the active language."""
+    # Translators: a day under a chart's bars, as a Django date format ("M j"
+    # is "Dec 1"); reorder it as your language writes a day ("j. M").
+    return formats.date_format(day, _("M j"))
 
 
 def _table(
@@ -33,7 +39,7 @@ def _table(
     """Rows newest first: (day, [value per model], total)."""
     rows: list[tuple[date, list[str], str]] = []
     for i in reversed(range(len(calendar))):
-        day = [per_day[i] for _, per_day in series]
+        day = [per_day[i] for _name, per_day in series]
         rows.append((calendar[i], [fmt(v) for v in day], fmt(sum(day))))
     return rows
 
@@ -52,7 +58,7 @@ def dashboard_context(
         return {}
     days, calendar, total = summary["days"], summary["calendar"], summary["totals"]
     token_series = summary["token_series"]
-    models = [name for name, _ in token_series]
+    models = [name for name, _values in token_series]
     # A model keeps its colour in both charts: the cost series follow the token order.
     cost_lookup = dict(summary["cost_series"])
     cost_series = [(name, cost_lookup.get(name, [0] * days)) for name in models]
@@ -60,33 +66,56 @@ def dashboard_context(
     metric_fmt = charts.dollars if by == "cost" else charts.whole
     ttft = summary["ttft"]
     calls = total["calls"]
+    error_rate = charts.percent(summary["error_rate"])
     tiles = [
-        ("Calls", charts.whole(calls), f"{charts.whole(total['estimated'])} with estimated tokens"),
         (
-            "Tokens",
+            _("Calls"),
+            charts.whole(calls),
+            _("%(count)s with estimated tokens") % {"count": charts.whole(total["estimated"])},
+        ),
+        (
+            _("Tokens"),
             charts.whole(total["tokens"]),
-            f"{charts.whole(total['prompt'])} prompt · "
-            f"{charts.whole(total['completion'])} completion",
+            _("%(prompt)s prompt · %(completion)s completion")
+            % {
+                "prompt": charts.whole(total["prompt"]),
+                "completion": charts.whole(total["completion"]),
+            },
         ),
         (
-            "Cost",
+            _("Cost"),
             charts.dollars(total["cost"]),
-            f"{charts.whole(total['unpriced'])} calls without a known price"
+            ngettext(
+                "%(count)s call without a known price",
+                "%(count)s calls without a known price",
+                total["unpriced"],
+            )
+            % {"count": charts.whole(total["unpriced"])}
             if total["unpriced"]
-            else "every call priced",
+            else _("every call priced"),
         ),
         (
-            "Failed",
-            f"{summary['error_rate']:.1%}",
-            f"{charts.whole(total['errors'])} of {charts.whole(calls)} calls",
+            _("Failed"),
+            error_rate,
+            ngettext("%(errors)s of %(count)s call", "%(errors)s of %(count)s calls", calls)
+            % {"errors": charts.whole(total["errors"]), "count": charts.whole(calls)},
         ),
         (
-            "Time to first token",
-            f"{charts.milliseconds(ttft['all']['p50'])} median",
-            f"p95 {charts.milliseconds(ttft['all']['p95'])} over "
-            f"{charts.whole(ttft['all']['count'])} calls",
+            _("Time to first token"),
+            _("%(time)s median") % {"time": charts.milliseconds(ttft["all"]["p50"])},
+            ngettext(
+                "p95 %(time)s over %(count)s call",
+                "p95 %(time)s over %(count)s calls",
+                ttft["all"]["count"],
+            )
+            % {
+                "time": charts.milliseconds(ttft["all"]["p95"]),
+                "count": charts.whole(ttft["all"]["count"]),
+            },
         ),
     ]
+    # Every chart's description ends with where its figures are.
+    beside = _("The table beside has each figure.")
 
     def ranked(rows: Sequence[Mapping[str, Any]], **key: str) -> list[dict[str, Any]]:
         money = charts.dollars_alike(row["cost"] for row in rows)
@@ -105,17 +134,24 @@ def dashboard_context(
 
     return {
         "tiles": tiles,
-        "error_rate_text": f"{summary['error_rate']:.1%}",
+        "error_rate_text": error_rate,
         "model_headers": [
             (name, _short(name), i % len(charts.PALETTE)) for i, name in enumerate(models)
         ],
         "tokens_chart": charts.stacked_bars(
             "chart-tokens",
-            title=f"Tokens per day by model, last {days} days",
-            description=(
-                f"{charts.whole(total['tokens'])} tokens in all; one bar per day, "
-                "stacked by model. The table beside has each figure."
-            ),
+            title=ngettext(
+                "Tokens per day by model, last %(days)d day",
+                "Tokens per day by model, last %(days)d days",
+                days,
+            )
+            % {"days": days},
+            description=ngettext(
+                "%(count)s token in all; one bar per day, stacked by model. %(beside)s",
+                "%(count)s tokens in all; one bar per day, stacked by model. %(beside)s",
+                total["tokens"],
+            )
+            % {"count": charts.whole(total["tokens"]), "beside": beside},
             categories=calendar,
             series=token_series,
             category_format=_day_label,
@@ -123,11 +159,14 @@ def dashboard_context(
         "tokens_rows": _table(calendar, token_series, charts.whole),
         "cost_chart": charts.stacked_bars(
             "chart-cost",
-            title=f"Cost per day by model, last {days} days (US dollars)",
-            description=(
-                f"{charts.dollars(total['cost'])} in all; one bar per day, stacked by model. "
-                "The table beside has each figure."
-            ),
+            title=ngettext(
+                "Cost per day by model, last %(days)d day (US dollars)",
+                "Cost per day by model, last %(days)d days (US dollars)",
+                days,
+            )
+            % {"days": days},
+            description=_("%(cost)s in all; one bar per day, stacked by model. %(beside)s")
+            % {"cost": charts.dollars(total["cost"]), "beside": beside},
             categories=calendar,
             series=cost_series,
             value_format=charts.dollars,
@@ -137,20 +176,20 @@ def dashboard_context(
         "cost_rows": _table(
             calendar,
             cost_series,
-            charts.dollars_alike(v for _, values in cost_series for v in values),
+            charts.dollars_alike(v for _name, values in cost_series for v in values),
         ),
         "users_chart": charts.hbars(
             "chart-users",
-            title=f"Top {len(summary['users'])} people by {metric}, last {days} days",
-            description="Horizontal bars, largest first; the table beside has each figure.",
+            title=_top_title(len(summary["users"]), metric, days, teams=False),
+            description=_("Horizontal bars, largest first. %(beside)s") % {"beside": beside},
             items=[(u["label"], u[metric]) for u in summary["users"]],
             value_format=metric_fmt,
         ),
         "user_rows": ranked(summary["users"], q="username"),
         "teams_chart": charts.hbars(
             "chart-teams",
-            title=f"Top {len(summary['teams'])} teams by {metric}, last {days} days",
-            description="Horizontal bars, largest first; the table beside has each figure.",
+            title=_top_title(len(summary["teams"]), metric, days, teams=True),
+            description=_("Horizontal bars, largest first. %(beside)s") % {"beside": beside},
             items=[(t["label"], t[metric]) for t in summary["teams"]],
             value_format=metric_fmt,
         )
@@ -159,13 +198,26 @@ def dashboard_context(
         "team_rows": ranked(summary["teams"], team__id__exact="team_id"),
         "errors_chart": charts.hbars(
             "chart-errors",
-            title=f"Failed calls by kind, last {days} days",
-            description=(
-                f"{charts.whole(total['errors'])} of {charts.whole(calls)} calls failed "
-                f"({summary['error_rate']:.1%}); one bar per error code, most frequent first."
-            ),
+            title=ngettext(
+                "Failed calls by kind, last %(days)d day",
+                "Failed calls by kind, last %(days)d days",
+                days,
+            )
+            % {"days": days},
+            description=ngettext(
+                "%(errors)s of %(count)s call failed (%(rate)s); "
+                "one bar per error code, most frequent first.",
+                "%(errors)s of %(count)s calls failed (%(rate)s); "
+                "one bar per error code, most frequent first.",
+                calls,
+            )
+            % {
+                "errors": charts.whole(total["errors"]),
+                "count": charts.whole(calls),
+                "rate": error_rate,
+            },
             items=[(e["code"], e["count"], e["rate"]) for e in summary["errors"]],
-            note_format=lambda rate: f"{rate:.1%}",
+            note_format=charts.percent,
             width=560,
         )
         if summary["errors"]
@@ -175,20 +227,28 @@ def dashboard_context(
                 "code": e["code"],
                 "url": links(error_code=e["code"]),
                 "count": charts.whole(e["count"]),
-                "rate": f"{e['rate']:.2%}",
+                "rate": charts.percent(e["rate"], 2),
             }
             for e in summary["errors"]
         ],
         "ttft_chart": charts.grouped_hbars(
             "chart-ttft",
-            title=f"Time to first token by model, last {days} days",
-            description=(
-                f"Median (p50) {charts.milliseconds(ttft['all']['p50'])} and p95 "
-                f"{charts.milliseconds(ttft['all']['p95'])} over all models; "
+            title=ngettext(
+                "Time to first token by model, last %(days)d day",
+                "Time to first token by model, last %(days)d days",
+                days,
+            )
+            % {"days": days},
+            description=_(
+                "Median (p50) %(p50)s and p95 %(p95)s over all models; "
                 "two bars per model, p50 and p95."
-            ),
+            )
+            % {
+                "p50": charts.milliseconds(ttft["all"]["p50"]),
+                "p95": charts.milliseconds(ttft["all"]["p95"]),
+            },
             groups=[(m["model"], [m["p50"], m["p95"]]) for m in ttft["models"]],
-            series_names=["p50 (median)", "p95"],
+            series_names=[_("p50 (median)"), "p95"],
             value_format=charts.milliseconds,
         )
         if ttft["models"]
@@ -208,6 +268,21 @@ def dashboard_context(
             "p95": charts.milliseconds(ttft["all"]["p95"]),
         },
     }
+
+
+def _top_title(count: int, metric: str, days: int, *, teams: bool) -> str:
+    """ "Top 10 people by tokens, last 30 days": one sentence for each of the
+    four (people or teams, by tokens or by cost), each whole."""
+    if teams:
+        if metric == "cost":
+            text = _("Top %(count)d teams by cost, last %(days)d days")
+        else:
+            text = _("Top %(count)d teams by tokens, last %(days)d days")
+    elif metric == "cost":
+        text = _("Top %(count)d people by cost, last %(days)d days")
+    else:
+        text = _("Top %(count)d people by tokens, last %(days)d days")
+    return text % {"count": count, "days": days}
 
 
 def _query(**params: str | int) -> str:
@@ -238,7 +313,7 @@ def usage_dashboard(
 
     context = {
         **(model_admin.admin_site.each_context(request) if model_admin else {}),
-        "title": "Usage dashboard",
+        "title": _("Usage dashboard"),
         "opts": UsageRecord._meta,
         "days": days,
         "rank": by,

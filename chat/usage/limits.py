@@ -19,9 +19,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import F, QuerySet, Sum
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.errors import ServiceError
 from chat.models import Conversation, Message, Team, TeamLimit, UsageRecord, UserLimit
+from chat.numbers import grouped
 
 RATE_WINDOW = timedelta(seconds=60)
 MICRO = Decimal("0.000001")
@@ -49,28 +52,31 @@ def tokens_used(start: datetime, end: datetime, **who: Any) -> int:
 
 
 def _day(moment: datetime) -> str:
-    return formats.date_format(moment, "j F")  # "1 December"
+    """ "1 December", "1. Dezember": a day of the year in the active language."""
+    return formats.date_format(moment, "MONTH_DAY_FORMAT")
 
 
 def _month(moment: datetime) -> str:
-    return formats.date_format(moment, "F")  # "November"
+    return formats.date_format(moment, "F")  # "November", "novembre"
 
 
-def _team_name(team: Team) -> str:
-    name = team.name.strip()
-    return name if name.lower().endswith("team") else f"{name} team"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
-def wait_in_words(seconds: float) -> str:
-    """ "in 40 seconds", "in 1 minute", "in 12 minutes": never sooner than the
-    limit lifts (rounded up), for a message that says when to try again."""
+def wait_rounded(seconds: float) -> tuple[int, bool]:
+    """A wait as a person is told it: (seconds, False) up to a minute, else
+    (minutes, True); never sooner than the limit lifts (rounded up)."""
     if seconds <= 60:
-        return f"in {_plural(max(1, math.ceil(seconds)), 'second')}"
-    return f"in {_plural(math.ceil(seconds / 60), 'minute')}"
+        return max(1, math.ceil(seconds)), False
+    return math.ceil(seconds / 60), True
+
+
+def try_again_in(seconds: float) -> str:
+    """ "Try again in 40 seconds.", "Try again in 12 minutes.": a sentence of
+    its own, after the one that says which limit it was."""
+    count, in_minutes = wait_rounded(seconds)
+    if in_minutes:
+        text = ngettext("Try again in %(count)d minute.", "Try again in %(count)d minutes.", count)
+    else:
+        text = ngettext("Try again in %(count)d second.", "Try again in %(count)d seconds.", count)
+    return text % {"count": count}
 
 
 def seconds_until_room(
@@ -105,14 +111,17 @@ def limits_check(user: User, conversation: Conversation) -> None:
     budget = limit.monthly_tokens if limit else None
     if budget is not None and tokens_used(start, resets, user=user) >= budget:
         if budget == 0:
-            message = (
+            message = _(
                 "Your account has no token allowance for now. Ask an administrator if you need one."
             )
         else:
-            message = (
-                f"You've used your {budget:,} tokens for {_month(start)}. "
-                f"Your allowance resets on {_day(resets)}."
-            )
+            message = ngettext(
+                "You've used your %(budget)s token for %(month)s. "
+                "Your allowance resets on %(day)s.",
+                "You've used your %(budget)s tokens for %(month)s. "
+                "Your allowance resets on %(day)s.",
+                budget,
+            ) % {"budget": grouped(budget), "month": _month(start), "day": _day(resets)}
         raise ServiceError("user_budget_exhausted", message, 429)
 
     team_limit = None
@@ -150,17 +159,45 @@ def _team_check(
         return
     if tokens_used(start, resets, team_id=team_id) < budget:
         return
-    team = _team_name(team_limit.team)
+    raise ServiceError(
+        "team_budget_exhausted", _team_budget_message(team_limit.team, budget, start, resets), 429
+    )
+
+
+def _team_budget_message(team: Team, budget: int, start: datetime, resets: datetime) -> str:
+    """Why the team's conversations can't ask more this month. A name that ends
+    in "team" ("Design team") is not given another."""
+    name = team.name.strip()
+    named = name.lower().endswith("team")
     if budget == 0:
-        message = (
-            f"The {team} has no token allowance for now. Ask an administrator if it needs one."
+        if named:
+            text = _(
+                "The %(team)s has no token allowance for now. Ask an administrator if it needs one."
+            )
+        else:
+            text = _(
+                "The %(team)s team has no token allowance for now. "
+                "Ask an administrator if it needs one."
+            )
+        return text % {"team": name}
+    if named:
+        text = ngettext(
+            "The %(team)s has used its %(budget)s token for %(month)s; it resets on %(day)s.",
+            "The %(team)s has used its %(budget)s tokens for %(month)s; it resets on %(day)s.",
+            budget,
         )
     else:
-        message = (
-            f"The {team} has used its {budget:,} tokens for {_month(start)}; "
-            f"it resets on {_day(resets)}."
+        text = ngettext(
+            "The %(team)s team has used its %(budget)s token for %(month)s; it resets on %(day)s.",
+            "The %(team)s team has used its %(budget)s tokens for %(month)s; it resets on %(day)s.",
+            budget,
         )
-    raise ServiceError("team_budget_exhausted", message, 429)
+    return text % {
+        "team": name,
+        "budget": grouped(budget),
+        "month": _month(start),
+        "day": _day(resets),
+    }
 
 
 def _recent_questions(user: User, now: datetime) -> QuerySet[Message]:
@@ -173,7 +210,7 @@ def _rate_check(user: User, per_minute: int, now: datetime) -> None:
     if per_minute == 0:
         raise ServiceError(
             "rate_limited_user",
-            "Your account can't ask questions for now. Ask an administrator.",
+            _("Your account can't ask questions for now. Ask an administrator."),
             429,
         )
     recent = _recent_questions(user, now)
@@ -182,13 +219,20 @@ def _rate_check(user: User, per_minute: int, now: datetime) -> None:
     if wait is None:
         return
     asked = recent.count()
-    said = (
-        f"You've asked {_plural(asked, 'question')} in the last minute, your limit."
-        if asked == per_minute
-        else f"You've asked {_plural(asked, 'question')} in the last minute; "
-        f"your limit is {per_minute:,}."
-    )
-    raise ServiceError("rate_limited_user", f"{said} Try again in {_plural(wait, 'second')}.", 429)
+    if asked == per_minute:
+        said = ngettext(
+            "You've asked %(count)s question in the last minute, your limit.",
+            "You've asked %(count)s questions in the last minute, your limit.",
+            asked,
+        ) % {"count": grouped(asked)}
+    else:
+        said = ngettext(
+            "You've asked %(count)s question in the last minute; your limit is %(limit)s.",
+            "You've asked %(count)s questions in the last minute; your limit is %(limit)s.",
+            asked,
+        ) % {"count": grouped(asked), "limit": grouped(per_minute)}
+    # Two sentences, each whole: which limit, then when it lifts.
+    raise ServiceError("rate_limited_user", f"{said} {try_again_in(wait)}", 429)
 
 
 class MonthUsage(TypedDict):

@@ -16,10 +16,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.errors import ServiceError
 from chat.models import Image, UserLimit
-from chat.usage.limits import seconds_until_room, wait_in_words
+from chat.numbers import grouped
+from chat.usage.limits import seconds_until_room, try_again_in
 
 MB = 1024 * 1024
 HOUR = timedelta(hours=1)
@@ -64,11 +67,11 @@ def photo_storage_used(user: User) -> int:
 
 def megabytes(size: int) -> str:
     """ "0.4 MB", "12.5 MB", "480 MB": as a person reads a size (MB of 1024 KB,
-    as the upload limit counts them)."""
+    as the upload limit counts them), in the active language's numbers."""
     value = size / MB
     if value < 0.1:
-        return "less than 0.1 MB"
-    return f"{value:,.0f} MB" if value >= 100 else f"{value:,.1f} MB"
+        return _("less than 0.1 MB")
+    return _("%(size)s MB") % {"size": grouped(value, 0 if value >= 100 else 1)}
 
 
 def photo_upload_check(user: User, size: int = 0, now: datetime | None = None) -> None:
@@ -85,7 +88,7 @@ def _rate_check(user: User, per_hour: int, now: datetime) -> None:
     if per_hour == 0:
         raise ServiceError(
             "photo_rate_limited",
-            "Your account can't add photos for now. Ask an administrator.",
+            _("Your account can't add photos for now. Ask an administrator."),
             429,
         )
     newest = (
@@ -96,10 +99,15 @@ def _rate_check(user: User, per_hour: int, now: datetime) -> None:
     wait = seconds_until_room(newest, per_hour, HOUR, now)
     if wait is None:
         return
+    said = ngettext(
+        "You've added %(count)s photo in the last hour, your limit.",
+        "You've added %(count)s photos in the last hour, your limit.",
+        per_hour,
+    ) % {"count": grouped(per_hour)}
     raise ServiceError(
         "photo_rate_limited",
-        f"You've added {per_hour:,} photos in the last hour, your limit. "
-        f"Try again {wait_in_words(wait)}.",
+        # Two sentences, each whole: which limit, then when it lifts.
+        f"{said} {try_again_in(wait)}",
         429,
         retry_after_s=wait,
     )
@@ -111,16 +119,20 @@ def _storage_check(user: User, allowance: PhotoAllowance, size: int) -> None:
     if room >= max(size, 1):
         return
     if allowance.storage_mb == 0:
-        message = "Your account has no photo storage for now. Ask an administrator."
+        message = _("Your account has no photo storage for now. Ask an administrator.")
     elif size == 0 or room <= 0:
-        message = (
-            f"You have used your {allowance.storage_mb:,} MB of photo storage. "
+        message = _(
+            "You have used your %(storage)s MB of photo storage. "
             "Ask an administrator for more room."
-        )
+        ) % {"storage": grouped(allowance.storage_mb)}
     else:
-        message = (
-            f"This photo ({megabytes(size)}) doesn't fit in your {allowance.storage_mb:,} MB "
-            f"of photo storage: {megabytes(room)} is left. Try a smaller photo, "
+        message = _(
+            "This photo (%(size)s) doesn't fit in your %(storage)s MB "
+            "of photo storage: %(left)s is left. Try a smaller photo, "
             "or ask an administrator for more room."
-        )
+        ) % {
+            "size": megabytes(size),
+            "storage": grouped(allowance.storage_mb),
+            "left": megabytes(room),
+        }
     raise ServiceError("photo_storage_full", message, 413)

@@ -22,7 +22,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.db.models.sql.compiler import SQLCompiler
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from chat.models import Team, UsageRecord
 
@@ -132,7 +133,8 @@ def top_teams(records: QuerySet[UsageRecord], by: str = "tokens", limit: int = T
     rows = _top(records.filter(team__isnull=False), "team_id", by, limit)
     names = dict(Team.objects.filter(pk__in=[r["team_id"] for r in rows]).values_list("pk", "name"))
     for row in rows:
-        row["label"] = names.get(row["team_id"], "(deleted team)")
+        name = names.get(row["team_id"])
+        row["label"] = gettext("(deleted team)") if name is None else name
         row["cost"] = row["cost"] or 0
     return rows
 
@@ -226,7 +228,7 @@ def time_to_first_token(
 
 def _person(person: User | None) -> str:
     if person is None:
-        return "(deleted account)"
+        return gettext("(deleted account)")
     username = person.get_username()
     return f"{person.first_name} ({username})" if person.first_name else username
 
@@ -271,9 +273,13 @@ def side_by_side(jobs: Mapping[str, Callable[[], T]], workers: int | None = None
     if workers < 2 or connection.in_atomic_block or in_memory:
         return {name: job() for name, job in jobs.items()}
 
+    # A pool's threads start in no language: each job runs in the request's.
+    language = translation.get_language()
+
     def run(job: Callable[[], T]) -> T:
         try:
-            return job()
+            with translation.override(language):
+                return job()
         finally:
             connections.close_all()  # this worker thread's own connections
 

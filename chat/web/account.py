@@ -21,17 +21,20 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from chat.accounts import throttle
 from chat.accounts.language import user_language
 from chat.errors import ServiceError
+from chat.numbers import grouped
 from chat.teams.people import DISPLAY_NAME_MAX_LENGTH, user_update_display_name
 from chat.text import controls_strip
 from chat.usage.limits import usage_this_month
 from chat.web.http import AuthenticatedRequest, client_address
 
-PASSWORD_MISMATCH = "The two new passwords are not the same. Type the same one twice."
+PASSWORD_MISMATCH = gettext_lazy("The two new passwords are not the same. Type the same one twice.")
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):
@@ -45,7 +48,9 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
     error_messages = {
         **auth_forms.PasswordChangeForm.error_messages,
         "password_mismatch": PASSWORD_MISMATCH,
-        "password_incorrect": "That is not your current password. Try typing it again.",
+        "password_incorrect": gettext_lazy(
+            "That is not your current password. Try typing it again."
+        ),
     }
 
 
@@ -166,7 +171,7 @@ class DisplayNameForm(forms.Form):
     # The length is checked once the spaces are trimmed, by user_update_display_name;
     # the browser is only told the limit.
     display_name = _TypedTextField(
-        label="Display name",
+        label=gettext_lazy("Display name"),
         required=False,
         widget=forms.TextInput(
             attrs={"maxlength": DISPLAY_NAME_MAX_LENGTH, "autocomplete": "name"}
@@ -175,25 +180,30 @@ class DisplayNameForm(forms.Form):
 
 
 def usage_for_page(user: User) -> dict[str, object]:
-    """The month's usage (chat.usage.limits.usage_this_month) with the figures written out."""
+    """The month's usage (chat.usage.limits.usage_this_month) with the figures
+    written out in the page's language: its numbers ("1,234" in English,
+    "1.234" in German), its date ("1 December", "1. Dezember"), and the words
+    around a count or a cost, which depend on them (a plural, where "$" goes)."""
     usage = usage_this_month(user)
     budget, tokens, cost = usage["budget"], usage["tokens"], usage["cost_usd"]
     if cost is None:
         cost_text = ""
     elif cost == 0:
-        cost_text = "nothing (free models only)"
+        cost_text = _("nothing (free models only)")
     elif cost < Decimal("0.01"):
-        cost_text = "less than $0.01"
+        cost_text = _("less than $%(amount)s") % {"amount": grouped(Decimal("0.01"), 2)}
     else:
-        cost_text = f"about ${cost.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+        cents = cost.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        cost_text = _("about $%(amount)s") % {"amount": grouped(cents, 2)}
     return {
         **usage,
-        "tokens_count": f"{tokens:,}",
-        "tokens_text": f"{tokens:,} token{'' if tokens == 1 else 's'}",
-        "budget_text": f"{budget:,}" if budget is not None else "",
+        "tokens_count": grouped(tokens),
+        "tokens_text": ngettext("%(count)s token", "%(count)s tokens", tokens)
+        % {"count": grouped(tokens)},
+        "budget_text": grouped(budget) if budget is not None else "",
         "percent": min(100, tokens * 100 // budget) if budget else None,
         "cost_text": cost_text,
-        "resets_text": formats.date_format(usage["resets_on"], "j F"),
+        "resets_text": formats.date_format(usage["resets_on"], "MONTH_DAY_FORMAT"),
     }
 
 
@@ -210,10 +220,14 @@ def account_page(request: AuthenticatedRequest) -> HttpResponse:
                 form.add_error("display_name", error)
             else:
                 if name:
-                    messages.success(request, f"Saved. People will see you as “{name}”.")
+                    messages.success(
+                        request, _("Saved. People will see you as “%(name)s”.") % {"name": name}
+                    )
                 else:
                     messages.success(
-                        request, f"Saved. People will see your username, “{user.get_username()}”."
+                        request,
+                        _("Saved. People will see your username, “%(username)s”.")
+                        % {"username": user.get_username()},
                     )
                 return redirect("account")
     else:

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.request import RawPostDataException
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from chat.conversations import exports, selectors, services
@@ -30,11 +31,9 @@ def api_view(methods: list[str]) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
-                return error_response(
-                    "method_not_allowed", f"Use {' or '.join(methods)} here.", 405
-                )
+                return error_response("method_not_allowed", _methods_allowed(methods), 405)
             if not request.user.is_authenticated:
-                return error_response("not_authenticated", "Log in first.", 401)
+                return error_response("not_authenticated", _("Log in first."), 401)
             try:
                 return view(request, *args, **kwargs)
             except ServiceError as exc:
@@ -48,6 +47,16 @@ def api_view(methods: list[str]) -> Callable[[View], View]:
         return wrapper
 
     return decorate
+
+
+def _methods_allowed(methods: list[str]) -> str:
+    """ "Use GET here.", "Use GET or POST here.", "Use GET, PATCH or DELETE here."."""
+    if len(methods) == 1:
+        return _("Use %(method)s here.") % {"method": methods[0]}
+    return _("Use %(methods)s or %(last)s here.") % {
+        "methods": ", ".join(methods[:-1]),
+        "last": methods[-1],
+    }
 
 
 def visible_conversation(view: View) -> View:
@@ -88,7 +97,9 @@ def _image_upload(request: AuthenticatedRequest) -> JsonResponse:
     if upload_too_large(request):
         raise services.file_too_large()
     if upload is None:
-        return error_response("missing_file", "Choose a photo to upload (form field “file”).", 400)
+        return error_response(
+            "missing_file", _("Choose a photo to upload (form field “file”)."), 400
+        )
     image = services.image_create(request.user, upload)
     return JsonResponse(selectors.image_serialize(image), status=201)
 
@@ -113,7 +124,7 @@ def conversations(request: AuthenticatedRequest) -> JsonResponse:
         items = [
             {
                 "id": str(c.id),
-                "title": c.title or "New conversation",
+                "title": c.title or _("New conversation"),
                 "url": c.get_absolute_url(),
                 "updated_at": c.updated_at.isoformat(),
             }
@@ -156,7 +167,8 @@ def _restore_requested(body: dict[str, Any]) -> bool:
         return False
     if body["deleted"] is not False:
         raise ServiceError(
-            "bad_deleted", 'Only "deleted": false (restore) can be sent; delete with DELETE.'
+            "bad_deleted",
+            _('Only "deleted": false (restore) can be sent; delete with DELETE.'),
         )
     return True
 
@@ -171,15 +183,15 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     try:
         raw = request.body
     except RawPostDataException:  # a multipart body, already read as a form by the CSRF check
-        raise ServiceError("bad_json", "The request body is not valid JSON.") from None
+        raise ServiceError("bad_json", _("The request body is not valid JSON.")) from None
     if not raw:
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
-        raise ServiceError("bad_json", "The request body is not valid JSON.") from None
+        raise ServiceError("bad_json", _("The request body is not valid JSON.")) from None
     if not isinstance(body, dict):
-        raise ServiceError("bad_json", "The request body must be a JSON object.")
+        raise ServiceError("bad_json", _("The request body must be a JSON object."))
     return body
 
 

@@ -16,6 +16,8 @@ from django.core.exceptions import (
 )
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
 
@@ -27,7 +29,8 @@ from chat.errors import error_body
 UNREADABLE = (MultiPartParserError, SuspiciousOperation, BadRequest)
 
 
-def error_response(code: str, message: str, status: int) -> JsonResponse:
+def error_response(code: str, message: str | Promise, status: int) -> JsonResponse:
+    """`message` in the request's language (error_body makes a lazy one text)."""
     return JsonResponse(error_body(code, message), status=status)
 
 
@@ -41,25 +44,27 @@ def unreadable(exc: Exception) -> JsonResponse:
         # As Django logs them itself when they reach its handler.
         logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
     if isinstance(exc, RequestDataTooBig):
-        return error_response("too_large", "This request is too large.", 413)
+        return error_response("too_large", _("This request is too large."), 413)
     if isinstance(exc, TooManyFilesSent):
-        return error_response("too_many_files", "Send one photo per upload.", 400)
+        return error_response("too_many_files", _("Send one photo per upload."), 400)
     if isinstance(exc, TooManyFieldsSent):
-        return error_response("too_many_fields", "This request has too many fields.", 400)
+        return error_response("too_many_fields", _("This request has too many fields."), 400)
     if isinstance(exc, MultiPartParserError):
         # Most often a file name of about a thousand characters: Django refuses
         # a part's headers past 1 KB.
         return error_response(
             "bad_upload",
-            "The upload couldn't be read. If the photo's file name is very long, "
-            "rename it and try again.",
+            _(
+                "The upload couldn't be read. If the photo's file name is very long, "
+                "rename it and try again."
+            ),
             400,
         )
-    return error_response("bad_request", "This request couldn't be read.", 400)
+    return error_response("bad_request", _("This request couldn't be read."), 400)
 
 
 def not_found() -> JsonResponse:
-    return error_response("not_found", "Not found.", 404)
+    return error_response("not_found", _("Not found."), 404)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -70,7 +75,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
-        return error_response("forbidden", "You can't do that.", 403)
+        return error_response("forbidden", _("You can't do that."), 403)
     return defaults.permission_denied(request, exception)
 
 
@@ -83,14 +88,14 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """Errors we did not foresee: still JSON under /api/, never a stack trace."""
     if is_api(request):
-        return error_response("internal", "Something went wrong on our side. Try again.", 500)
+        return error_response("internal", _("Something went wrong on our side. Try again."), 500)
     return defaults.server_error(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api(request):
         return error_response(
-            "csrf_failed", "Your session expired or the page is stale. Reload the page.", 403
+            "csrf_failed", _("Your session expired or the page is stale. Reload the page."), 403
         )
     return django_csrf_failure(request, reason=reason)
 

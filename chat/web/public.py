@@ -5,6 +5,7 @@ link dies, so do its page and its photos."""
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chat.conversations import selectors
@@ -61,7 +62,7 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponseBase:
         return _gone(request)
     conversation = link.conversation
     shared = {
-        "title": conversation.title or "Conversation",
+        "title": conversation.title or _("Conversation"),
         "models": selectors.model_catalog(),
         "messages": [
             _shared_message(link, m)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chat.errors import ServiceError
@@ -39,7 +40,9 @@ def team_list(request: AuthenticatedRequest) -> HttpResponse:
             request, lambda: teams.team_create(request.user, request.POST.get("name"))
         )
         if team is not None:
-            messages.success(request, f"Team “{team.name}” created. Invite people below.")
+            messages.success(
+                request, _("Team “%(team)s” created. Invite people below.") % {"team": team.name}
+            )
             return redirect(team.get_absolute_url())
         return redirect("teams")
     return render(request, "teams/list.html", {"memberships": access.memberships_of(request.user)})
@@ -98,9 +101,9 @@ def team_invite(request: AuthenticatedRequest, team_id: str) -> HttpResponse:
     if invite is not None:
         messages.success(
             request,
-            f"Invite sent to {invite.email}."
+            _("Invite sent to %(email)s.") % {"email": invite.email}
             if invite.email
-            else "Invite link ready: copy it below.",
+            else _("Invite link ready: copy it below."),
         )
     return redirect("team", team_id=team_id)
 
@@ -109,7 +112,7 @@ def team_invite(request: AuthenticatedRequest, team_id: str) -> HttpResponse:
 @require_POST
 def team_invite_revoke(request: AuthenticatedRequest, team_id: str, invite_id: str) -> HttpResponse:
     if _fail_into_message(request, lambda: teams.invite_revoke(request.user, invite_id)):
-        messages.success(request, "Invite withdrawn: its link no longer works.")
+        messages.success(request, _("Invite withdrawn: its link no longer works."))
     return redirect("team", team_id=team_id)
 
 
@@ -121,10 +124,10 @@ def team_member_remove(request: AuthenticatedRequest, team_id: str, user_id: int
         request, lambda: teams.membership_remove(request.user, team_id, user_id) or True
     )
     if done and leaving:
-        messages.success(request, "You left the team.")
+        messages.success(request, _("You left the team."))
         return redirect("teams")
     if done:
-        messages.success(request, "Removed from the team. They lost access at once.")
+        messages.success(request, _("Removed from the team. They lost access at once."))
     return redirect("team", team_id=team_id)
 
 
@@ -135,7 +138,7 @@ def team_member_role(request: AuthenticatedRequest, team_id: str, user_id: int) 
     if _fail_into_message(
         request, lambda: teams.membership_set_role(request.user, team_id, user_id, role)
     ):
-        messages.success(request, "Role changed.")
+        messages.success(request, _("Role changed."))
     return redirect("team", team_id=team_id)
 
 
@@ -148,7 +151,7 @@ def join(request: AuthenticatedRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         team = _fail_into_message(request, lambda: teams.invite_accept(request.user, token))
         if team is not None:
-            messages.success(request, f"Welcome to {team.name}.")
+            messages.success(request, _("Welcome to %(team)s.") % {"team": team.name})
             return redirect(f"/?space={team.id}")
         return redirect("join", token=token)
     already = access.membership(request.user, invite.team_id) is not None

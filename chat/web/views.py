@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from chat.conversations import selectors, shares
@@ -100,5 +101,5 @@ def link_revoke(request: AuthenticatedRequest, link_id: str) -> HttpResponse:
         sharing.share_link_revoke(request.user, link_id)
     except ServiceError:
         raise Http404("No such link") from None
-    messages.success(request, "Link revoked: it no longer opens, photos included.")
+    messages.success(request, _("Link revoked: it no longer opens, photos included."))
     return redirect("links-page")

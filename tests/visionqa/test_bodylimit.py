@@ -247,3 +247,26 @@ def test_a_websocket_passes_untouched():
 
     asyncio.run(BodyLimit(app)({"type": "websocket", "path": "/ws/"}, None, None))
     assert seen == ["websocket"]
+
+
+def test_the_refusal_is_in_the_language_of_the_cookie_else_of_the_browser(settings, catalog):
+    settings.VISIONQA = {**settings.VISIONQA, "MAX_REQUEST_BYTES": 1536 * 1024}
+    said = "This request is too large: the server takes at most %(limit)s."
+    catalog("de", {said: "Diese Anfrage ist zu groß: höchstens %(limit)s."})
+    catalog("fr", {said: "Cette requête est trop grande : %(limit)s au plus."})
+    for headers, expected in [
+        ([(b"accept-language", b"de-DE,de;q=0.9")], "Diese Anfrage ist zu groß: höchstens 1,5 MB."),
+        (
+            [(b"cookie", b"visionqa_language=fr"), (b"accept-language", b"de")],
+            "Cette requête est trop grande : 1,5 MB au plus.",
+        ),
+        (
+            [(b"accept-language", b"ja")],
+            "This request is too large: the server takes at most 1.5 MB.",
+        ),
+    ]:
+        server = FakeServer([], content_length=2 * 1024 * 1024, path="/api/conversations/")
+        server.scope["headers"] += headers
+        run(server)
+        error = json.loads(server.body)["error"]
+        assert error == {"code": "request_too_large", "message": expected}

@@ -103,10 +103,12 @@ async def test_follow_up_sends_history_without_reasoning(fake_upstream, conversa
     await frames_until_done(socket)
     await socket.send_json_to(ask(text="And then?"))
     await frames_until_done(socket)
-    messages = fake_upstream.requests[-1]["json"]["messages"]
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    assert messages[2]["content"] == "A green plant."
-    assert messages[3]["content"] == "And then?"
+    # After the system message that names the language to answer in (job.py).
+    system, *messages = fake_upstream.requests[-1]["json"]["messages"]
+    assert system["role"] == "system" and "Answer in English" in system["content"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "A green plant."
+    assert messages[2]["content"] == "And then?"
     await settle()
 
 
@@ -393,6 +395,7 @@ async def test_earlier_photos_are_not_sent_to_a_text_only_model(
     await frames_until_done(socket)
     messages = fake_upstream.requests[-1]["json"]["messages"]
     assert all(isinstance(m["content"], str) for m in messages)
+    # messages[0] is the system message that names the language to answer in.
     assert messages[1]["content"] == "[1 photo(s) not shown to this model] What plant is this?"
     await settle()
 

@@ -94,8 +94,9 @@ async def test_conversation_instructions_go_first_as_the_system_message(fake_ups
     _, _, socket = await chat(system_prompt="Answer like a gardener.")
     await run(socket, ask())
     messages = fake_upstream.requests[-1]["json"]["messages"]
+    # Then the line that names the language to answer in (job.py).
     assert messages[0]["role"] == "system"
-    assert messages[0]["content"].startswith("Answer like a gardener.\n\n")
+    assert messages[0]["content"].startswith("Answer like a gardener.\n\nThe person reads English.")
 
 
 async def test_overflowing_history_drops_oldest_turns_and_says_so(fake_upstream, chat, monkeypatch):
@@ -111,11 +112,12 @@ async def test_overflowing_history_drops_oldest_turns_and_says_so(fake_upstream,
             socket, ask(text=f"Question {n}: " + "long words " * 120, options={"max_tokens": 500})
         )
     frames, reply = await run(socket, ask(text="And now?", options={"max_tokens": 500}))
-    messages = fake_upstream.requests[-1]["json"]["messages"]
+    system, *messages = fake_upstream.requests[-1]["json"]["messages"]
+    assert system["role"] == "system"  # the language to answer in (job.py)
     assert messages[-1]["content"] == "And now?"
-    assert [m["role"] for m in messages[:2]] == ["system", "user"]
-    assert len(messages) < 10
-    assert "oldest message(s) were left out" in frames[-1]["notice"]
+    assert messages[0]["role"] == "user"
+    assert len(messages) < 9
+    assert "oldest messages were left out" in frames[-1]["notice"]
     assert reply.notice == frames[-1]["notice"]
 
 

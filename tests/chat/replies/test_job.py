@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
 from PIL import Image as PILImage
 
 from chat.conversations import reply_services
@@ -15,7 +16,7 @@ from chat.llm import context, grounding
 from chat.llm.catalog import get_model
 from chat.models import Message, UsageRecord
 from chat.photos import images, regions
-from chat.replies.job import Job, Picture, job_for, payload
+from chat.replies.job import Job, Picture, TooLarge, job_for, payload
 from tests.helpers.factories import conversation_factory, image_factory, user_factory
 
 VL = "alibaba/qwen3-vl-32b-thinking"
@@ -186,3 +187,73 @@ def test_the_usage_record_counts_the_crops_visual_tokens(asker):
     )
     record = UsageRecord.objects.get(message=reply)
     assert record.visual_tokens == images.visual_tokens(1600, 1200, "low") + 25 * 18
+
+
+# --- the reply's own words, in its asker's language (issue 17) ------------------
+
+LEFT_OUT = (
+    "The oldest message was left out so the conversation fits what the model can read at once.",
+    "The %(count)d oldest messages were left out so the conversation fits "
+    "what the model can read at once.",
+)
+
+
+def a_small_window(monkeypatch, window):
+    from dataclasses import replace
+
+    from chat.replies import job
+
+    small = replace(get_model(VL), context_window=window)
+    monkeypatch.setattr(job, "get_model", lambda _id: small)
+
+
+@pytest.mark.django_db
+def test_the_left_out_notice_is_in_the_askers_language_whoever_starts_the_reply(
+    asker, catalog, monkeypatch
+):
+    catalog(
+        "de",
+        {
+            (LEFT_OUT[0], 0): "Die älteste Nachricht wurde weggelassen.",
+            (LEFT_OUT[0], 1): "Die %(count)d ältesten Nachrichten wurden weggelassen.",
+        },
+    )
+    conversation = conversation_factory(owner=asker)
+    for n in range(4):
+        ask(asker, conversation, [], text=f"Question {n}: " + "long words " * 120, language="de")
+    reply = ask(asker, conversation, [], text="And now?", language="de")
+    a_small_window(monkeypatch, 2000)
+    # Started by someone who reads Spanish (a teammate's Try again): the
+    # notice is saved with the reply and read later, in the asker's German.
+    with translation.override("es"):
+        job = job_for(reply)
+    assert job.language == "de"
+    assert job.notice == "Die 2 ältesten Nachrichten wurden weggelassen."
+
+
+@pytest.mark.django_db
+def test_a_question_saved_before_questions_kept_their_language_is_told_in_the_active_one(
+    asker, monkeypatch
+):
+    conversation = conversation_factory(owner=asker)
+    for n in range(2):
+        ask(asker, conversation, [], text=f"Question {n}: " + "long words " * 120)
+    reply = ask(asker, conversation, [], text="And now?")
+    a_small_window(monkeypatch, 1000)
+    with translation.override("en"):
+        job = job_for(reply)
+    assert job.language == ""
+    assert job.notice == (
+        "The 2 oldest messages were left out so the conversation fits "
+        "what the model can read at once."
+    )
+
+
+@pytest.mark.django_db
+def test_a_question_too_large_for_the_model_names_its_askers_language(asker, monkeypatch):
+    conversation = conversation_factory(owner=asker)
+    reply = ask(asker, conversation, [], text="word " * 2000, language="fr")
+    a_small_window(monkeypatch, 600)
+    with pytest.raises(TooLarge) as refused:
+        job_for(reply)
+    assert refused.value.language == "fr"

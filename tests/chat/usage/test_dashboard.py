@@ -328,3 +328,9 @@ def test_links_to_records_filter_the_records(client, staff, people):
     error_url = next(r["url"] for r in response.context["error_rows"] if r["code"] == "stalled")
     assert client.get(error_url).context["cl"].result_count == 1
     assert re.search(r"created_at__gte=\d{4}-\d\d-\d\d", team_url)
+
+
+def test_the_page_writes_its_figures_in_the_admins_language(client, staff, people):
+    html = client.get(URL, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<td class="num">10.000</td>' in html
+    assert "50,0%" in html

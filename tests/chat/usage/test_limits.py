@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from chat.errors import ServiceError
 from chat.models import Message, TeamLimit, UserLimit
@@ -427,3 +427,17 @@ def test_api_usage_requires_login(client):
     response = client.get("/api/usage/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_budget_refusal_is_said_with_the_languages_figures_month_and_day(catalog):
+    user = user_factory()
+    UserLimit.objects.create(user=user, monthly_tokens=200_000)
+    usage_factory(user, tokens=200_000)
+    plural = "You've used your %(budget)s token for %(month)s. Your allowance resets on %(day)s."
+    catalog("de", {(plural, 1): "%(budget)s Token für %(month)s verbraucht; ab %(day)s wieder."})
+    start, resets = month_bounds()
+    with translation.override("de"), pytest.raises(ServiceError) as refused:
+        limits_check(user, conversation_factory(owner=user))
+    with translation.override("de"):
+        month, day = formats.date_format(start, "F"), formats.date_format(resets, "j. F")
+    assert refused.value.message == f"200.000 Token für {month} verbraucht; ab {day} wieder."

@@ -2,14 +2,20 @@
 forgotten one by email — through the real views, the way a browser would."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
+from django.utils import formats, translation
 
+from chat.accounts.language import user_update_language
+from chat.models import UserLimit
 from chat.teams.people import display_name, user_update_display_name
-from tests.helpers.factories import PASSWORD, user_factory
+from chat.usage.limits import usage_this_month
+from chat.web.account import usage_for_page
+from tests.helpers.factories import PASSWORD, usage_factory, user_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +242,68 @@ def test_where_no_email_is_sent_the_reset_page_says_whom_to_ask(client, person, 
     assert asked.status_code == 200
     assert b"does not send email" in asked.content
     assert mail.outbox == []
+
+
+# --- in the page's language (issue 17) -----------------------------------------
+
+
+@pytest.fixture
+def heavy_user(person):
+    """1,234,567 tokens of a 2,000,000 budget this month, about $1,234.57."""
+    UserLimit.objects.create(user=person, monthly_tokens=2_000_000)
+    usage_factory(person, tokens=1_234_567, cost_usd=Decimal("1234.567"))
+    return person
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "tokens", "budget"),
+    [("en", "1,234,567", "2,000,000"), ("de", "1.234.567", "2.000.000")],
+)
+def test_the_usage_figures_follow_the_pages_language(
+    logged_in, heavy_user, accept_language, tokens, budget
+):
+    # Django's locale formats ship with Django: no catalog of ours is needed.
+    page = logged_in.get(reverse("account"), HTTP_ACCEPT_LANGUAGE=accept_language)
+    html = page.content.decode()
+    assert f"<strong>{tokens}</strong>" in html
+    assert budget in html
+
+
+def test_a_saved_language_wins_over_the_browsers_for_the_figures(logged_in, heavy_user):
+    user_update_language(heavy_user, "de")
+    html = logged_in.get(reverse("account"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<strong>1.234.567</strong>" in html
+
+
+def test_the_usage_sentences_are_translated_with_the_languages_numbers(heavy_user, catalog):
+    catalog(
+        "de",
+        {
+            "about $%(amount)s": "etwa %(amount)s $",
+            ("%(count)s token", 1): "%(count)s Token",
+        },
+    )
+    resets = usage_this_month(heavy_user)["resets_on"]
+    with translation.override("de"):
+        usage = usage_for_page(heavy_user)
+        day = formats.date_format(resets, "j. F")  # German's own: "1. Dezember"
+    assert usage["cost_text"] == "etwa 1.234,57 $"
+    assert usage["tokens_text"] == "1.234.567 Token"
+    assert usage["resets_text"] == day
+
+
+def test_english_keeps_its_day_and_its_cents(heavy_user):
+    resets = usage_this_month(heavy_user)["resets_on"]
+    with translation.override("en"):
+        usage = usage_for_page(heavy_user)
+    assert usage["cost_text"] == "about $1,234.57"
+    assert usage["tokens_text"] == "1,234,567 tokens"
+    assert usage["resets_text"] == f"{resets.day} {resets:%B}"  # "1 December"
+
+
+def test_a_flash_message_is_in_the_pages_language(logged_in, person, catalog):
+    catalog("fr", {"Saved. People will see you as “%(name)s”.": "Enregistré : « %(name)s »."})
+    response = logged_in.post(
+        reverse("account"), {"display_name": "Ada L."}, follow=True, HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert "Enregistré : « Ada L. »." in response.content.decode()
