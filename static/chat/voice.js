@@ -27,23 +27,18 @@ const whereNote = () =>
     ? gettext("Your voice is turned into text on this device.")
     : gettext("Your browser sends your voice to its maker's servers to turn it into text.");
 
-function errorMessage(code) {
-  switch (code) {
-    case "not-allowed":
-    case "service-not-allowed":
-      return gettext("The microphone is blocked. Allow it for this site in your browser to dictate.");
-    case "no-speech":
-      return gettext("No speech was heard. Press the microphone and try again.");
-    case "audio-capture":
-      return gettext("No microphone was found. Check that one is connected.");
-    case "network":
-      return gettext("Dictation needs a connection to your browser's speech service. Check your connection.");
-    case "language-not-supported":
-      return gettext("Your browser cannot take dictation in this language.");
-    default:
-      return gettext("Dictation stopped. Try again.");
-  }
-}
+// What each of the recogniser's errors means for the person (the page's frame
+// dispatch is the only `case "<type>"` switch: tests/chat/live/test_frames.py).
+const ERRORS = {
+  "not-allowed": () => gettext("The microphone is blocked. Allow it for this site in your browser to dictate."),
+  "no-speech": () => gettext("No speech was heard. Press the microphone and try again."),
+  "audio-capture": () => gettext("No microphone was found. Check that one is connected."),
+  network: () => gettext("Dictation needs a connection to your browser's speech service. Check your connection."),
+  "language-not-supported": () => gettext("Your browser cannot take dictation in this language."),
+};
+ERRORS["service-not-allowed"] = ERRORS["not-allowed"];
+
+const errorMessage = (code) => (Object.hasOwn(ERRORS, code) ? ERRORS[code]() : gettext("Dictation stopped. Try again."));
 
 function start() {
   hideError();

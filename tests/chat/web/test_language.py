@@ -105,7 +105,8 @@ def test_an_unknown_language_is_refused_with_a_message(code):
     response = pick(client, code)
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/plain")
-    assert "language" in response.content.decode()
+    # Said in the browser's language.
+    assert "idioma" in response.content.decode()
     assert COOKIE not in client.cookies
 
 
