@@ -16,11 +16,12 @@ async def screenshot(page, name):
 
 
 async def log_in(page, base_url, user):
+    """Log in through the log-in page, in whatever language the browser reads."""
     await page.goto(f"{base_url}/")
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_label("Your question")).to_be_visible()
+    await page.locator("#id_username").fill(user.username)
+    await page.locator("#id_password").fill(PASSWORD)
+    await page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
+    await expect(page.locator("#question")).to_be_visible()
     await expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
 
