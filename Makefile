@@ -22,6 +22,7 @@ LOCALES := es fr de pt_BR zh_Hans ar
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
 %.mo: %.po
+	@command -v msgfmt >/dev/null || { echo "msgfmt is missing: apt-get install -y gettext"; exit 1; }
 	msgfmt --check -o $@ $<
 
 # After changing a user-visible string: gather every message into the
