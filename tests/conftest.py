@@ -1,6 +1,7 @@
 
 import pytest
 from channels.layers import channel_layers
+from django.utils import translation
 
 from tests.helpers.factories import conversation_factory, user_factory
 from tests.helpers.fakeupstream import FakeUpstream
@@ -28,8 +29,11 @@ def _isolated(settings, tmp_path):
     settings.VISIONQA = {**settings.VISIONQA, "OFFLINE_CHUNK_DELAY_S": 0, "RETRY_BASE_S": 0.01}
     # Layers hold loop-bound queues and pools; each test has its own loop.
     channel_layers.backends = {}
+    # The test client's requests leave their language active on this thread.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     channel_layers.backends = {}
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -108,9 +112,8 @@ def catalog(monkeypatch):
     catalog("es", {"Not found.": "No encontrado."}); a plural's forms as
     {(singular msgid, index): text}, the index as the language's plural rule
     gives it (German: 0 for one, 1 for more).
-    Our catalogs are translated in a later step (and compiled by make, not
-    committed), so a test that checks a message is translated, and when,
-    says the translation it expects."""
+    A test that checks a message is translated, and when, says the
+    translation it expects rather than depend on the shipped wording."""
     from django.utils.translation import trans_real
 
     def install(language, entries):

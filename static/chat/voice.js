@@ -178,14 +178,17 @@ export function initVoice() {
   row.append(els.question, button);
   row.after(status);
   // Typing takes over: what was heard so far stays, nothing more is added.
-  els.question.addEventListener("input", () => {
+  const letGo = () => {
     if (!current) return;
     const typing = listening();
     current.detached = true;
     current.recognition.abort();
     current = null;
     if (typing) showListening(false);
-  });
+  };
+  els.question.addEventListener("input", letGo);
+  // Sent: the microphone stops, and nothing heard later writes the question back.
+  els.composer.addEventListener("submit", letGo, true);
   document.addEventListener("keydown", onKey, true);
   checkOnDevice(SR);
 }

@@ -258,7 +258,7 @@ def test_the_refusal_is_in_the_language_of_the_cookie_else_of_the_browser(settin
         ([(b"accept-language", b"de-DE,de;q=0.9")], "Diese Anfrage ist zu groß: höchstens 1,5 MB."),
         (
             [(b"cookie", b"visionqa_language=fr"), (b"accept-language", b"de")],
-            "Cette requête est trop grande : 1,5 MB au plus.",
+            "Cette requête est trop grande : 1,5 Mo au plus.",
         ),
         (
             [(b"accept-language", b"ja")],

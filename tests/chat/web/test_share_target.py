@@ -244,8 +244,9 @@ def test_everyones_waiting_photos_are_capped(phone, settings):
         {"HTTP_SEC_FETCH_SITE": "cross-site"},
         {"HTTP_SEC_FETCH_SITE": "same-site"},
         {"HTTP_ORIGIN": "https://evil.example"},
+        {"HTTP_ORIGIN": "null"},
     ],
-    ids=["cross-site", "same-site", "other-origin"],
+    ids=["cross-site", "same-site", "other-origin", "opaque-origin"],
 )
 def test_a_share_posted_by_another_website_adds_nothing(phone, user, headers):
     phone.force_login(user)
