@@ -7,10 +7,10 @@ from contextlib import AbstractContextManager, nullcontext
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from chat.accounts.preferences import preference_save
 from chat.models import Preference
 
 
@@ -35,14 +35,8 @@ def user_language(user: User) -> str:
 
 def user_update_language(user: User, code: str) -> None:
     """Save `user`'s language (a code language_supported returned, or "" for
-    the browser's); their own preference, so nothing to check."""
-    if Preference.objects.filter(user=user).update(language=code):
-        return
-    try:
-        with transaction.atomic():
-            Preference.objects.create(user=user, language=code)
-    except IntegrityError:  # created meanwhile, by a question in another tab
-        Preference.objects.filter(user=user).update(language=code)
+    the browser's)."""
+    preference_save(user, language=code)
 
 
 def language_pick(saved: str, cookie: str | None, accept_language: str) -> str:

@@ -8,14 +8,15 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chat.accounts.preferences import preference_save
 from chat.conversations import checks
 from chat.errors import ServiceError
 from chat.live import events
-from chat.models import Conversation, Image, Preference
+from chat.models import Conversation, Image
 from chat.numbers import grouped
 from chat.photos import images as photo
 from chat.teams import access, sharing
@@ -143,12 +144,5 @@ def encoded_cache_dir() -> str:
 
 
 def preference_update(user: User, *, model: str, detail: str) -> None:
-    """Remember the pickers' choice: the user's own, so nothing to check."""
-    # One UPDATE on every question but a person's first.
-    if Preference.objects.filter(user=user).update(model=model, detail=detail):
-        return
-    try:
-        with transaction.atomic():
-            Preference.objects.create(user=user, model=model, detail=detail)
-    except IntegrityError:  # their first questions, asked at once in two tabs
-        Preference.objects.filter(user=user).update(model=model, detail=detail)
+    """Remember the pickers' choice (one UPDATE on every question but a person's first)."""
+    preference_save(user, model=model, detail=detail)
