@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.i18n import JavaScriptCatalog
 
-from chat.web import account, language
+from chat.web import account, catalog, language
 from visionqa import health
 
 urlpatterns = [
@@ -25,7 +24,11 @@ urlpatterns = [
     path("account/", account.account_page, name="account"),
     path("language/", language.language_set, name="language-set"),
     # The pages' scripts' messages, in the page's language (static/chat/i18n.js).
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path(
+        "jsi18n/<str:language>/<str:digest>.js",
+        catalog.javascript_catalog,
+        name="javascript-catalog",
+    ),
     path("", include("chat.urls")),
 ]
 
