@@ -116,13 +116,24 @@ def service_worker_config() -> dict[str, object]:
             if isinstance(found, str):
                 digest.update(Path(found).read_bytes())
     offline = reverse("offline")
-    digest.update(render_to_string("pwa/offline.html").encode())
+    digest.update(offline_page().encode())
     return {
         "version": digest.hexdigest()[:16],
         "shell": urls,
         "offline": offline,
         "hashed": hashed,
     }
+
+
+def offline_page() -> str:
+    """The offline page, the same whatever the language of the request that
+    asks for it: the worker fetches it without cookies (so it can't know the
+    person's language), and its bytes are part of the worker's version (which
+    must not change with the language of whoever fetched /sw.js). It holds
+    every shipped language, the default one shown; static/chat/offline.js
+    shows the person's."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string("pwa/offline.html")
 
 
 @require_safe
@@ -144,5 +155,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 @require_safe
 def offline(request: HttpRequest) -> HttpResponse:
     # Rendered without the request: nothing of the session, the user or a
-    # CSRF token can reach the page the service worker keeps.
-    return HttpResponse(render_to_string("pwa/offline.html"))
+    # CSRF token can reach the page the service worker keeps; nor its language.
+    response = HttpResponse(offline_page())
+    # Written for readers of every shipped language, whatever this request's.
+    response["Content-Language"] = ", ".join(code for code, _name in settings.LANGUAGES)
+    return response

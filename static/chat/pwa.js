@@ -6,3 +6,12 @@
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
 }
+
+// This page's language (the server's choice: the account's, the picker's
+// cookie, the browser's), noted for the offline page, which the worker keeps
+// without cookies and so in every language: static/chat/offline.js shows this one.
+try {
+  localStorage.setItem("visionqa.language", document.documentElement.lang);
+} catch {
+  // Storage refused (a private window, a setting): the offline page follows the browser's languages.
+}

@@ -8,7 +8,8 @@ const PREFIX = "visionqa-";
 const CACHE = PREFIX + CONFIG.version;
 const SHELL = new Set(CONFIG.shell);
 
-// Fetched without cookies: what is kept can't depend on who was logged in.
+// Fetched without cookies: what is kept can't depend on who was logged in (nor on
+// their language: the offline page holds every one, static/chat/offline.js).
 const publicRequest = (url) => new Request(url, { credentials: "omit", cache: "no-cache" });
 
 self.addEventListener("install", (event) => {

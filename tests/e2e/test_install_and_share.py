@@ -1,15 +1,17 @@
 """From the phone, in a real browser against the live server: the manifest, the
 service worker taking over, the offline page when the server can't be
-reached, and photos shared to the app before logging in."""
+reached (in the language of the pages the person was reading), and photos
+shared to the app before logging in."""
 
 import json
 import re
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import translation
 from playwright.async_api import expect
 
-from tests.helpers.browser import screenshot
+from tests.helpers.browser import log_in, screenshot
 from tests.helpers.factories import PASSWORD, user_factory
 from tests.helpers.realphotos import real_photo
 
@@ -78,6 +80,89 @@ async def test_the_offline_page_shows_when_the_server_cant_be_reached(page, live
     await page.get_by_role("link", name="Try again").click()
     await expect(page.get_by_label("Username")).to_be_visible()
     assert "next=/c/00000000-0000-0000-0000-000000000000/" in page.url
+
+
+OFFLINE_PAGE = """() => ({
+    lang: document.documentElement.lang,
+    dir: document.documentElement.dir,
+    title: document.title,
+    shown: [...document.querySelectorAll(".offline-language")]
+        .filter((block) => !block.hidden)
+        .map((block) => block.lang),
+})"""
+
+
+def offline_words(code):
+    """The offline page's title, alert and button in language `code` (the catalogs')."""
+    with translation.override(code):
+        return (
+            f"{translation.gettext('No connection')} · VisionQA",
+            translation.gettext("The connection is gone: VisionQA can't be reached right now."),
+            translation.gettext("Try again"),
+        )
+
+
+async def expect_offline_page_in(page, code, direction):
+    title, alert, again = offline_words(code)
+    await expect(page.get_by_role("alert")).to_have_text(alert)
+    await expect(page.get_by_role("link", name=again)).to_be_visible()
+    shown = await page.evaluate(OFFLINE_PAGE)
+    assert shown == {"lang": code, "dir": direction, "title": title, "shown": [code]}
+
+
+async def test_the_offline_page_is_in_the_language_picked_not_the_browsers(page, live_server_url):
+    """Arabic picked on /account/ by someone whose browser asks for English:
+    the worker fetched the offline page without cookies (so it knew nothing of
+    the choice), yet offline it reads in Arabic, right to left."""
+    context = await page.context.browser.new_context(locale="en-US")
+    english_browser = await context.new_page()
+    english_browser.errors = []
+    english_browser.on("pageerror", lambda error: english_browser.errors.append(str(error)))
+    person = await database_sync_to_async(user_factory)(username="nadia")
+    await log_in(english_browser, live_server_url, person)
+    await english_browser.goto(f"{live_server_url}/account/")
+    await english_browser.locator("#language-picker").select_option("ar")
+    await english_browser.get_by_role("button", name="Change language").click()
+    await expect(english_browser.locator("html")).to_have_attribute("lang", "ar")
+    await english_browser.evaluate(WORKER_READY)
+
+    await context.set_offline(True)
+    await english_browser.goto(f"{live_server_url}/c/00000000-0000-0000-0000-000000000000/")
+    await expect_offline_page_in(english_browser, "ar", "rtl")
+    # Its styles from the worker's cache, mirrored: the card's text starts on the right.
+    alert = english_browser.get_by_role("alert")
+    assert await alert.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    await screenshot(english_browser, "offline-arabic")
+    assert not english_browser.errors
+    await context.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "code"),
+    [("es-ES", "es"), ("zh-TW", "zh-hans")],
+)
+async def test_the_offline_page_follows_the_browsers_language(page, live_server_url, locale, code):
+    """A browser in Spanish (or Traditional Chinese, which VisionQA reads as
+    Simplified, as its pages do), logged out: the offline page is in its
+    language, from the page last read and, with nothing noted, from the
+    browser's own languages."""
+    context = await page.context.browser.new_context(locale=locale)
+    browser_page = await context.new_page()
+    browser_page.errors = []
+    browser_page.on("pageerror", lambda error: browser_page.errors.append(str(error)))
+    await browser_page.goto(f"{live_server_url}/accounts/login/")
+    await expect(browser_page.locator("html")).to_have_attribute("lang", code)
+    await browser_page.evaluate(WORKER_READY)
+
+    await context.set_offline(True)
+    await browser_page.goto(f"{live_server_url}/teams/")
+    await expect_offline_page_in(browser_page, code, "ltr")
+    # Nothing noted (storage cleared, or a page never read since): the browser's languages.
+    await browser_page.evaluate("localStorage.clear()")
+    await browser_page.goto(f"{live_server_url}/links/")
+    await expect_offline_page_in(browser_page, code, "ltr")
+    assert not browser_page.errors
+    await context.close()
 
 
 async def test_photos_shared_before_logging_in_open_with_the_log_in(page, live_server_url):

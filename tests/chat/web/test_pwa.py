@@ -8,8 +8,10 @@ import shutil
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from PIL import Image as PILImage
 
+from chat.accounts.language import user_update_language
 from tests.helpers.factories import user_factory
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +27,26 @@ PRIVATE = (
 def css_background():
     """app.css's --bg, light then dark."""
     return re.findall(r"--bg:\s*(#[0-9a-f]{6})", APP_CSS.read_text())
+
+
+LANGUAGES = [code for code, _name in settings.LANGUAGES]
+
+
+def every_way_of_asking(client):
+    """The same URL asked for in each shipped language each way a page learns
+    it: the browser's Accept-Language, the pickers' cookie, an account's saved
+    choice (which wins over both). Yields the get for a path."""
+    someone = user_factory(username="polyglot")
+    for code in LANGUAGES:
+        client.logout()
+        client.cookies.clear()
+        yield f"Accept-Language {code}", {"HTTP_ACCEPT_LANGUAGE": f"{code},en;q=0.1"}
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = code
+        yield f"cookie {code}", {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
+        client.cookies.clear()
+        user_update_language(someone, code)
+        client.force_login(someone)
+        yield f"account {code}", {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
 
 
 def worker_config(client):
@@ -142,6 +164,17 @@ def test_the_service_worker_adds_nothing_to_its_cache_but_that_list(client):
     assert "url.origin !== self.location.origin" in script
 
 
+def test_the_service_worker_is_the_same_in_every_language(client):
+    """Its version digests the offline page: rendered in the language of the
+    request for /sw.js, it would change with whoever fetched it last (a
+    reinstall each time, two tabs in two languages fighting over it)."""
+    english = client.get("/sw.js").content
+    for way, headers in every_way_of_asking(client):
+        response = client.get("/sw.js", **headers)
+        assert response.status_code == 200, way
+        assert response.content == english, way
+
+
 def test_the_worker_version_follows_the_files(client, settings, tmp_path):
     """A shell file's new bytes are a new version, so phones fetch the new files."""
     static = tmp_path / "static"
@@ -170,3 +203,46 @@ def test_the_offline_page_is_public_and_offers_to_try_again(client):
     assert "connection is gone" in page
     # An empty address reloads the page the person was opening.
     assert re.search(r'<a class="button primary" href="">Try again</a>', page)
+
+
+def offline_blocks(page):
+    """(lang, dir, hidden, title) of each language's block of the offline page."""
+    return [
+        (found["lang"], found["dir"], bool(found["hidden"]), found["title"])
+        for found in (
+            match.groupdict()
+            for match in re.finditer(
+                r'<div class="offline-language" lang="(?P<lang>[^"]+)" dir="(?P<dir>[^"]+)" '
+                r'data-title="(?P<title>[^"]+)"(?P<hidden> hidden)?>',
+                page,
+            )
+        )
+    ]
+
+
+def test_the_offline_page_is_in_every_language_the_same_for_every_request(client):
+    """The worker fetches it without cookies, so it can't be in the person's
+    language: it holds every shipped one, whatever the request's language, and
+    static/chat/offline.js shows the one of the pages they were reading."""
+    english = client.get("/offline/")
+    assert english["Content-Language"] == ", ".join(LANGUAGES)
+    for way, headers in every_way_of_asking(client):
+        assert client.get("/offline/", **headers).content == english.content, way
+    page = english.content.decode()
+    # Without a script: English, the site's default, and the document says so.
+    assert '<html lang="en" dir="ltr">' in page
+    assert "<title>No connection · VisionQA</title>" in page
+    blocks = offline_blocks(page)
+    assert [lang for lang, *_ in blocks] == LANGUAGES
+    assert [lang for lang, _dir, hidden, _title in blocks if not hidden] == ["en"]
+    for lang, direction, _hidden, title in blocks:
+        with translation.override(lang):
+            assert direction == ("rtl" if translation.get_language_bidi() else "ltr"), lang
+            assert title == f"{translation.gettext('No connection')} · VisionQA", lang
+            assert translation.gettext("Try again") in page, lang
+    assert ("ar", "rtl") in {(lang, direction) for lang, direction, *_ in blocks}
+    # The script that picks the language is a shell file (kept by the worker),
+    # not inline (the CSP), and the worker itself is not registered from here.
+    assert '<script src="/static/chat/offline.js"></script>' in page
+    assert "/static/chat/offline.js" in worker_config(client)["shell"]
+    assert "pwa.js" not in page and "jsi18n" not in page
