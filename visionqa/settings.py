@@ -269,10 +269,12 @@ VISIONQA: dict[str, Any] = {
     # Photos shared from a phone's share sheet (chat/web/share_target.py): the
     # most one share may send together (its request body, refused past this
     # before it is read), and, for someone not yet logged in, how long they
-    # wait for the log-in and how much of everyone's may wait at once.
+    # wait for the log-in, how much of everyone's may wait at once, and how
+    # much of that may come from one client address (an IPv6 one by its /64).
     "SHARE_MAX_BYTES": int(os.environ.get("VISIONQA_SHARE_MAX_MB") or 50) * 1024 * 1024,
     "SHARE_WAIT_MIN": 30,
     "SHARE_WAITING_MAX_BYTES": 256 * 1024 * 1024,
+    "SHARE_WAITING_PER_ADDRESS_BYTES": 64 * 1024 * 1024,
     "MAX_QUESTION_CHARS": 20_000,
     "MAX_FRAME_BYTES": 64 * 1024,
     # How often a streaming reply's text is written to the database, and how

@@ -11,7 +11,9 @@ checks before each command that sets off or stops a reply, so a change made
 behind Django's signals (a queryset update, an expired session) is caught too.
 
 Nothing here writes: a session found invalid is left for Django to flush at
-its next request, as it always does."""
+its next request, as it always does. Logging out also discards the photos the
+session shared while logged out and never claimed: nothing could claim them
+once the session is gone."""
 
 from importlib import import_module
 from typing import Any
@@ -24,6 +26,7 @@ from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from chat.conversations import shares
 from chat.live import events
 
 # A user saved with these changed may have lost the sessions they had.
@@ -80,6 +83,14 @@ def _logged_out(sender: Any, request: HttpRequest, user: User | None, **kwargs: 
     events.session_changed(user.pk, ended=session_tag(key) if key else "")
 
 
+def _logged_out_share_discard(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    """The share this session kept waiting, gone with it (Django flushes the
+    session after this signal), rather than left for the sweep."""
+    token = request.session.get(shares.WAITING)
+    if isinstance(token, str):
+        shares.share_discard(token)
+
+
 def _user_saved(
     sender: Any,
     instance: User,
@@ -102,5 +113,8 @@ def _user_deleted(sender: Any, instance: User, **kwargs: Any) -> None:
 def signals_connect() -> None:
     """Called once, by the app's config, when Django is ready."""
     user_logged_out.connect(_logged_out, dispatch_uid="visionqa.session-logged-out")
+    user_logged_out.connect(
+        _logged_out_share_discard, dispatch_uid="visionqa.session-logged-out-share"
+    )
     post_save.connect(_user_saved, sender=User, dispatch_uid="visionqa.session-user-saved")
     post_delete.connect(_user_deleted, sender=User, dispatch_uid="visionqa.session-user-deleted")

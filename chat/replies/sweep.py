@@ -6,6 +6,11 @@ Redis a process's channels are its subscriptions, so they vanish with it) or
 when it has not been touched for STALE_REPLY_S. A dead reply is saved as
 interrupted with the text last saved, and every page on it is told at once,
 so its conversation takes questions again within seconds, not a minute.
+
+The same round removes the shared photos whose wait for a log-in is over
+(chat.conversations.shares.waiting_sweep), else they would stay on disk until
+the next share. That is file work: it runs on a thread of its own, not on
+the database's threads, where it would hold up replies' saves.
 """
 
 import asyncio
@@ -15,7 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from chat.conversations import reply_services, selectors
+from chat.conversations import reply_services, selectors, shares
 from chat.dbasync import db_call
 from chat.live import events, frames, layers
 from chat.replies import worker
@@ -54,11 +59,17 @@ async def sweep_once() -> list[str]:
 
 
 async def sweep_forever() -> None:
-    """sweep_once at once, then every SWEEP_INTERVAL_S, until cancelled."""
+    """sweep_once and the waiting photos' sweep at once, then every
+    SWEEP_INTERVAL_S, until cancelled."""
     while True:
         try:
             await sweep_once()
         except Exception:
             # The database or Redis is away for a moment: the next sweep tries again.
             log.exception("sweeping for dead replies failed")
+        try:
+            await asyncio.to_thread(shares.waiting_sweep)
+        except Exception:
+            # The disk is full or a directory unreadable: the next sweep tries again.
+            log.exception("sweeping away expired shared photos failed")
         await asyncio.sleep(settings.VISIONQA["SWEEP_INTERVAL_S"])

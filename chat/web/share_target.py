@@ -41,10 +41,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.conversations import shares
 from chat.web.api_errors import UNREADABLE
-from chat.web.http import AuthenticatedRequest
+from chat.web.http import AuthenticatedRequest, client_address
 
-# The session's key for the token of photos waiting for a log-in.
-WAITING = "share_waiting"
 # What a browser says of a request another site made.
 ELSEWHERE = {"cross-site", "same-site"}
 
@@ -130,15 +128,17 @@ def share_target(request: HttpRequest) -> HttpResponseBase:
     except UNREADABLE as exc:
         return _problem_page(request, _unreadable(exc))
     user = request.user if request.user.is_authenticated else None
-    outcome = shares.share_receive(user, files, fields)
+    if user is None:
+        # A share not claimed yet is replaced by this one (the latest is the one
+        # meant), and first, so that its photos don't count against this one's room.
+        earlier = request.session.pop(shares.WAITING, None)
+        if isinstance(earlier, str):
+            shares.share_discard(earlier)
+    outcome = shares.share_receive(user, files, fields, client_address(request))
     if user is not None:
         next_url = shares.continue_url(outcome) if outcome.images else None
     elif outcome.token:
-        # A share not claimed yet is replaced by this one: the latest is the one meant.
-        earlier = request.session.get(WAITING)
-        if isinstance(earlier, str):
-            shares.share_discard(earlier)
-        request.session[WAITING] = outcome.token
+        request.session[shares.WAITING] = outcome.token
         next_url = _login_url()
     else:
         next_url = None
@@ -151,7 +151,7 @@ def share_target(request: HttpRequest) -> HttpResponseBase:
 def share_claim(request: AuthenticatedRequest) -> HttpResponseBase:
     """Where logging in after a share lands: the photos that waited become the
     person's, and the new conversation page opens with them."""
-    token = request.session.pop(WAITING, None)
+    token = request.session.pop(shares.WAITING, None)
     if not isinstance(token, str):
         return see_other(reverse("home"))
     outcome = shares.share_claim(request.user, token)

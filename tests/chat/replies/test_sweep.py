@@ -1,12 +1,16 @@
 """The sweep for replies of dead processes: which streaming replies it ends,
 and what the pages on them are told."""
 
+import asyncio
+import contextlib
+import threading
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from chat.conversations import shares
 from chat.live import events
 from chat.models import Message
 from chat.replies import sweep, worker
@@ -82,3 +86,31 @@ async def test_a_reply_that_ends_while_the_sweep_looks_keeps_its_own_status():
     )()
     assert await sweep.sweep_once() == []
     assert await status(reply) == "completed"
+
+
+async def test_each_round_sweeps_the_waiting_photos_on_a_thread_retrying_after_a_failure(
+    settings, monkeypatch, caplog
+):
+    settings.VISIONQA = {**settings.VISIONQA, "SWEEP_INTERVAL_S": 0.01}
+    rounds: list[str] = []
+    loop, swept_again = asyncio.get_running_loop(), asyncio.Event()
+
+    def waiting_sweep():
+        rounds.append(threading.current_thread().name)
+        if len(rounds) == 1:
+            raise OSError("the disk is away")
+        loop.call_soon_threadsafe(swept_again.set)
+
+    monkeypatch.setattr(shares, "waiting_sweep", waiting_sweep)
+    task = asyncio.create_task(sweep.sweep_forever())
+    try:
+        async with asyncio.timeout(10):
+            await swept_again.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert "sweeping away expired shared photos failed" in caplog.text
+    # Neither the event loop's thread nor the database's: a thread of its own.
+    assert all(name != threading.main_thread().name for name in rounds)
+    assert not any(name.startswith("db") for name in rounds)

@@ -59,8 +59,10 @@ def boot_of(response):
     return json.loads(found.group(1))
 
 
-def waiting_dir():
-    return Path(settings.MEDIA_ROOT) / "shares"
+def waiting_shares():
+    """The shares waiting on disk (beside them, the lock file)."""
+    root = Path(settings.MEDIA_ROOT) / "shares"
+    return [d for d in root.iterdir() if d.is_dir()] if root.is_dir() else []
 
 
 def log_in(client, user, next_url):
@@ -110,7 +112,7 @@ def test_logged_out_the_photos_wait_for_the_log_in_then_open_with_it(phone):
     response = share(phone, [photo_file("a.jpg"), photo_file("b.jpg")], text="Is it ripe?")
     assert response.status_code == 303 and response["Location"] == LOGIN_NEXT
     assert not Image.objects.exists()  # nothing is decoded for no one
-    assert len(list(waiting_dir().iterdir())) == 1
+    assert len(waiting_shares()) == 1
 
     login_page = phone.get(response["Location"])
     assert f'name="next" value="{CLAIM}"' in login_page.text
@@ -124,7 +126,7 @@ def test_logged_out_the_photos_wait_for_the_log_in_then_open_with_it(phone):
     page = phone.get(claimed["Location"])
     assert len(boot_of(page)["attached"]) == 2 and boot_of(page)["prefill"] == "Is it ripe?"
     # Taken: nothing waits any more, and claiming again finds nothing.
-    assert not list(waiting_dir().iterdir())
+    assert not waiting_shares()
     again = phone.get(CLAIM)
     assert again.status_code == 303 and again["Location"] == "/"
     assert Image.objects.count() == 2
@@ -146,13 +148,13 @@ def test_photos_that_waited_too_long_are_gone_and_the_page_says_so(phone, settin
     response = phone.get(CLAIM)
     assert response.status_code == 410
     assert "waited too long" in response.text and "Share them again" in response.text
-    assert not Image.objects.exists() and not list(waiting_dir().iterdir())
+    assert not Image.objects.exists() and not waiting_shares()
 
 
 def test_a_newer_share_replaces_one_still_waiting(phone):
     share(phone, [photo_file("first.jpg")])
     share(phone, [photo_file("second.jpg"), photo_file("third.jpg")])
-    assert len(list(waiting_dir().iterdir())) == 1
+    assert len(waiting_shares()) == 1
     person = user_factory()
     log_in(phone, person, CLAIM)
     phone.get(CLAIM)
@@ -208,7 +210,7 @@ def test_logged_out_a_photo_over_the_size_limit_is_not_kept(phone, settings):
     response = share(phone, [big])
     assert response.status_code == 413 and "larger than" in response.text
     assert "_auth_user_id" not in phone.session and "share_waiting" not in phone.session
-    assert not list(waiting_dir().glob("*"))
+    assert not waiting_shares()
 
 
 def test_more_photos_than_a_question_takes_keeps_the_first_ones(phone, user):
@@ -238,6 +240,51 @@ def test_everyones_waiting_photos_are_capped(phone, settings):
     assert "share_waiting" not in phone.session
 
 
+def test_one_address_cannot_fill_everyones_waiting_photos(phone, settings):
+    settings.VISIONQA = {**settings.VISIONQA, "SHARE_WAITING_PER_ADDRESS_BYTES": 1}
+    response = share(phone, [photo_file("a.jpg")])
+    assert response.status_code == 429 and "a.jpg" in response.text
+    assert "Too many photos shared from your network" in response.text
+    assert "Log in to VisionQA first, then share this photo again." in response.text
+    assert "share_waiting" not in phone.session and not waiting_shares()
+
+
+def test_a_share_is_counted_against_the_address_it_came_from(settings):
+    settings.VISIONQA = {**settings.VISIONQA, "SHARE_WAITING_PER_ADDRESS_BYTES": 30_000}
+    first, second, elsewhere = Client(), Client(), Client()
+
+    def from_address(client, address):
+        """A share of 20 000 bytes: one fits in an address's room, two don't."""
+        big = SimpleUploadedFile("a.jpg", jpeg_bytes((64, 64)) + b"\0" * 20_000)
+        data = {"photos": [big], "title": "", "text": "", "url": ""}
+        response = client.post(
+            "/share-target/", data, HTTP_SEC_FETCH_SITE="none", REMOTE_ADDR=address
+        )
+        return response.status_code
+
+    assert from_address(first, "198.51.100.7") == 303
+    assert from_address(second, "198.51.100.7") == 429
+    assert from_address(elsewhere, "203.0.113.9") == 303
+
+
+def test_logging_out_discards_the_photos_the_session_kept_waiting(phone):
+    share(phone, [photo_file()])
+    log_in(phone, user_factory(), "/")  # logged in, but never at the claim
+    assert len(waiting_shares()) == 1
+    token = phone.cookies[settings.CSRF_COOKIE_NAME].value
+    assert phone.post("/accounts/logout/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert not waiting_shares()
+
+
+def test_a_long_text_in_another_script_still_opens_the_question(phone, user):
+    phone.force_login(user)
+    text = "这株植物的叶子为什么发黄？" * 160  # 2080 characters, 9 bytes each in an address
+    response = share(phone, [photo_file()], text=text)
+    assert response.status_code == 303 and len(response["Location"]) < 8000
+    prefill = boot_of(phone.get(response["Location"]))["prefill"]
+    assert len(prefill) > 400 and text.startswith(prefill)
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -261,7 +308,7 @@ def test_logged_out_a_share_from_another_website_leaves_no_session(phone):
     response = phone.post("/share-target/", data, HTTP_SEC_FETCH_SITE="cross-site")
     assert response.status_code == 403
     assert settings.SESSION_COOKIE_NAME not in response.cookies
-    assert not waiting_dir().exists() or not list(waiting_dir().iterdir())
+    assert not waiting_shares()
 
 
 def test_a_share_from_our_own_page_is_taken(phone, user):
