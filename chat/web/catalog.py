@@ -29,7 +29,9 @@ def _catalog(language: str) -> tuple[bytes, str]:
     request = HttpRequest()
     request.method = "GET"
     with translation.override(language):
-        body = JavaScriptCatalog.as_view()(request).content
+        response = JavaScriptCatalog.as_view()(request)
+    assert isinstance(response, HttpResponse)  # rendered whole, never streamed
+    body = response.content
     return body, hashlib.sha256(body).hexdigest()[:16]
 
 
