@@ -194,10 +194,10 @@ def take(root: Path, token: str, max_age_s: float, now: float | None = None) -> 
     with contextlib.suppress(OSError):
         os.utime(taken, (now, now))
     share = WaitingShare(token=token, directory=taken)
+    meta = _meta(taken)
     try:
-        meta = json.loads((taken / META).read_text(encoding="utf-8"))
         created, names, text = float(meta["created"]), list(meta["names"]), str(meta["text"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         share.discard()
         return None
     if now - created > max_age_s:
